@@ -1,0 +1,75 @@
+"""The example models of the papers, trained reproducibly on MNIST-5k and cached.
+
+LeNet-300-100 (784-300-100-10) and LeNet-5 (conv 6@5x5 same, pool, conv 16@5x5, pool,
+400-120-84-10): the FC stacks the SAMOS paper factorizes (its Table 1 and 2 count FC memory
+265,600 and 58,284 parameters for the kept layers).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from lrf_edge.errors import LrfError
+
+
+def cache_dir() -> Path:
+    """Where trained examples are kept: $LRF_EDGE_CACHE or ~/.cache/lrf-edge."""
+    root = os.environ.get("LRF_EDGE_CACHE") or os.path.join(Path.home(), ".cache", "lrf-edge")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lenet300() -> Any:
+    import keras
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(300, activation="relu", name="fc1"),
+        keras.layers.Dense(100, activation="relu", name="fc2"),
+        keras.layers.Dense(10, activation="softmax", name="fc3"),
+    ], name="lenet300")
+
+
+def lenet5() -> Any:
+    import keras
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool1"),
+        keras.layers.Conv2D(16, 5, activation="relu", name="conv2"),
+        keras.layers.MaxPooling2D(2, name="pool2"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(120, activation="relu", name="fc1"),
+        keras.layers.Dense(84, activation="relu", name="fc2"),
+        keras.layers.Dense(10, activation="softmax", name="fc3"),
+    ], name="lenet5")
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5}
+DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15}
+
+
+def example_model(name: str, seed: int = 0, epochs: int | None = None,
+                  progress: bool = False) -> Path:
+    """Path of the trained example, training it first if the cache lacks it."""
+    if name not in EXAMPLES:
+        raise LrfError(f"unknown example '{name}'; examples: {', '.join(EXAMPLES)}")
+    epochs = DEFAULT_EPOCHS[name] if epochs is None else epochs
+    path = cache_dir() / f"{name}-mnist5k-s{seed}-e{epochs}.keras"
+    if path.exists():
+        return path
+    from lrf_edge.data import mnist5k
+    from lrf_edge.train.fit import fit
+
+    import keras
+    keras.utils.set_random_seed(seed)
+    model = EXAMPLES[name]()
+    fit(model, mnist5k(), "classification", epochs=epochs, seed=seed,
+        verbose=2 if progress else 0)
+    tmp = path.with_suffix(".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)  # a killed run never leaves a half-written cache entry
+    return path

@@ -1,0 +1,21 @@
+"""Model files -> IR Graph. Nothing downstream knows which format a graph came from."""
+
+import os
+
+from lrf_edge.errors import LrfError
+from lrf_edge.frontends.keras import from_keras_model, load_keras, supported_layers
+from lrf_edge.ir import Graph
+
+FORMATS = {".keras": load_keras, ".h5": load_keras, ".hdf5": load_keras}
+
+
+def load_model(path: str) -> Graph:
+    """Load any supported model file into the IR, by its extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise LrfError(f"'{path}' is not a supported model file; supported extensions: "
+                       f"{', '.join(FORMATS)}")
+    return FORMATS[ext](path)
+
+
+__all__ = ["load_model", "from_keras_model", "supported_layers", "FORMATS"]

@@ -1,0 +1,324 @@
+"""Keras frontend: `.keras` and `.h5` files -> IR Graph.
+
+Each supported Keras class has one converter from its layer record to IR nodes. Dropout
+disappears, BatchNormalization is folded into the conv/dense before it, and activation
+layers are fused into the layer before them where that layer has no activation of its own
+and no other reader.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from lrf_edge.errors import LrfError
+from lrf_edge.frontends.keras_config import LayerRecord, read_h5, records_from_config
+from lrf_edge.ir import ACTIVATIONS, WEIGHT_OPS, Graph, Node
+
+Converter = Callable[[LayerRecord], Node | None]
+CONVERTERS: dict[str, Converter] = {}
+
+
+def converter(*class_names: str) -> Callable[[Converter], Converter]:
+    """Register a converter for Keras layer classes (factorized layers register theirs too)."""
+    def deco(fn: Converter) -> Converter:
+        for cls in class_names:
+            CONVERTERS[cls] = fn
+        return fn
+    return deco
+
+
+def _pair(value: int | list[int] | tuple[int, ...] | None, default: tuple[int, int]
+          ) -> tuple[int, int]:
+    if value is None:
+        return default
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+def activation_name(value: object, layer: str) -> str:
+    """Map a Keras activation config to an IR activation, or explain what is supported."""
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("name") or value.get("class_name")
+    name = str(value or "linear").lower()
+    name = {"none": "linear", "identity": "linear"}.get(name, name)
+    if name not in ACTIVATIONS:
+        raise LrfError(f"layer '{layer}': unsupported activation '{name}'; supported: "
+                       f"{', '.join(ACTIVATIONS)}")
+    return name
+
+
+def _check_channels_last(rec: LayerRecord) -> None:
+    if rec.config.get("data_format", "channels_last") != "channels_last":
+        raise LrfError(f"layer '{rec.name}': only channels_last data format is supported")
+
+
+def _weights(rec: LayerRecord, names: list[str], use_bias: bool) -> dict[str, np.ndarray]:
+    expected = len(names) + int(use_bias)
+    if len(rec.weights) != expected:
+        raise LrfError(f"layer '{rec.name}' ({rec.class_name}) has {len(rec.weights)} weight "
+                       f"arrays, expected {expected}: the file's weights are incomplete")
+    out = {n: np.asarray(w, np.float32) for n, w in zip(names, rec.weights)}
+    if use_bias:
+        out["bias"] = np.asarray(rec.weights[-1], np.float32)
+    return out
+
+
+@converter("InputLayer")
+def _input(rec: LayerRecord) -> Node:
+    shape = rec.config.get("batch_shape") or rec.config.get("batch_input_shape")
+    if shape is None:
+        raise LrfError(f"input '{rec.name}' has no shape")
+    dims = list(shape)[1:]
+    if any(d is None for d in dims) or not dims:
+        raise LrfError(f"input '{rec.name}' has unknown dimensions {tuple(shape)}; give the "
+                       "model a fixed input shape, e.g. keras.Input(shape=(28, 28, 1))")
+    return Node(rec.name, "input", attrs={"shape": tuple(int(d) for d in dims)})
+
+
+@converter("Dense")
+def _dense(rec: LayerRecord) -> Node:
+    w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
+    return Node(rec.name, "dense", weights=w,
+                activation=activation_name(rec.config.get("activation"), rec.name))
+
+
+@converter("Conv2D", "Convolution2D")
+def _conv(rec: LayerRecord) -> Node:
+    _check_channels_last(rec)
+    if _pair(rec.config.get("dilation_rate"), (1, 1)) != (1, 1):
+        raise LrfError(f"layer '{rec.name}': dilated convolutions are not supported")
+    if int(rec.config.get("groups", 1)) != 1:
+        raise LrfError(f"layer '{rec.name}': grouped convolutions are not supported "
+                       "(use DepthwiseConv2D for groups = channels)")
+    w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
+    return Node(rec.name, "conv2d", weights=w,
+                attrs={"strides": _pair(rec.config.get("strides"), (1, 1)),
+                       "padding": rec.config.get("padding", "valid")},
+                activation=activation_name(rec.config.get("activation"), rec.name))
+
+
+@converter("DepthwiseConv2D")
+def _depthwise(rec: LayerRecord) -> Node:
+    _check_channels_last(rec)
+    if _pair(rec.config.get("dilation_rate"), (1, 1)) != (1, 1):
+        raise LrfError(f"layer '{rec.name}': dilated convolutions are not supported")
+    w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
+    return Node(rec.name, "depthwise_conv2d", weights=w,
+                attrs={"strides": _pair(rec.config.get("strides"), (1, 1)),
+                       "padding": rec.config.get("padding", "valid")},
+                activation=activation_name(rec.config.get("activation"), rec.name))
+
+
+def _pool(op: str) -> Converter:
+    def convert(rec: LayerRecord) -> Node:
+        _check_channels_last(rec)
+        pool = _pair(rec.config.get("pool_size"), (2, 2))
+        return Node(rec.name, op, attrs={
+            "pool_size": pool, "strides": _pair(rec.config.get("strides"), pool),
+            "padding": rec.config.get("padding", "valid")})
+    return convert
+
+
+converter("MaxPooling2D", "MaxPool2D")(_pool("max_pool2d"))
+converter("AveragePooling2D", "AvgPool2D")(_pool("avg_pool2d"))
+
+
+@converter("GlobalAveragePooling2D", "GlobalAvgPool2D")
+def _gap(rec: LayerRecord) -> Node:
+    _check_channels_last(rec)
+    if rec.config.get("keepdims", False):
+        raise LrfError(f"layer '{rec.name}': GlobalAveragePooling2D(keepdims=True) is not "
+                       "supported; use keepdims=False")
+    return Node(rec.name, "global_avg_pool2d")
+
+
+@converter("Flatten")
+def _flatten(rec: LayerRecord) -> Node:
+    return Node(rec.name, "flatten")
+
+
+@converter("Reshape")
+def _reshape(rec: LayerRecord) -> Node:
+    target = rec.config["target_shape"]
+    if any(d == -1 for d in target):
+        raise LrfError(f"layer '{rec.name}': Reshape with -1 is not supported; give every "
+                       "dimension")
+    return Node(rec.name, "reshape", attrs={"target_shape": tuple(int(d) for d in target)})
+
+
+@converter("ZeroPadding2D")
+def _zeropad(rec: LayerRecord) -> Node:
+    pad = rec.config.get("padding", 1)
+    if isinstance(pad, int):
+        pads = ((pad, pad), (pad, pad))
+    elif isinstance(pad[0], int):
+        pads = ((pad[0], pad[0]), (pad[1], pad[1]))
+    else:
+        pads = (tuple(pad[0]), tuple(pad[1]))
+    return Node(rec.name, "zero_pad2d", attrs={"padding": pads})
+
+
+@converter("Add")
+def _add(rec: LayerRecord) -> Node:
+    return Node(rec.name, "add")
+
+
+@converter("Activation")
+def _activation(rec: LayerRecord) -> Node:
+    return Node(rec.name, "activation",
+                activation=activation_name(rec.config.get("activation"), rec.name))
+
+
+@converter("ReLU")
+def _relu(rec: LayerRecord) -> Node:
+    cfg = rec.config
+    if float(cfg.get("negative_slope") or 0) != 0 or float(cfg.get("threshold") or 0) != 0:
+        raise LrfError(f"layer '{rec.name}': ReLU with negative_slope or threshold is not "
+                       "supported; supported: plain ReLU and ReLU(max_value=6)")
+    max_value = cfg.get("max_value")
+    if max_value is None:
+        return Node(rec.name, "activation", activation="relu")
+    if float(max_value) == 6.0:
+        return Node(rec.name, "activation", activation="relu6")
+    raise LrfError(f"layer '{rec.name}': ReLU(max_value={max_value}) is not supported; "
+                   "supported max_value: None or 6")
+
+
+@converter("Softmax")
+def _softmax(rec: LayerRecord) -> Node:
+    axis = rec.config.get("axis", -1)
+    if axis not in (-1, [-1]):
+        raise LrfError(f"layer '{rec.name}': softmax is supported over the last axis only")
+    return Node(rec.name, "activation", activation="softmax")
+
+
+@converter("BatchNormalization")
+def _batchnorm(rec: LayerRecord) -> Node:
+    cfg = rec.config
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) else axis
+    if axis not in (-1, 3, 1):
+        raise LrfError(f"layer '{rec.name}': BatchNormalization over axis {axis} is not "
+                       "supported; only the channel (last) axis")
+    names = (["gamma"] if cfg.get("scale", True) else []) + \
+            (["beta"] if cfg.get("center", True) else []) + ["moving_mean", "moving_variance"]
+    return Node(rec.name, "batchnorm", attrs={"epsilon": float(cfg.get("epsilon", 1e-3))},
+                weights=_weights(rec, names, False))
+
+
+@converter("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "Identity")
+def _dropped(rec: LayerRecord) -> None:
+    """Training-only layers vanish at inference."""
+    return None
+
+
+def supported_layers() -> list[str]:
+    return sorted(CONVERTERS)
+
+
+def _fold_batchnorm(prev: Node, bn: Node) -> None:
+    """Fold y = gamma * (x - mean) / sqrt(var + eps) + beta into prev's kernel and bias."""
+    n = prev.shape[-1] if prev.shape else bn.weights["moving_mean"].size
+    gamma = bn.weights.get("gamma", np.ones(n, np.float32))
+    beta = bn.weights.get("beta", np.zeros(n, np.float32))
+    scale = gamma / np.sqrt(bn.weights["moving_variance"] + bn.attrs["epsilon"])
+    kernel = prev.weights["kernel"]
+    if prev.op == "depthwise_conv2d":  # output channel c*M+m comes from kernel[..., c, m]
+        kernel = kernel * scale.reshape(kernel.shape[2], kernel.shape[3])
+    else:
+        kernel = kernel * scale
+    bias = prev.weights.get("bias", np.zeros(scale.shape, np.float32))
+    prev.weights["kernel"] = kernel.astype(np.float32)
+    prev.weights["bias"] = ((bias - bn.weights["moving_mean"]) * scale + beta).astype(np.float32)
+
+
+def _fuse(nodes: list[Node], output: str) -> tuple[list[Node], str]:
+    """Fold BatchNormalization and fuse activation nodes into the node before them.
+
+    Returns the kept nodes and the name of the output node after fusion.
+    """
+    by_name = {n.name: n for n in nodes}
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for src in node.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    rename: dict[str, str] = {}
+    kept: list[Node] = []
+    for node in nodes:
+        node.inputs = [rename.get(s, s) for s in node.inputs]
+        prev = by_name[node.inputs[0]] if node.inputs else None
+        sole_reader = prev is not None and readers.get(prev.name, 0) == 1 \
+            and prev.name != output
+        if node.op == "batchnorm":
+            if not (sole_reader and prev.op in WEIGHT_OPS and prev.activation == "linear"):
+                raise LrfError(f"layer '{node.name}': BatchNormalization can only be folded "
+                               "when it directly follows a Conv2D, DepthwiseConv2D or Dense "
+                               "layer that has no activation and no other reader")
+            _fold_batchnorm(prev, node)
+            rename[node.name] = prev.name
+            readers[prev.name] = readers.get(node.name, 0)
+            continue
+        if node.op == "activation" and sole_reader and prev.activation == "linear" \
+                and prev.op in (*WEIGHT_OPS, "add"):
+            prev.activation = node.activation
+            rename[node.name] = prev.name
+            readers[prev.name] = readers.get(node.name, 0)
+            continue
+        kept.append(node)
+    return kept, rename.get(output, output)
+
+
+def records_to_graph(name: str, records: list[LayerRecord]) -> Graph:
+    """Convert layer records to a Graph; name unsupported layers with the supported list."""
+    nodes: list[Node] = []
+    alias: dict[str, str] = {}
+    last = None
+    for rec in records:
+        convert = CONVERTERS.get(rec.class_name)
+        if convert is None:
+            raise LrfError(f"layer '{rec.name}' has unsupported type {rec.class_name}; "
+                           f"supported: {', '.join(supported_layers())}")
+        inputs = [alias.get(s, s) for s in rec.inbound]
+        node = convert(rec)
+        if node is None:
+            alias[rec.name] = inputs[0]
+            continue
+        node.inputs = inputs
+        nodes.append(node)
+        last = node.name
+    nodes, output = _fuse(nodes, alias.get(records[-1].name, last))
+    return Graph(nodes, name=name, output=output)
+
+
+def from_keras_model(model: "object") -> Graph:
+    """A live `keras.Model` -> Graph."""
+    weights = {layer.name: [np.asarray(w) for w in layer.get_weights()]
+               for layer in model.layers}
+    config = model.get_config()
+    if "layers" in config and not any("inbound_nodes" in l for l in config["layers"]) \
+            and config["layers"] and config["layers"][0]["class_name"] != "InputLayer":
+        config = dict(config, build_input_shape=[None, *model.inputs[0].shape[1:]])
+    name, records = records_from_config(config, weights)
+    return records_to_graph(model.name or name, records)
+
+
+def load_keras(path: str) -> Graph:
+    """Load a `.keras` (Keras 3) or `.h5` (Keras 2/3) file."""
+    if not os.path.exists(path):
+        raise LrfError(f"model file '{path}' does not exist")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".h5", ".hdf5"):
+        name, records = read_h5(path)
+        return records_to_graph(name, records)
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many types for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LrfError(f"cannot load '{path}' as a Keras model: {first[:200]}") from None
+    return from_keras_model(model)

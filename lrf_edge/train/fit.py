@@ -1,0 +1,64 @@
+"""Training and evaluation of Keras models built from graphs.
+
+The task decides the metric: a classifier (softmax or multi-unit sigmoid output) is judged
+by accuracy, anything else (regressors, autoencoders) by mean squared error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.data import Dataset
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph
+
+TASKS = ("classification", "regression")
+
+
+def detect_task(graph: Graph) -> str:
+    """Classification if the output is a softmax (or sigmoid over several units)."""
+    out = graph[graph.output]
+    if out.activation == "softmax" or (out.activation == "sigmoid" and out.shape[-1] > 1):
+        return "classification"
+    return "regression"
+
+
+def targets(data: Dataset, split: str) -> np.ndarray:
+    """Labels, or the inputs themselves for an autoencoder without labels."""
+    y = data.y_train if split == "train" else data.y_test
+    return y if y is not None else (data.x_train if split == "train" else data.x_test)
+
+
+def compile_model(model: Any, task: str, learning_rate: float = 1e-3) -> None:
+    import keras
+    if task == "classification":
+        model.compile(keras.optimizers.Adam(learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    else:
+        model.compile(keras.optimizers.Adam(learning_rate), loss="mse")
+
+
+def fit(model: Any, data: Dataset, task: str, epochs: int, batch_size: int = 64,
+        learning_rate: float = 1e-3, seed: int = 0, verbose: int = 0) -> None:
+    """Train in place; seeded so the same call gives the same weights."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    y = targets(data, "train")
+    if task == "classification" and data.y_train is None:
+        raise LrfError("the model is a classifier but the data has no y_train labels")
+    compile_model(model, task, learning_rate)
+    model.fit(data.x_train, y, epochs=epochs, batch_size=batch_size, shuffle=True,
+              verbose=verbose)
+
+
+def evaluate(model: Any, data: Dataset, task: str) -> float:
+    """Test accuracy (classification) or test MSE (regression)."""
+    pred = model.predict(data.x_test, batch_size=256, verbose=0)
+    y = targets(data, "test")
+    if task == "classification":
+        if data.y_test is None:
+            raise LrfError("the model is a classifier but the data has no y_test labels")
+        return float(np.mean(np.argmax(pred, axis=-1) == y.reshape(-1)))
+    return float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
