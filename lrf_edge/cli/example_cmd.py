@@ -1,0 +1,26 @@
+"""`lrf-edge example NAME`: train (or take from the cache) a bundled example model."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+from lrf_edge.examples import DEFAULT_EPOCHS, EXAMPLES, example_model
+
+HELP = "train a bundled example model on MNIST-5k (cached) and copy it to -o"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", choices=sorted(EXAMPLES))
+    p.add_argument("-o", "--output", help="where to write the .keras file")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help=f"default: {DEFAULT_EPOCHS}")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = example_model(args.name, seed=args.seed, epochs=args.epochs, progress=True)
+    if args.output:
+        shutil.copyfile(path, args.output)
+        path = args.output
+    print(path)
+    return 0

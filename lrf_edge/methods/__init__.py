@@ -1,0 +1,30 @@
+"""Low-rank factorization methods, one module each, all with one interface.
+
+A method module defines:
+- NAME: its name (svd, tt, tucker2, cp, svd_conv)
+- applies(node) -> bool: whether it can factorize this layer
+- space(node, **options) -> numpy structured array: every solution, one row each, with its
+  parameters and params/macs/flops/weight_bytes
+- decompose(node, row) -> list[Node]: the factorized nodes for one solution of real weights
+
+Adding a method is adding a module and naming it in MODULES below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from lrf_edge.ir import Node
+
+MODULES: tuple[str, ...] = ()
+
+METHODS: dict[str, ModuleType] = {}
+for _module in MODULES:
+    _mod = importlib.import_module(f"lrf_edge.methods.{_module}")
+    METHODS[_mod.NAME] = _mod
+
+
+def applicable(node: Node) -> list[str]:
+    """Names of the methods that can factorize this node."""
+    return [name for name, mod in METHODS.items() if mod.applies(node)]

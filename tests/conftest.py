@@ -1,0 +1,46 @@
+"""Shared fixtures: the trained example models and data sets, built once per session.
+
+Trained models are cached under .cache/ in the repo (LRF_EDGE_CACHE), so a second test run
+reuses them; CI builds them once per run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from lrf_edge.data import mnist5k
+    return mnist5k()
+
+
+@pytest.fixture(scope="session")
+def lenet300_path() -> Path:
+    from lrf_edge.examples import example_model
+    return example_model("lenet300")
+
+
+@pytest.fixture(scope="session")
+def lenet5_path() -> Path:
+    from lrf_edge.examples import example_model
+    return example_model("lenet5")
+
+
+@pytest.fixture(scope="session")
+def lenet300(lenet300_path):
+    from lrf_edge.frontends import load_model
+    return load_model(str(lenet300_path))
+
+
+@pytest.fixture(scope="session")
+def lenet5(lenet5_path):
+    from lrf_edge.frontends import load_model
+    return load_model(str(lenet5_path))
