@@ -9,6 +9,7 @@ and no other reader.
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Callable
 
 import numpy as np
@@ -314,6 +315,9 @@ def load_keras(path: str) -> Graph:
     if ext in (".h5", ".hdf5"):
         name, records = read_h5(path)
         return records_to_graph(name, records)
+    if not zipfile.is_zipfile(path):
+        raise LrfError(f"'{path}' is not a Keras model file (a .keras file is a zip archive "
+                       "written by model.save())")
     import keras
 
     try:

@@ -67,7 +67,7 @@ def _bias_count(node: "Node", out: Shape) -> int:
     return math.prod(out) if "bias" in node.weights else 0
 
 
-def _single(ins: list[Shape]) -> Shape:
+def _same_as_input(node: "Node", ins: list[Shape]) -> Shape:
     return ins[0]
 
 
@@ -164,4 +164,4 @@ register_op("flatten", OpSpec(shape=lambda node, ins: (math.prod(ins[0]),)))
 register_op("reshape", OpSpec(shape=_reshape_shape))
 register_op("zero_pad2d", OpSpec(shape=_pad_shape))
 register_op("add", OpSpec(shape=_add_shape))
-register_op("activation", OpSpec(shape=_single))
+register_op("activation", OpSpec(shape=_same_as_input))
