@@ -8,6 +8,7 @@ from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.frontends import load_model
 from lrf_edge.ir import Graph
 from lrf_edge.methods import applicable
+from lrf_edge.train.fit import TASKS, detect_task
 
 HELP = "print a per-layer table: shape, params, MACs, FLOPs, memory share, LRF methods"
 
@@ -15,15 +16,16 @@ HELP = "print a per-layer table: shape, params, MACs, FLOPs, memory share, LRF m
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.keras, .h5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--task", choices=TASKS,
+                   help="override the task detected from the output layer")
 
 
-def report(graph: Graph) -> dict:
-    from lrf_edge.train.fit import detect_task
+def report(graph: Graph, task: str | None = None) -> dict:
     layers = graph.summary_rows()
     for row, node in zip(layers, graph):
         row["lrf_methods"] = applicable(node)
     return {"model": graph.name, "input_shape": list(graph.input_shape),
-            "output_shape": list(graph.output_shape), "task": detect_task(graph),
+            "output_shape": list(graph.output_shape), "task": task or detect_task(graph),
             "layers": layers,
             "totals": {"params": graph.params, "macs": graph.macs, "flops": graph.flops,
                        "weight_bytes": graph.weight_bytes}}
@@ -31,7 +33,7 @@ def report(graph: Graph) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     graph = load_model(args.model)
-    rep = report(graph)
+    rep = report(graph, args.task)
     if args.json:
         print(dump_json(rep))
         return 0

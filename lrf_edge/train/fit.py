@@ -1,7 +1,9 @@
 """Training and evaluation of Keras models built from graphs.
 
-The task decides the metric: a classifier (softmax or multi-unit sigmoid output) is judged
-by accuracy, anything else (regressors, autoencoders) by mean squared error.
+The task decides the metric: a classifier is judged by accuracy, anything else (regressors,
+autoencoders) by mean squared error. A softmax output means a classifier; with data, a
+multi-unit output trained on integer labels is one too (a logits head, common in exported
+PyTorch models).
 """
 
 from __future__ import annotations
@@ -17,12 +19,22 @@ from lrf_edge.ir import Graph
 TASKS = ("classification", "regression")
 
 
-def detect_task(graph: Graph) -> str:
-    """Classification if the output is a softmax (or sigmoid over several units)."""
+def detect_task(graph: Graph, data: Dataset | None = None) -> str:
+    """'classification' or 'regression', from the output layer and, if given, the labels."""
     out = graph[graph.output]
-    if out.activation == "softmax" or (out.activation == "sigmoid" and out.shape[-1] > 1):
+    if out.activation == "softmax":
+        return "classification"
+    y = data.y_train if data is not None else None
+    if y is not None and y.ndim == 1 and out.shape[-1] > 1 and out.activation == "linear" \
+            and np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < out.shape[-1]:
         return "classification"
     return "regression"
+
+
+def _outputs_logits(model: Any) -> bool:
+    """A classifier without a final softmax produces logits."""
+    activation = model.layers[-1].get_config().get("activation")
+    return activation != "softmax"
 
 
 def targets(data: Dataset, split: str) -> np.ndarray:
@@ -34,8 +46,8 @@ def targets(data: Dataset, split: str) -> np.ndarray:
 def compile_model(model: Any, task: str, learning_rate: float = 1e-3) -> None:
     import keras
     if task == "classification":
-        model.compile(keras.optimizers.Adam(learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=_outputs_logits(model))
+        model.compile(keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
     else:
         model.compile(keras.optimizers.Adam(learning_rate), loss="mse")
 
