@@ -17,6 +17,7 @@ from lrf_edge.errors import LrfError
 COMMANDS = {
     "inspect": "inspect_cmd",
     "example": "example_cmd",
+    "explore": "explore_cmd",
 }
 
 

@@ -1,0 +1,87 @@
+"""Step 6: build, fine-tune and evaluate one candidate (runs in an executor's worker).
+
+A task is a plain dict (picklable, JSON-ready): the model path, the data spec, the choice
+(per layer: layer name, method, solution row as a dict), the kept layers and the training
+options. Loading the model and the data is cached per process.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+from lrf_edge.ir import Graph
+
+
+@lru_cache(maxsize=4)
+def _graph(path: str) -> Graph:
+    from lrf_edge.frontends import load_model
+    return load_model(path)
+
+
+@lru_cache(maxsize=2)
+def _data(spec: str, shape: tuple[int, ...]):
+    from lrf_edge.data import fit_to, load_data
+    return fit_to(load_data(spec), shape)
+
+
+def _deterministic() -> None:
+    import tensorflow as tf
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # pragma: no cover - older TF
+        pass
+
+
+def build_candidate(graph: Graph, choice: list[dict[str, Any]]) -> Graph:
+    """The factorized graph: every chosen layer decomposed and spliced in."""
+    from lrf_edge.dse.space import methods_registry
+    mods = methods_registry()
+    g = graph
+    for c in choice:
+        nodes = mods[c["method"]].decompose(g[c["layer"]], c["row"])
+        g = g.replace(c["layer"], nodes)
+    return g
+
+
+def graph_costs(graph: Graph, original: Graph, kept: list[str], target: str
+                ) -> dict[str, Any]:
+    from lrf_edge.dse.latency import predict_latency
+    orig_kept_params = sum(original[n].params for n in kept)
+    orig_kept_flops = sum(original[n].flops for n in kept)
+    other_params = original.params - orig_kept_params
+    other_flops = original.flops - orig_kept_flops
+    return {"params": graph.params, "flops": graph.flops, "macs": graph.macs,
+            "kept_params": graph.params - other_params,
+            "kept_flops": graph.flops - other_flops,
+            "latency": predict_latency(graph, target)}
+
+
+def evaluate_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Fine-tune (epochs > 0) and evaluate one candidate; the baseline has an empty choice
+    and is evaluated as given (no training)."""
+    from lrf_edge.train import to_keras
+    from lrf_edge.train.fit import detect_task, evaluate, fit
+    start = time.time()
+    _deterministic()
+    original = _graph(task["model"])
+    data = _data(task["data"], tuple(original.input_shape))
+    graph = build_candidate(original, task["choice"])
+    kind = detect_task(original)
+    model = to_keras(graph)
+    epochs = int(task["options"]["epochs"]) if task["choice"] else 0
+    if epochs > 0:
+        fit(model, data, kind, epochs=epochs, batch_size=int(task["options"]["batch_size"]),
+            learning_rate=float(task["options"]["learning_rate"]),
+            seed=int(task["options"]["seed"]))
+    score = evaluate(model, data, kind)
+    out = {"metric": "accuracy" if kind == "classification" else "mse", "score": score}
+    out.update(graph_costs(graph, original, task["kept"], task["options"]["target"]))
+    out["seconds"] = time.time() - start
+    try:
+        import keras
+        keras.backend.clear_session()
+    except Exception:  # pragma: no cover
+        pass
+    return out
