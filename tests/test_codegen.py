@@ -1,0 +1,140 @@
+"""Code generator: generated C compiles warning-free and matches Keras (host build)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrf_edge.codegen import CodegenOptions, generate, write
+from lrf_edge.codegen.planner import check
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph, Node
+from lrf_edge.targets import HostModel
+from test_codegen_models import dense_graph, residual_graph
+
+
+def keras_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
+    from lrf_edge.train import to_keras
+    y = to_keras(graph).predict(x, verbose=0, batch_size=128)
+    return y.reshape(len(x), -1)
+
+
+def assert_matches_keras(graph: Graph, x: np.ndarray, **opts) -> None:
+    src = generate(graph, options=CodegenOptions(**opts))
+    check(src.buffers)
+    got = HostModel(src)(x)
+    ref = keras_outputs(graph, x)
+    scale = float(np.abs(ref).max())
+    err = float(np.abs(got - ref).max())
+    assert err <= 1e-4 * scale, (err, scale)
+
+
+def test_lenet5_matches_keras(lenet5, mnist):
+    assert len(mnist.x_test) >= 100
+    assert_matches_keras(lenet5, mnist.x_test[:200])
+
+
+def test_lenet300_matches_keras(lenet300, mnist):
+    assert_matches_keras(lenet300, mnist.x_test[:200])
+
+
+@pytest.mark.parametrize("block", [8, 4, 3])
+def test_residual_cnn_matches_keras(block):
+    x = np.random.default_rng(1).standard_normal((100, 13, 11, 3)).astype(np.float32)
+    assert_matches_keras(residual_graph(), x, block=block)
+
+
+def test_arena_reuses_dead_buffers(lenet5):
+    src = generate(lenet5)
+    check(src.buffers)
+    naive = sum(4 * int(np.prod(n.shape)) for n in lenet5 if n.op not in ("input", "flatten"))
+    assert src.arena_bytes < naive
+    # conv1's 'same' padding scratch (32x32x1) and its output (28x28x6) live together
+    assert src.arena_bytes >= 4 * (28 * 28 * 6 + 14 * 14 * 6)
+    header = src.files["lenet5.h"]
+    assert f"#define LENET5_ARENA_BYTES {src.arena_bytes}" in header
+    assert "int lenet5_infer(const float *input, float *output);" in header
+
+
+def test_residual_inplace_and_views():
+    src = generate(residual_graph())
+    by = {l.name: l for l in src.layers}
+    assert by["act"].output == by["mp"].output  # elementwise tanh ran in place
+    assert by["fl"].fn is None and by["fl"].output.startswith("view")
+    assert by["sm"].output == "output"
+    assert all(l.macs == n.macs for l, n in zip(src.layers, list(residual_graph())[1:]))
+
+
+def test_c_is_strict_c99_and_static(tmp_path):
+    src = generate(residual_graph(), "Res Net")
+    assert src.name == "res_net"
+    write(src, tmp_path / "c")
+    c = (tmp_path / "c" / "res_net.c").read_text()
+    assert "malloc(" not in c
+    assert "static const float" in (tmp_path / "c" / "res_net_weights.h").read_text()
+    # the profiling hooks compile too, with any lrf_profile.h that defines the two macros
+    (tmp_path / "c" / "lrf_profile.h").write_text(
+        "extern unsigned long hits[];\n#define LRF_LAYER_BEGIN(i) (hits[(i)]++)\n"
+        "#define LRF_LAYER_END(i) (hits[(i)]++)\n")
+    for flags in ([], ["-DLRF_PROFILE", "-I."]):
+        proc = subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
+                               "-O2", "-c", "res_net.c", "-o", "/dev/null", *flags],
+                              cwd=tmp_path / "c", capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_dense_weights_packed_by_output_blocks():
+    g = dense_graph(5, 11)
+    src = generate(g, options=CodegenOptions(block=4))
+    k = g["fc"].weights["kernel"]
+    # packed [2][5][4] then the tail [5][3]
+    expect = np.concatenate([k[:, 0:4].ravel(), k[:, 4:8].ravel(), k[:, 8:11].ravel()])
+    w = src.files[f"{src.name}_weights.h"]
+    first = w.split("{", 1)[1].split("}", 1)[0]
+    vals = np.array([float(v.strip().rstrip("f")) for v in first.split(",")], np.float32)
+    np.testing.assert_array_equal(vals, expect)
+
+
+def test_unknown_op_is_named():
+    g = dense_graph(4, 4)
+    g.nodes[1].op = "tt_dense_unknown"
+    with pytest.raises(LrfError, match="no kernel for op 'tt_dense_unknown'"):
+        from lrf_edge.codegen.kernels import kernel_of
+        kernel_of(g.nodes[1])
+
+
+def test_write_is_atomic_and_keeps_other_files(tmp_path, monkeypatch):
+    out = tmp_path / "gen"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    src = generate(dense_graph(4, 3))
+    write(src, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*src.files, "notes.txt"])
+    # a failure while writing leaves the old folder untouched and no temp folders behind
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    src2 = generate(dense_graph(4, 5))
+    calls = {"n": 0}
+    real = Path.write_text
+
+    def flaky(self, text, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(self, text, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", flaky)
+    with pytest.raises(OSError):
+        write(src2, out)
+    monkeypatch.undo()
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["gen"]
+
+
+def test_no_layers_needing_arena_still_compiles():
+    g = Graph([Node("x", "input", attrs={"shape": (6,)}),
+               Node("a", "activation", ["x"], activation="relu6")], name="tiny")
+    y = HostModel(generate(g))(np.array([[-1, 0, 1, 5, 6, 9]], np.float32))
+    np.testing.assert_array_equal(y, [[0, 0, 1, 5, 6, 6]])

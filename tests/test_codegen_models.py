@@ -1,0 +1,57 @@
+"""Small IR graphs for the code generator's tests (imported by the codegen/qemu tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrf_edge.ir import Graph, Node
+
+
+def _w(rng: np.random.Generator, *shape: int, scale: float = 0.4) -> np.ndarray:
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def residual_graph(seed: int = 0) -> Graph:
+    """A residual CNN touching every kernel: zero-pad, strided 'same' conv + relu6,
+    depthwise (3x3 same; 3x1 valid with multiplier 2) + tanh, pointwise conv without bias,
+    a 3-input add + relu, avg pool 'same' (partial windows), non-square 1x3 conv + sigmoid,
+    max pool 'same', standalone tanh (in place), global avg pool, flatten, dense + sigmoid,
+    add, dense and a standalone softmax."""
+    rng = np.random.default_rng(seed)
+    n = [
+        Node("x", "input", attrs={"shape": (13, 11, 3)}),
+        Node("zp", "zero_pad2d", ["x"], attrs={"padding": ((1, 0), (0, 2))}),
+        Node("c1", "conv2d", ["zp"], attrs={"strides": (2, 2), "padding": "same"},
+             weights={"kernel": _w(rng, 3, 3, 3, 8), "bias": _w(rng, 8)}, activation="relu6"),
+        Node("dw", "depthwise_conv2d", ["c1"], attrs={"strides": (1, 1), "padding": "same"},
+             weights={"kernel": _w(rng, 3, 3, 8, 1), "bias": _w(rng, 8)}, activation="relu"),
+        Node("pw", "conv2d", ["dw"], attrs={"strides": (1, 1), "padding": "valid"},
+             weights={"kernel": _w(rng, 1, 1, 8, 8)}),
+        Node("add1", "add", ["c1", "pw", "dw"], activation="relu"),
+        Node("ap", "avg_pool2d", ["add1"],
+             attrs={"pool_size": (2, 2), "strides": (2, 2), "padding": "same"}),
+        Node("dw2", "depthwise_conv2d", ["ap"], attrs={"strides": (1, 1), "padding": "valid"},
+             weights={"kernel": _w(rng, 3, 1, 8, 2), "bias": _w(rng, 16)}, activation="tanh"),
+        Node("c3", "conv2d", ["dw2"], attrs={"strides": (1, 1), "padding": "same"},
+             weights={"kernel": _w(rng, 1, 3, 16, 12), "bias": _w(rng, 12)},
+             activation="sigmoid"),
+        Node("mp", "max_pool2d", ["c3"],
+             attrs={"pool_size": (3, 3), "strides": (2, 2), "padding": "same"}),
+        Node("act", "activation", ["mp"], activation="tanh"),
+        Node("gap", "global_avg_pool2d", ["act"]),
+        Node("fl", "flatten", ["act"]),
+        Node("d0", "dense", ["gap"], weights={"kernel": _w(rng, 12, 24), "bias": _w(rng, 24)},
+             activation="sigmoid"),
+        Node("add2", "add", ["fl", "d0"]),
+        Node("d1", "dense", ["add2"], weights={"kernel": _w(rng, 24, 10), "bias": _w(rng, 10)}),
+        Node("sm", "activation", ["d1"], activation="softmax"),
+    ]
+    return Graph(n, name="resnet_tiny")
+
+
+def dense_graph(x: int, y: int, seed: int = 0, activation: str = "linear") -> Graph:
+    rng = np.random.default_rng(seed)
+    return Graph([Node("x", "input", attrs={"shape": (x,)}),
+                  Node("fc", "dense", ["x"], weights={"kernel": _w(rng, x, y, scale=0.05),
+                                                      "bias": _w(rng, y)},
+                       activation=activation)], name=f"dense{x}x{y}")
