@@ -7,7 +7,8 @@ A method module defines:
   parameters and params/macs/flops/weight_bytes
 - decompose(node, row) -> list[Node]: the factorized nodes for one solution of real weights
 
-Adding a method is adding a module and naming it in MODULES below.
+Adding a method is adding a module and naming it in MODULES below. Importing this package
+registers the factorized IR ops (tt_dense) in the op table.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("svd", "tt", "tucker2", "cp", "svd_conv")
 
 METHODS: dict[str, ModuleType] = {}
 for _module in MODULES:
@@ -28,3 +30,11 @@ for _module in MODULES:
 def applicable(node: Node) -> list[str]:
     """Names of the methods that can factorize this node."""
     return [name for name, mod in METHODS.items() if mod.applies(node)]
+
+
+def method(name: str) -> ModuleType:
+    """The module of a method by name, or a clear error naming the methods."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise LrfError(f"unknown method '{name}'; methods: {', '.join(METHODS)}") from None

@@ -1,0 +1,429 @@
+"""TT-matrix (tensor train) factorization of a dense layer, T3F conventions.
+
+A solution is a T3F shape [[x_1..x_L], [y_1..y_L]] (prod x = X inputs, prod y = Y outputs,
+every factor >= 2, L >= 2) plus a uniform max_tt_rank R. Core k is (r_{k-1}, x_k, y_k, r_k),
+r_0 = r_L = 1, and the effective ranks are capped by TT-SVD feasibility:
+    r_k = min(R, prod_{j<=k} x_j y_j, prod_{j>k} x_j y_j).
+Params = sum_k r_{k-1} x_k y_k r_k (+ Y bias); weight_bytes = 4 params (paper eq. 3).
+
+The TT-matvec contracts one core per step as a batched matrix product
+    Out[n][q][p] = sum_m G'[q][m] In[n][m][p]
+in one of two orders (ORDERS):
+  "rl"  cores k = L..1 (T3F's order). In = (N, x_k r_k, P) with N = B prod_{j<k} x_j,
+        P = prod_{j>k} y_j; G' = (r_{k-1} y_k, x_k r_k);
+        step cost r_{k-1} x_k y_k r_k prod_{j<k} x_j prod_{j>k} y_j MACs.
+  "lr"  cores k = 1..L. In = (N, r_{k-1} x_k, Q) with N = B prod_{j<k} y_j,
+        Q = prod_{j>k} x_j; G' = (y_k r_k, r_{k-1} x_k);
+        step cost r_{k-1} x_k y_k r_k prod_{j<k} y_j prod_{j>k} x_j MACs.
+Each step's output is, unchanged in memory, the next step's input (only reshapes), so the
+Keras layer (lrf_edge.train.layers.TTDense) and the C kernel run exactly these loop nests.
+The solution keeps the cheaper order; MACs are that order's count, FLOPs = 2 MACs + Y.
+
+Table fields: L, row_dims (Lmax,), col_dims (Lmax,) (zero-padded past L), max_rank,
+ranks (Lmax+1,) = r_0..r_L (zero-padded), order (index into ORDERS), then params, macs,
+flops, weight_bytes. The IR op `tt_dense` (registered here) holds weights core0..core{L-1}
+and bias, attrs row_dims, col_dims, ranks, order.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Node, OpSpec, register_op
+from lrf_edge.methods._common import (FLOAT_BYTES, as_row, chain, check_op, f32, has_bias, prod,
+                                      rank_values)
+
+NAME = "tt"
+ORDERS = ("rl", "lr")
+DEFAULT_RANKS = range(2, 13)  # the SAMOS paper's max_tt_rank range
+
+
+# ---------------------------------------------------------------- shapes and scalar costs
+
+def prime_count(n: int) -> int:
+    """Number of prime factors with multiplicity (the longest factorization into >= 2)."""
+    count, p = 0, 2
+    while p * p <= n:
+        while n % p == 0:
+            n //= p
+            count += 1
+        p += 1
+    return count + (1 if n > 1 else 0)
+
+
+@lru_cache(maxsize=None)
+def _factorizations(n: int, length: int) -> tuple[tuple[int, ...], ...]:
+    if length == 1:
+        return ((n,),) if n >= 2 else ()
+    out = []
+    for d in range(2, int(n // 2) + 1):
+        if n % d == 0:
+            out.extend((d, *rest) for rest in _factorizations(n // d, length - 1))
+    return tuple(out)
+
+
+def ordered_factorizations(n: int, length: int) -> np.ndarray:
+    """All ordered factorizations of n into `length` factors >= 2, shape (count, length)."""
+    return np.array(_factorizations(int(n), int(length)), dtype=np.int64).reshape(-1, length)
+
+
+def max_length(x: int, y: int) -> int:
+    return min(prime_count(x), prime_count(y))
+
+
+def effective_ranks(row_dims, col_dims, max_rank: int) -> tuple[int, ...]:
+    """r_0..r_L, capped by TT-SVD feasibility."""
+    xy = [int(a) * int(b) for a, b in zip(row_dims, col_dims)]
+    total = prod(xy)
+    ranks, left = [1], 1
+    for k in range(len(xy) - 1):
+        left *= xy[k]
+        ranks.append(min(int(max_rank), left, total // left))
+    return tuple(ranks + [1])
+
+
+def tt_macs(row_dims, col_dims, ranks, order: str) -> int:
+    """MACs of the TT-matvec loop nest in the given order (see module docstring)."""
+    xs, ys, rs = [int(v) for v in row_dims], [int(v) for v in col_dims], [int(v) for v in ranks]
+    total = 0
+    for k in range(len(xs)):
+        core = rs[k] * xs[k] * ys[k] * rs[k + 1]
+        if order == "rl":
+            total += core * prod(xs[:k]) * prod(ys[k + 1:])
+        elif order == "lr":
+            total += core * prod(ys[:k]) * prod(xs[k + 1:])
+        else:
+            raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
+    return total
+
+
+def tt_steps(row_dims, col_dims, ranks, order: str) -> list[dict[str, int]]:
+    """The batched-matmul steps Out[n][q][p] = sum_m G'[q][m] In[n][m][p] (per sample):
+    core index k and the sizes n, q, m, p; their n*q*m*p sum to tt_macs."""
+    xs, ys, rs = [int(v) for v in row_dims], [int(v) for v in col_dims], [int(v) for v in ranks]
+    L = len(xs)
+    ks = range(L - 1, -1, -1) if order == "rl" else range(L)
+    steps = []
+    for k in ks:
+        if order == "rl":
+            steps.append({"k": k, "n": prod(xs[:k]), "q": rs[k] * ys[k],
+                          "m": xs[k] * rs[k + 1], "p": prod(ys[k + 1:])})
+        else:
+            steps.append({"k": k, "n": prod(ys[:k]), "q": ys[k] * rs[k + 1],
+                          "m": rs[k] * xs[k], "p": prod(xs[k + 1:])})
+    return steps
+
+
+def core_matrix(core: np.ndarray, order: str) -> np.ndarray:
+    """Core (r_{k-1}, x_k, y_k, r_k) rearranged to the step's G' (q, m)."""
+    r0, x, y, r1 = core.shape
+    if order == "rl":  # (r_{k-1} y_k, x_k r_k)
+        return core.transpose(0, 2, 1, 3).reshape(r0 * y, x * r1)
+    return core.transpose(2, 3, 0, 1).reshape(y * r1, r0 * x)  # (y_k r_k, r_{k-1} x_k)
+
+
+def tt_matvec(x: np.ndarray, cores: list[np.ndarray], order: str) -> np.ndarray:
+    """Reference TT-matvec y = x W for a batch x (B, X), running tt_steps' loop nests with
+    numpy (the same buffers and steps as the Keras layer and the C kernel)."""
+    xs = [c.shape[1] for c in cores]
+    ys = [c.shape[2] for c in cores]
+    rs = [1] + [c.shape[3] for c in cores]
+    b = x.shape[0]
+    state = np.asarray(x)
+    for st in tt_steps(xs, ys, rs, order):
+        g = core_matrix(np.asarray(cores[st["k"]]), order)
+        state = np.einsum("qm,nmp->nqp", g, state.reshape(b * st["n"], st["m"], st["p"]))
+    return state.reshape(b, prod(ys))
+
+
+# ---------------------------------------------------------------- the IR op
+
+def _attr_dims(node: Node) -> tuple[list[int], list[int], list[int]]:
+    a = node.attrs
+    return list(a["row_dims"]), list(a["col_dims"]), list(a["ranks"])
+
+
+def _tt_shape(node: Node, ins) -> tuple[int, ...]:
+    xs, ys, rs = _attr_dims(node)
+    if len(xs) != len(ys) or len(rs) != len(xs) + 1:
+        raise LrfError(f"layer '{node.name}': tt_dense needs L row dims, L col dims and L+1 "
+                       f"ranks, got {xs}, {ys}, {rs}")
+    for k in range(len(xs)):
+        want = (rs[k], xs[k], ys[k], rs[k + 1])
+        got = node.weights[f"core{k}"].shape
+        if tuple(got) != want:
+            raise LrfError(f"layer '{node.name}': core{k} has shape {tuple(got)}, "
+                           f"expected {want}")
+    if tuple(ins[0]) != (prod(xs),):
+        raise LrfError(f"layer '{node.name}': tt_dense expects input ({prod(xs)},), "
+                       f"got {ins[0]}")
+    return (prod(ys),)
+
+
+register_op("tt_dense", OpSpec(
+    shape=_tt_shape,
+    macs=lambda node, ins: tt_macs(*_attr_dims(node), node.attrs.get("order", "rl")),
+    bias_adds=lambda node, ins: prod(node.attrs["col_dims"]) if "bias" in node.weights else 0,
+))
+
+
+# ---------------------------------------------------------------- the solution space
+
+def applies(node: Node) -> bool:
+    if node.op != "dense":
+        return False
+    x, y = node.weights["kernel"].shape
+    return max_length(int(x), int(y)) >= 2
+
+
+def _dtype(x: int, y: int, lmax: int, rmax: int) -> np.dtype:
+    dim_t = np.uint16 if max(x, y) < 2 ** 16 else np.uint32
+    rank_t = np.uint16 if rmax < 2 ** 16 else np.uint32
+    return np.dtype([("L", np.uint8), ("row_dims", dim_t, (lmax,)), ("col_dims", dim_t, (lmax,)),
+                     ("max_rank", rank_t), ("ranks", rank_t, (lmax + 1,)), ("order", np.uint8),
+                     ("params", np.int64), ("macs", np.int64), ("flops", np.int64),
+                     ("weight_bytes", np.int64)])
+
+
+def _exclusive(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: prod of the factors before k, and after k (exclusive cumulative products)."""
+    ones = np.ones((f.shape[0], 1), np.int64)
+    before = np.cumprod(np.concatenate([ones, f[:, :-1]], axis=1), axis=1)
+    after = np.cumprod(np.concatenate([ones, f[:, :0:-1]], axis=1), axis=1)[:, ::-1]
+    return before, after
+
+
+def _view(field: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    v = field.view()
+    v.shape = shape  # raises rather than silently copying
+    return v
+
+
+def _fill_group(out: np.ndarray, fx: np.ndarray, fy: np.ndarray, r: np.ndarray,
+                x: int, y: int, bias: int, order: str | None) -> None:
+    """Rows of one length L: all (x-factorization, y-factorization, max rank) triples,
+    x outermost, max rank innermost. Worked in chunks of x-factorizations so that the
+    temporaries stay small (cache-resident, no fresh pages)."""
+    nx = fx.shape[0]
+    per_x = fy.shape[0] * r.size
+    step = max(1, CHUNK_ROWS // max(per_x, 1))
+    bx, ax = _exclusive(fx)
+    by, ay = _exclusive(fy)
+    for i in range(0, nx, step):
+        j = min(nx, i + step)
+        _fill_chunk(out[i * per_x:j * per_x], fx[i:j], fy, r, bx[i:j], ax[i:j], by, ay,
+                    x * y, bias, order)
+
+
+CHUNK_ROWS = 1 << 15
+
+
+def _fill_chunk(out, fx, fy, r, bx, ax, by, ay, xy_total, bias, order) -> None:
+    nx, L = fx.shape
+    ny, nr = fy.shape[0], r.size
+    grid = (nx, ny, nr)
+    xy = fx[:, None, :] * fy[None, :, :]                         # (nx, ny, L)
+    left = np.cumprod(xy[..., :-1], axis=-1)                     # prod_{j<=k}, k = 1..L-1
+    cap = np.minimum(left, xy_total // left)
+    inner = np.minimum(cap[..., None], r)                        # (nx, ny, L-1, nr)
+    # cost = sum_k r_{k-1} r_k c_k with c_k = x_k y_k (params), times prod_{j<k} x_j
+    # prod_{j>k} y_j (order rl) or prod_{j<k} y_j prod_{j>k} x_j (order lr)
+    coef = np.stack([xy, xy * bx[:, None, :] * ay[None, :, :],
+                     xy * ax[:, None, :] * by[None, :, :]])[..., None]  # (3, nx, ny, L, 1)
+    cost = inner[None, :, :, 0, :] * coef[:, :, :, 0]            # params, macs rl, macs lr
+    cost += inner[None, :, :, L - 2, :] * coef[:, :, :, L - 1]
+    for k in range(1, L - 1):
+        cost += (inner[:, :, k - 1, :] * inner[:, :, k, :])[None] * coef[:, :, :, k]
+
+    lmax = out.dtype["row_dims"].shape[0]
+    out["L"] = L
+    _view(out["row_dims"], (*grid, lmax))[..., :L] = fx[:, None, None, :]
+    _view(out["col_dims"], (*grid, lmax))[..., :L] = fy[None, :, None, :]
+    _view(out["max_rank"], grid)[...] = r[None, None, :]
+    ranks = _view(out["ranks"], (*grid, lmax + 1))
+    ranks[..., 0] = 1
+    ranks[..., 1:L] = inner.transpose(0, 1, 3, 2)
+    ranks[..., L] = 1
+    if order is None:
+        use_lr = cost[2] < cost[1]
+        macs = np.where(use_lr, cost[2], cost[1])
+    else:
+        use_lr = order == "lr"
+        macs = cost[2] if use_lr else cost[1]
+    params = cost[0] + bias
+    _view(out["order"], grid)[...] = use_lr
+    _view(out["params"], grid)[...] = params
+    _view(out["macs"], grid)[...] = macs
+    _view(out["flops"], grid)[...] = 2 * macs + bias
+    _view(out["weight_bytes"], grid)[...] = params * FLOAT_BYTES
+
+
+def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = None
+          ) -> np.ndarray:
+    """Every TT solution of a dense layer.
+
+    ranks: the uniform max_tt_rank values (default 2..12, the paper's range);
+    lengths: the L values (default every L >= 2 that fits); order: None keeps the cheaper
+    contraction order per solution, "rl"/"lr" forces one.
+    Rows are grouped by L, then x-factorization, y-factorization, max rank (innermost).
+    """
+    check_op(node, NAME, ("dense",))
+    x, y = (int(d) for d in node.weights["kernel"].shape)
+    lmax = max_length(x, y)
+    if lmax < 2:
+        raise LrfError(f"method 'tt' does not apply to layer '{node.name}' ({x} x {y}): both "
+                       "dimensions need at least two factors >= 2 (not prime)")
+    if order is not None and order not in ORDERS:
+        raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
+    r = rank_values(ranks, 1, max(x, y) * max(x, y), "TT max rank")
+    ls = rank_values(lengths, 2, lmax, "TT length L", range(2, lmax + 1))
+    groups = [(int(L), ordered_factorizations(x, L), ordered_factorizations(y, L)) for L in ls]
+    sizes = [fx.shape[0] * fy.shape[0] * r.size for _, fx, fy in groups]
+    out = np.zeros(sum(sizes), dtype=_dtype(x, y, lmax, int(r.max())))
+    bias = y if has_bias(node) else 0
+    start = 0
+    for (L, fx, fy), n in zip(groups, sizes):
+        if n:
+            _fill_group(out[start:start + n], fx, fy, r, x, y, bias, order)
+        start += n
+    return out
+
+
+def count(x: int, y: int, n_ranks: int = len(DEFAULT_RANKS)) -> int:
+    """Number of solutions without building them."""
+    return n_ranks * sum(len(_factorizations(x, L)) * len(_factorizations(y, L))
+                         for L in range(2, max_length(x, y) + 1))
+
+
+# ---------------------------------------------------------------- hand-picked solutions
+
+def parse_shape(text: str) -> tuple[list[int], list[int]]:
+    """'7,4,7,4x5,5,5,5' or '[[7,4,7,4],[5,5,5,5]]' -> ([7,4,7,4], [5,5,5,5])."""
+    s = text.strip()
+    try:
+        if s.startswith("["):
+            val = ast.literal_eval(s)
+            rows, cols = [int(v) for v in val[0]], [int(v) for v in val[1]]
+            if len(val) != 2:
+                raise ValueError
+        else:
+            a, b = re.split(r"\s*[xX]\s*", s)
+            rows = [int(v) for v in a.split(",")]
+            cols = [int(v) for v in b.split(",")]
+    except (ValueError, SyntaxError, TypeError, IndexError):
+        raise LrfError(f"cannot read TT shape '{text}'; write it as '7,4,7,4x5,5,5,5' or "
+                       "'[[7,4,7,4],[5,5,5,5]]'") from None
+    return rows, cols
+
+
+def _example_shape(x: int, y: int) -> str:
+    for L in range(2, max_length(x, y) + 1):
+        fx, fy = ordered_factorizations(x, L), ordered_factorizations(y, L)
+        if len(fx) and len(fy):
+            i = int(np.argmin(fx.max(axis=1)))
+            j = int(np.argmin(fy.max(axis=1)))
+            return f"{','.join(map(str, fx[i]))}x{','.join(map(str, fy[j]))}"
+    return "-"
+
+
+def check_shape(node: Node, rows, cols) -> None:
+    x, y = (int(d) for d in node.weights["kernel"].shape)
+    ok = (len(rows) == len(cols) >= 2 and all(v >= 2 for v in [*rows, *cols])
+          and prod(rows) == x and prod(cols) == y)
+    if not ok:
+        raise LrfError(f"TT shape {rows}x{cols} does not fit layer '{node.name}' ({x} x {y}): "
+                       f"give L >= 2 row factors >= 2 multiplying to {x} and as many column "
+                       f"factors multiplying to {y}, e.g. {_example_shape(x, y)}")
+
+
+def max_useful_rank(rows, cols) -> int:
+    return max(effective_ranks(rows, cols, 1 << 62))
+
+
+def solution(node: Node, shape, rank: int, order: str | None = None) -> np.ndarray:
+    """The one-row table of a hand-picked shape ([[x..],[y..]] or text) and max rank."""
+    check_op(node, NAME, ("dense",))
+    rows, cols = parse_shape(shape) if isinstance(shape, str) else (list(shape[0]),
+                                                                    list(shape[1]))
+    rows, cols = [int(v) for v in rows], [int(v) for v in cols]
+    check_shape(node, rows, cols)
+    top = max_useful_rank(rows, cols)
+    if not 1 <= int(rank) <= top:
+        raise LrfError(f"TT rank {rank} is out of range for shape {rows}x{cols}; valid: 1..{top}")
+    if order is not None and order not in ORDERS:
+        raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
+    x, y = (int(d) for d in node.weights["kernel"].shape)
+    L = len(rows)
+    out = np.zeros(1, dtype=_dtype(x, y, max_length(x, y), int(rank)))
+    _fill_group(out, np.array([rows], np.int64), np.array([cols], np.int64),
+                np.array([int(rank)], np.int64), x, y, y if has_bias(node) else 0, order)
+    assert out["L"][0] == L
+    return out
+
+
+def row_parts(row) -> tuple[list[int], list[int], list[int], str]:
+    """(row_dims, col_dims, ranks r_0..r_L, order name) of one table row."""
+    L = int(row["L"])
+    return ([int(v) for v in row["row_dims"][:L]], [int(v) for v in row["col_dims"][:L]],
+            [int(v) for v in row["ranks"][:L + 1]], ORDERS[int(row["order"])])
+
+
+# ---------------------------------------------------------------- decomposition (TT-SVD)
+
+def _truncated_svd(m: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    small = min(m.shape)
+    if small > 1024 and r < small // 8:
+        from sklearn.utils.extmath import randomized_svd
+        return randomized_svd(m, r, n_oversamples=max(10, r), n_iter=6, random_state=0)
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    return u[:, :r], s[:r], vt[:r]
+
+
+def tt_svd(w: np.ndarray, row_dims, col_dims, ranks) -> list[np.ndarray]:
+    """TT-SVD of the matrix w (X x Y) into cores (r_{k-1}, x_k, y_k, r_k) with the given ranks
+    (the T3F TT-matrix: w[(i_1..i_L), (j_1..j_L)] = G_1[:, i_1, j_1, :] ... G_L[...]).
+    Exact when the ranks are the full feasible ranks."""
+    L = len(row_dims)
+    t = np.asarray(w, np.float64).reshape(*row_dims, *col_dims)
+    t = t.transpose([a for k in range(L) for a in (k, L + k)])
+    cores, rest = [], t.reshape(-1)
+    for k in range(L - 1):
+        x, y, r0, r1 = row_dims[k], col_dims[k], ranks[k], ranks[k + 1]
+        u, s, vt = _truncated_svd(rest.reshape(r0 * x * y, -1), r1)
+        cores.append(u.reshape(r0, x, y, r1))
+        rest = s[:, None] * vt
+    cores.append(rest.reshape(ranks[L - 1], row_dims[-1], col_dims[-1], 1))
+    return cores
+
+
+def tt_full(cores: list[np.ndarray]) -> np.ndarray:
+    """The X x Y matrix a TT-matrix represents (for tests and small layers)."""
+    L = len(cores)
+    t = cores[0]
+    for c in cores[1:]:
+        t = np.tensordot(t, c, axes=([-1], [0]))
+    t = t.reshape(t.shape[1:-1])  # (x1, y1, x2, y2, ...)
+    t = t.transpose([2 * k for k in range(L)] + [2 * k + 1 for k in range(L)])
+    xs = [c.shape[1] for c in cores]
+    ys = [c.shape[2] for c in cores]
+    return t.reshape(prod(xs), prod(ys))
+
+
+def decompose(node: Node, row) -> list[Node]:
+    row = as_row(row)
+    check_op(node, NAME, ("dense",))
+    rows, cols, ranks, order = row_parts(row)
+    check_shape(node, rows, cols)
+    cores = tt_svd(node.weights["kernel"], rows, cols, ranks)
+    weights = {f"core{k}": f32(c) for k, c in enumerate(cores)}
+    if has_bias(node):
+        weights["bias"] = f32(node.weights["bias"])
+    tt = Node(f"{node.name}_tt", "tt_dense", weights=weights, activation=node.activation,
+              attrs={"row_dims": tuple(rows), "col_dims": tuple(cols), "ranks": tuple(ranks),
+                     "order": order})
+    return chain(node, [tt])
