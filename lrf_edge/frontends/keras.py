@@ -269,6 +269,7 @@ def load_keras(path: str) -> Graph:
                        "written by model.save())")
     import keras
 
+    import lrf_edge.train.layers  # noqa: F401  (registers TTDense and other factorized layers)
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
