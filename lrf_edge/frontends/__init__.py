@@ -6,7 +6,19 @@ from lrf_edge.errors import LrfError
 from lrf_edge.frontends.keras import from_keras_model, load_keras, supported_layers
 from lrf_edge.ir import Graph
 
-FORMATS = {".keras": load_keras, ".h5": load_keras, ".hdf5": load_keras}
+
+def _load_onnx(path: str) -> Graph:
+    from lrf_edge.frontends.onnx import load_onnx  # imports onnx only when needed
+    return load_onnx(path)
+
+
+def _load_tflite(path: str) -> Graph:
+    from lrf_edge.frontends.tflite import load_tflite  # imports ai-edge-litert only when needed
+    return load_tflite(path)
+
+
+FORMATS = {".keras": load_keras, ".h5": load_keras, ".hdf5": load_keras,
+           ".onnx": _load_onnx, ".tflite": _load_tflite}
 
 
 def load_model(path: str) -> Graph:
