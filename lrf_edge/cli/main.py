@@ -18,6 +18,9 @@ COMMANDS = {
     "inspect": "inspect_cmd",
     "example": "example_cmd",
     "explore": "explore_cmd",
+    "factorize": "factorize_cmd",
+    "profile": "profile_cmd",
+    "codegen": "codegen_cmd",
 }
 
 
