@@ -19,8 +19,6 @@ COMMANDS = {
     "example": "example_cmd",
     "explore": "explore_cmd",
     "factorize": "factorize_cmd",
-    "profile": "profile_cmd",
-    "codegen": "codegen_cmd",
 }
 
 
