@@ -1,0 +1,45 @@
+"""`lrf-edge codegen MODEL -o DIR`: write the model as C99 sources (header, code, weights)."""
+
+from __future__ import annotations
+
+import argparse
+
+from lrf_edge.cli.render import dump_json, human, table
+from lrf_edge.codegen import CodegenOptions, generate, write
+from lrf_edge.frontends import load_model
+
+HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no malloc)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file (.keras, .h5)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="folder for the sources (written atomically)")
+    p.add_argument("--name", help="C name prefix (default: the model's name)")
+    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
+                   help="outputs per pass in dense/conv kernels (default 8)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    graph = load_model(args.model)
+    src = generate(graph, args.name, CodegenOptions(block=args.block))
+    out = write(src, args.output)
+    rep = {"name": src.name, "output_dir": str(out), "files": sorted(src.files),
+           "arena_bytes": src.arena_bytes, "weight_bytes": src.weight_bytes,
+           "macs": graph.macs,
+           "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
+                       "weight_bytes": l.weight_bytes, "output": l.output,
+                       "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes}
+                      for l in src.layers]}
+    if args.json:
+        print(dump_json(rep))
+        return 0
+    rows = [[l.name, l.op, l.fn or "-", l.macs, l.weight_bytes, l.output, l.live_bytes]
+            for l in src.layers]
+    print(table(["layer", "op", "C function", "MACs", "weights B", "output", "live RAM B"],
+                rows))
+    print(f"wrote {', '.join(sorted(src.files))} to {out}")
+    print(f"arena {src.arena_bytes} B RAM, weights {human(src.weight_bytes)}B flash; "
+          f"API: int {src.name}_infer(const float *input, float *output)")
+    return 0

@@ -1,0 +1,102 @@
+"""`lrf-edge profile MODEL --target T`: per-layer instructions measured under QEMU."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import numpy as np
+
+from lrf_edge.cli.render import dump_json, human, table
+from lrf_edge.codegen import CodegenOptions, generate
+from lrf_edge.errors import LrfError
+from lrf_edge.frontends import load_model
+from lrf_edge.targets import get_target, target_names
+
+HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
+        "instructions, instructions/MAC, flash and RAM")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file (.keras, .h5)")
+    p.add_argument("--target", default="riscv32f",
+                   help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
+                        "(default riscv32f)")
+    p.add_argument("--inputs", type=int, default=1, metavar="N",
+                   help="random inputs to run (counts are averaged; default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
+                   "(default: the target's)")
+    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
+                   help="outputs per pass in dense/conv kernels (default 8)")
+    p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
+            timeout: float | None = None, block: int = 8, keep: str | None = None) -> dict:
+    from lrf_edge import qemu
+    target = get_target(target_name)
+    if target.kind != "qemu":
+        raise LrfError(f"target '{target_name}' cannot be profiled; choose one of: "
+                       + ", ".join(n for n in target_names() if get_target(n).kind == "qemu"))
+    if n_inputs < 1:
+        raise LrfError("--inputs must be at least 1")
+    target.check_toolchain()
+    graph = load_model(model)
+    src = generate(graph, options=CodegenOptions(block=block))
+    target.check_fits(src)
+    x = np.random.default_rng(seed).random((n_inputs, *graph.input_shape), np.float32)
+    with tempfile.TemporaryDirectory(prefix="lrf-profile-") as tmp:
+        m = qemu.run(target.build(src, x, workdir=keep or tmp), timeout)
+    counts = m.layer_instructions
+    layers = []
+    for info in src.layers:
+        n = counts.get(info.name, 0)
+        layers.append({"name": info.name, "op": info.op, "macs": info.macs,
+                       "instructions": n,
+                       "instructions_per_mac": n / info.macs if info.macs else None,
+                       "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes})
+    board = target.board
+    sizes = m.sizes
+    totals = {"macs": graph.macs, "instructions": m.total,
+              "instructions_per_mac": m.total / graph.macs if graph.macs else None,
+              "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
+              "model_code_bytes": sizes["model_code_bytes"],
+              "elf_text": sizes["elf_text"], "elf_data": sizes["elf_data"],
+              "elf_bss": sizes["elf_bss"],
+              "model_flash_bytes": sizes["model_code_bytes"] + src.weight_bytes}
+    fits = {"flash": not board.flash_bytes or totals["model_flash_bytes"] <= board.flash_bytes,
+            "ram": not board.ram_bytes or src.arena_bytes <= board.ram_bytes}
+    return {"model": graph.name, "target": target.name, "description": target.description,
+            "board": {"name": board.name, "flash_bytes": board.flash_bytes,
+                      "ram_bytes": board.ram_bytes, "fits": fits},
+            "inputs": n_inputs, "layers": layers, "totals": totals,
+            "counter_overhead": m.overhead}
+
+
+def run(args: argparse.Namespace) -> int:
+    rep = profile(args.model, args.target, args.inputs, args.seed, args.timeout, args.block,
+                  args.keep)
+    if args.json:
+        print(dump_json(rep))
+        return 0
+    rows = [[l["name"], l["op"], l["macs"], l["instructions"],
+             f"{l['instructions_per_mac']:.2f}" if l["instructions_per_mac"] else "-",
+             l["weight_bytes"], l["arena_bytes"]] for l in rep["layers"]]
+    t = rep["totals"]
+    rows.append(["total", "", t["macs"], t["instructions"],
+                 f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
+                 t["weight_bytes"], t["arena_bytes"]])
+    print(f"{rep['model']} on {rep['target']} ({rep['description']}), "
+          f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
+    print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
+                 "arena B"], rows))
+    b = rep["board"]
+    print(f"code: model {t['model_code_bytes']} B; ELF text {t['elf_text']} B, data "
+          f"{t['elf_data']} B, bss {t['elf_bss']} B (with harness and libc)")
+    print(f"{b['name']}: model flash {human(t['model_flash_bytes'])}B of "
+          f"{human(b['flash_bytes'])}B{'' if b['fits']['flash'] else ' (DOES NOT FIT)'}, "
+          f"arena {human(t['arena_bytes'])}B of {human(b['ram_bytes'])}B RAM"
+          f"{'' if b['fits']['ram'] else ' (DOES NOT FIT)'}")
+    return 0
