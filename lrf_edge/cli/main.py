@@ -19,6 +19,8 @@ COMMANDS = {
     "example": "example_cmd",
     "explore": "explore_cmd",
     "factorize": "factorize_cmd",
+    "profile": "profile_cmd",
+    "codegen": "codegen_cmd",
 }
 
 
