@@ -1,0 +1,140 @@
+"""Graph -> TFLite flatbuffer (float or full-int8) or ONNX model, through Keras.
+
+Every graph, original or factorized, becomes a Keras model with `lrf_edge.train.to_keras`
+(so any factorized layer that has a Keras layer exports too), then:
+- TFLite: `tf.lite.TFLiteConverter` on the model re-wrapped with a fixed batch of 1, so the
+  flatbuffer holds only the network's real ops (a dynamic batch adds SHAPE/STRIDED_SLICE/
+  PACK). `int8=True` quantizes weights and activations fully (int8 input and output too)
+  with a representative data set.
+- ONNX: tf2onnx's `from_function` (its `from_keras` fails on Keras 3 models), batch 1,
+  input named "input" in the Keras layout (NHWC images).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph
+
+FORMATS = ("tflite", "onnx")
+REPRESENTATIVE_SAMPLES = 200
+
+
+@dataclass
+class Exported:
+    """What export wrote."""
+
+    path: str
+    format: str
+    int8: bool
+    bytes: int
+    ops: list[str]
+
+
+def keras_model(graph: Graph) -> Any:
+    """The graph as a Keras model with a batch-1 input."""
+    import keras
+
+    try:
+        import lrf_edge.train.layers  # noqa: F401  (registers factorized-layer builders)
+    except ImportError:  # pragma: no cover - before the factorized layers exist
+        pass
+    from lrf_edge.train import to_keras
+
+    model = to_keras(graph)
+    inp = keras.Input(shape=tuple(graph.input_shape), batch_size=1, name="input")
+    return keras.Model(inp, model(inp), name=graph.name)
+
+
+def _quiet_tf() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def tflite_bytes(model: Any, int8: bool = False,
+                 representative: np.ndarray | None = None) -> bytes:
+    """A Keras model (fixed batch 1) -> TFLite flatbuffer."""
+    tf = _quiet_tf()
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if int8:
+        if representative is None or len(representative) == 0:
+            raise LrfError("int8 export needs a representative data set (--data)")
+        samples = np.asarray(representative, np.float32)[:REPRESENTATIVE_SAMPLES]
+
+        def rep():
+            for x in samples:
+                yield [x[None]]
+
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = rep
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    try:
+        return bytes(conv.convert())
+    except Exception as exc:  # the converter raises ConverterError and others
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LrfError(f"TFLite conversion failed: {first[:300]}") from None
+
+
+def onnx_bytes(model: Any, opset: int = 13) -> bytes:
+    """A Keras model (fixed batch 1) -> serialized ONNX model, via tf2onnx.from_function."""
+    tf = _quiet_tf()
+    try:
+        import tf2onnx
+    except ImportError:
+        raise LrfError("ONNX export needs tf2onnx: pip install tf2onnx==1.17.0") from None
+    shape = tuple(model.inputs[0].shape)
+    spec = (tf.TensorSpec(shape, tf.float32, name="input"),)
+    fn = tf.function(lambda x: model(x, training=False))
+    try:
+        proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LrfError(f"ONNX conversion failed: {first[:300]}") from None
+    return proto.SerializeToString()
+
+
+def tflite_ops(buf: bytes) -> list[str]:
+    """The builtin op names of a flatbuffer, in execution order."""
+    from lrf_edge.frontends.tflite import _schema
+    s = _schema()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAs(buf, 0))
+    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    codes = m.operatorCodes
+    return [names.get(max(codes[o.opcodeIndex].builtinCode,
+                          codes[o.opcodeIndex].deprecatedBuiltinCode), "?")
+            for o in m.subgraphs[0].operators]
+
+
+def onnx_ops(buf: bytes) -> list[str]:
+    import onnx
+    return [n.op_type for n in onnx.load_from_string(buf).graph.node]
+
+
+def export(graph: Graph, to: str, path: str, int8: bool = False,
+           representative: np.ndarray | None = None, opset: int = 13) -> Exported:
+    """Write the graph as `to` ('tflite' or 'onnx') to `path`."""
+    if to not in FORMATS:
+        raise LrfError(f"unknown export format '{to}'; supported: {', '.join(FORMATS)}")
+    if int8 and to != "tflite":
+        raise LrfError("--int8 applies to --to tflite only")
+    model = keras_model(graph)
+    if to == "tflite":
+        buf = tflite_bytes(model, int8=int8, representative=representative)
+        ops = tflite_ops(buf)
+    else:
+        buf = onnx_bytes(model, opset=opset)
+        ops = onnx_ops(buf)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(buf)
+    return Exported(path, to, int8, len(buf), ops)
