@@ -17,6 +17,7 @@ from lrf_edge.errors import LrfError
 COMMANDS = {
     "inspect": "inspect_cmd",
     "example": "example_cmd",
+    "export": "export_cmd",
     "explore": "explore_cmd",
     "factorize": "factorize_cmd",
     "profile": "profile_cmd",
