@@ -28,6 +28,7 @@ def _data(spec: str, shape: tuple[int, ...]):
 
 def _deterministic() -> None:
     import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")  # no retracing warnings per candidate
     try:
         tf.config.experimental.enable_op_determinism()
     except Exception:  # pragma: no cover - older TF
@@ -68,7 +69,7 @@ def evaluate_task(task: dict[str, Any]) -> dict[str, Any]:
     original = _graph(task["model"])
     data = _data(task["data"], tuple(original.input_shape))
     graph = build_candidate(original, task["choice"])
-    kind = detect_task(original)
+    kind = detect_task(original, data)
     model = to_keras(graph)
     epochs = int(task["options"]["epochs"]) if task["choice"] else 0
     if epochs > 0:

@@ -61,7 +61,7 @@ def plot_layer_space(sp: LayerSpace, lg: LayerGrid, path: str | Path) -> Path:
         sel = lg.selected
         ax.scatter(sp.params[sel], sp.flops[sel], s=14, facecolors="none",
                    edgecolors="black", lw=0.8, label=f"kept by step 5: {sel.size}")
-    ax.scatter([p0], [f0], s=80, c="#1f4e9c", edgecolors="white", zorder=5,
+    ax.scatter([p0], [f0], s=60, c="#1f4e9c", edgecolors="white", zorder=5,
                label=f"original ({p0:,} params, {f0:,} FLOPs)")
     ax.set_xlim(lo_p, hi_p)
     ax.set_ylim(lo_f, hi_f)
@@ -70,7 +70,7 @@ def plot_layer_space(sp: LayerSpace, lg: LayerGrid, path: str | Path) -> Path:
     ax.set_title(f"layer {sp.name}: {sp.total:,} solutions, {sp.green:,} in the green "
                  f"quadrant,\n{lg.grid}x{lg.grid} {lg.axes} grid, {len(lg.points)} "
                  "non-empty tiles", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, markerscale=3, framealpha=0.9)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
