@@ -96,6 +96,9 @@ def test_onnx_matches_keras(graph, data, tmp_path):
     x = data.x_test[:50]
     want = keras_model(graph).predict(x, verbose=0)
     assert np.abs(run_onnx(done.path, x) - want).max() < 1e-5
+    back = load_model(done.path)          # Keras -> ONNX (tf2onnx) -> the ONNX frontend
+    assert [n.op for n in back] == [n.op for n in graph] and back.params == graph.params
+    assert np.abs(keras_model(back).predict(x, verbose=0) - want).max() < 1e-5
 
 
 def test_tt_factorized_graph_exports_to_tflite_and_onnx(tt_graph, data, tmp_path):

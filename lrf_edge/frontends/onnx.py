@@ -166,9 +166,7 @@ class _Converter:
                            "with batch 1 or a dynamic batch axis")
         consumers = [n for n in self.graph.node if vi.name in n.input]
         if len(dims) == 4:
-            nhwc = consumers and all(
-                n.op_type == "Transpose" and list(self.attrs(n).get("perm", [])) == [0, 3, 1, 2]
-                for n in consumers)
+            nhwc = bool(consumers) and all(self._to_nchw(n, dims) for n in consumers)
             if nhwc:
                 shape, layout = tuple(dims[1:]), "nhwc"
             else:
@@ -180,6 +178,14 @@ class _Converter:
                            "images and (N, F) vectors")
         self.emit(Node(name, "input", attrs={"shape": shape}))
         self.tensors[vi.name] = Tensor(name, layout)
+
+    def _to_nchw(self, n: Any, dims: list) -> bool:
+        """Does n turn an NHWC input into NCHW (a Transpose, or tf2onnx's Reshape when C=1)?"""
+        if n.op_type == "Transpose":
+            return list(self.attrs(n).get("perm", [])) == [0, 3, 1, 2]
+        if n.op_type == "Reshape" and dims[3] == 1 and n.input[1] in self.consts:
+            return [int(d) for d in self.consts[n.input[1]]][1:] == [1, dims[1], dims[2]]
+        return False
 
     @property
     def model_name(self) -> str:
@@ -414,6 +420,12 @@ def _reshape(c: _Converter, n: Any, name: str) -> None:
     if tuple(target) == src:
         c.tensors[n.output[0]] = t
         return
+    if len(target) == 4 and t.layout in ("nchw", "nhwc"):
+        h, w, ch = c.shape_of(t.node)
+        other = "nhwc" if t.layout == "nchw" else "nchw"
+        if (ch == 1 or h * w == 1) and tuple(target) == _onnx_shape(c, Tensor(t.node, other)):
+            c.tensors[n.output[0]] = Tensor(t.node, other)  # a transpose written as reshape
+            return
     raise LrfError(f"layer '{name}': Reshape {src} -> {tuple(target)} is not supported; "
                    "supported: flattening to (N, F), and (N, F) -> (N, C, H, W) where C = 1 "
                    "or H = W = 1")
