@@ -155,6 +155,13 @@ def test_nhwc_input_transposed_like_tf2onnx():
     assert g.input_shape == (5, 5, 2)
     x = RNG.random((1, 5, 5, 2), dtype=np.float32)
     assert np.abs(run_ir(g, x) - run_ort(m, x)).max() < 1e-5
+    b = Builder()                      # an image input that is only flattened keeps its order
+    h = b.add("Flatten", ["x"])
+    h = b.add("Gemm", [h, b.w(50, 4)])
+    m = b.model([1, 5, 5, 2], h)
+    g = from_onnx_model(m)
+    assert g.input_shape == (5, 5, 2)
+    assert np.abs(run_ir(g, x) - run_ort(m, x)).max() < 1e-5
 
 
 def test_unsupported_op_is_named_with_the_supported_list():

@@ -141,7 +141,7 @@ class _Converter:
                 layer = n.name or n.output[0]
                 raise LrfError(f"layer '{layer}' has unsupported ONNX op {n.op_type}; "
                                f"supported: {', '.join(supported_ops())}")
-            convert(self, n, self.name_for(n.name or n.output[0], n.op_type.lower()))
+            convert(self, n, self.name_for(_short(n.name or n.output[0]), n.op_type.lower()))
         if len(self.graph.output) != 1:
             raise LrfError(f"an ONNX model needs exactly one output, this one has "
                            f"{len(self.graph.output)}")
@@ -167,6 +167,10 @@ class _Converter:
         consumers = [n for n in self.graph.node if vi.name in n.input]
         if len(dims) == 4:
             nhwc = bool(consumers) and all(self._to_nchw(n, dims) for n in consumers)
+            if consumers and all(self._flattens(n) for n in consumers) and dims[1] != 1:
+                # only flattened: keep the file's memory order (no row permutation), so
+                # samples reshaped to the IR input shape feed the same values
+                nhwc = True
             if nhwc:
                 shape, layout = tuple(dims[1:]), "nhwc"
             else:
@@ -187,9 +191,21 @@ class _Converter:
             return [int(d) for d in self.consts[n.input[1]]][1:] == [1, dims[1], dims[2]]
         return False
 
+    def _flattens(self, n: Any) -> bool:
+        if n.op_type == "Flatten":
+            return int(self.attrs(n).get("axis", 1)) == 1
+        return n.op_type == "Reshape" and n.input[1] in self.consts \
+            and len(self.consts[n.input[1]]) == 2
+
     @property
     def model_name(self) -> str:
         return self.graph.name or "onnx_model"
+
+
+def _short(name: str) -> str:
+    """'model/dense_1/MatMul' (tf2onnx) or '/features/conv1/Conv' (PyTorch) -> the layer part."""
+    parts = [p for p in name.split("/") if p]
+    return parts[-2] if len(parts) >= 2 else (parts[-1] if parts else name)
 
 
 Handler = Callable[[_Converter, Any, str], None]
