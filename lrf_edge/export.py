@@ -12,6 +12,8 @@ Every graph, original or factorized, becomes a Keras model with `lrf_edge.train.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +80,8 @@ def tflite_bytes(model: Any, int8: bool = False,
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
     try:
-        return bytes(conv.convert())
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Saved artifact at"
+            return bytes(conv.convert())
     except Exception as exc:  # the converter raises ConverterError and others
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LrfError(f"TFLite conversion failed: {first[:300]}") from None
@@ -95,7 +98,8 @@ def onnx_bytes(model: Any, opset: int = 13) -> bytes:
     spec = (tf.TensorSpec(shape, tf.float32, name="input"),)
     fn = tf.function(lambda x: model(x, training=False))
     try:
-        proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset)
+        with contextlib.redirect_stdout(io.StringIO()):
+            proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LrfError(f"ONNX conversion failed: {first[:300]}") from None
