@@ -19,6 +19,7 @@ COMMANDS = {
     "example": "example_cmd",
     "export": "export_cmd",
     "explore": "explore_cmd",
+    "compress": "compress_cmd",
     "factorize": "factorize_cmd",
     "profile": "profile_cmd",
     "codegen": "codegen_cmd",

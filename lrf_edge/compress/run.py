@@ -1,0 +1,163 @@
+"""Compress a model with one strategy over a sweep of its knob, one-shot fine-tune each
+result, and keep every finished evaluation in the store.
+
+One-shot fine-tuning (the DATE'25 papers): the compressed model is trained once at the end
+for a few epochs, instead of once per candidate. A sweep of thresholds reuses the
+similarities earlier thresholds computed (the search's memo), and a candidate reached by two
+knob values is evaluated once (the store's key is the per-layer choice).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lrf_edge.compress import baselines
+from lrf_edge.compress.features import calibration_batch
+from lrf_edge.compress.similarity import COSTS, Choice, SimilaritySearch
+from lrf_edge.data import Dataset
+from lrf_edge.dse.latency import predict_latency
+from lrf_edge.dse.space import row_dict
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph
+from lrf_edge.methods import METHODS
+from lrf_edge.store import Store, evaluation_key
+from lrf_edge.train import to_keras
+from lrf_edge.train.fit import evaluate, fit
+
+STRATEGIES = ("similarity", "vbmf", "energy", "uniform")
+
+
+@dataclass
+class CompressOptions:
+    strategy: str = "similarity"
+    knobs: list[float | None] = field(default_factory=lambda: [0.95])
+    methods: list[str] | None = None
+    cost: str = "params"
+    epochs: int = 2
+    calibration: int = 256
+    seed: int = 0
+    target: str = "riscv32f"
+
+    def check(self) -> "CompressOptions":
+        if self.strategy not in STRATEGIES:
+            raise LrfError(f"unknown strategy '{self.strategy}'; valid: {', '.join(STRATEGIES)}")
+        if self.cost not in COSTS:
+            raise LrfError(f"unknown cost '{self.cost}'; valid: {', '.join(COSTS)}")
+        unknown = [m for m in self.methods or [] if m not in METHODS]
+        if unknown:
+            raise LrfError(f"unknown method '{unknown[0]}'; valid: {', '.join(METHODS)}")
+        if self.strategy == "similarity":
+            bad = [k for k in self.knobs if k is None or not 0 < k <= 1]
+            if bad:
+                raise LrfError(f"similarity threshold {bad[0]} is outside (0, 1]")
+        if self.epochs < 0:
+            raise LrfError(f"--epochs {self.epochs} is negative")
+        return self
+
+
+def apply_choices(graph: Graph, choices: list[Choice]) -> Graph:
+    """The graph with every chosen layer replaced by its factorized nodes."""
+    for c in choices:
+        if c.method is not None:
+            graph = graph.replace(c.layer, METHODS[c.method].decompose(graph[c.layer], c.row))
+    return graph
+
+
+def choice_json(choices: list[Choice]) -> list[dict[str, Any]]:
+    return [{"layer": c.layer, "method": c.method,
+             "row": row_dict(c.row) if c.row is not None else None} for c in choices]
+
+
+class Compressor:
+    """Runs one strategy's sweep against a store; `progress` receives one line per step."""
+
+    def __init__(self, graph: Graph, data: Dataset, task: str, opts: CompressOptions,
+                 store: Store, model_hash: str, data_key: str,
+                 progress: Callable[[str], None] | None = None):
+        self.graph, self.data, self.task, self.opts = graph, data, task, opts.check()
+        self.store, self.model_hash, self.data_key = store, model_hash, data_key
+        self.progress = progress or (lambda msg: None)
+        self._search: SimilaritySearch | None = None
+
+    @property
+    def metric(self) -> str:
+        return "accuracy" if self.task == "classification" else "mse"
+
+    def _train_options(self) -> dict[str, Any]:
+        return {"epochs": self.opts.epochs, "seed": self.opts.seed, "task": self.task,
+                "target": self.opts.target, "one_shot": True}
+
+    def baseline(self) -> dict[str, Any]:
+        key = evaluation_key(self.model_hash, self.data_key, {"task": self.task}, ["original"])
+        row = self.store.get(key)
+        if row is None:
+            score = evaluate(to_keras(self.graph), self.data, self.task)
+            self.store.put(self._row(key, "baseline", self.graph, ["original"], score, {}))
+            row = self.store.get(key)
+        return row
+
+    def choose(self, knob: float | None) -> list[Choice]:
+        o = self.opts
+        if o.strategy == "similarity":
+            if self._search is None:
+                x = calibration_batch(self.data, o.calibration, o.seed)
+                latency = (lambda nodes: sum(n.macs for n in nodes)) if o.cost == "latency" \
+                    else None
+                self._search = SimilaritySearch(self.graph, x, o.methods, o.cost, latency,
+                                                self.progress)
+            return self._search.run(float(knob))
+        if o.strategy == "vbmf":
+            return baselines.vbmf(self.graph, o.methods)
+        if o.strategy == "energy":
+            return baselines.energy(self.graph, float(knob), o.methods)
+        return baselines.uniform(self.graph, float(knob), o.methods)
+
+    def evaluate(self, knob: float | None) -> dict[str, Any]:
+        """Choose, then fine-tune and evaluate unless the store has this candidate."""
+        choices = self.choose(knob)
+        cj = choice_json(choices)
+        key = evaluation_key(self.model_hash, self.data_key, self._train_options(), cj)
+        row = self.store.get(key)
+        if row is None:
+            start = time.time()
+            compressed = apply_choices(self.graph, choices)
+            model = to_keras(compressed)
+            before = evaluate(model, self.data, self.task)
+            if self.opts.epochs:
+                fit(model, self.data, self.task, epochs=self.opts.epochs, seed=self.opts.seed)
+            score = evaluate(model, self.data, self.task)
+            extra = {"score_decomposed": before, "layers": [
+                {"layer": c.layer, "method": c.method, "solution": c.describe(),
+                 "similarity": c.similarity} for c in choices]}
+            self.store.put(self._row(key, "compress", compressed, cj, score, extra,
+                                     time.time() - start))
+            row = self.store.get(key)
+        return dict(row, knob=knob, strategy=self.opts.strategy)
+
+    def _row(self, key: str, kind: str, graph: Graph, choice: Any, score: float,
+             extra: dict[str, Any], seconds: float = 0.0) -> dict[str, Any]:
+        return {"key": key, "kind": kind, "model_hash": self.model_hash, "data": self.data_key,
+                "options": self._train_options(), "choice": choice, "metric": self.metric,
+                "score": score, "params": graph.params, "flops": graph.flops,
+                "macs": graph.macs, "kept_params": graph.params, "kept_flops": graph.flops,
+                "latency": predict_latency(graph, self.opts.target), "seconds": seconds,
+                "extra": extra}
+
+    def search_stats(self) -> dict[str, int]:
+        """Similarities computed versus what a full sweep of every family would compute."""
+        if self._search is None:
+            return {}
+        return {"evaluated": self._search.evaluations,
+                "full_sweep_per_threshold": int(sum(self._search.family_sizes.values()))}
+
+
+def compressed_graph(graph: Graph, row: dict[str, Any]) -> Graph:
+    """Rebuild a stored candidate's graph from its per-layer choice."""
+    for item in row["choice"]:
+        if item.get("method"):
+            node = graph[item["layer"]]
+            graph = graph.replace(item["layer"], METHODS[item["method"]].decompose(node,
+                                                                                item["row"]))
+    return graph
