@@ -1,8 +1,9 @@
-"""The example models of the papers, trained reproducibly on MNIST-5k and cached.
+"""The example models, trained reproducibly on MNIST-5k and cached.
 
 LeNet-300-100 (784-300-100-10) and LeNet-5 (conv 6@5x5 same, pool, conv 16@5x5, pool,
 400-120-84-10): the FC stacks the SAMOS paper factorizes (its Table 1 and 2 count FC memory
-265,600 and 58,284 parameters for the kept layers).
+265,600 and 58,284 parameters for the kept layers), and cnn4, a deeper CNN of four 3x3
+convolutions for the rank-selection strategies.
 """
 
 from __future__ import annotations
@@ -48,8 +49,25 @@ def lenet5() -> Any:
     ], name="lenet5")
 
 
-EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5}
-DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15}
+def cnn4() -> Any:
+    """A deeper CNN (four 3x3 conv layers) for the rank-selection benchmarks."""
+    import keras
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2"),
+        keras.layers.MaxPooling2D(2, name="pool1"),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv3"),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv4"),
+        keras.layers.MaxPooling2D(2, name="pool2"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(64, activation="relu", name="fc1"),
+        keras.layers.Dense(10, activation="softmax", name="fc2"),
+    ], name="cnn4")
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5, "cnn4": cnn4}
+DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15, "cnn4": 15}
 
 
 def example_model(name: str, seed: int = 0, epochs: int | None = None,
