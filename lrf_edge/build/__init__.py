@@ -1,0 +1,11 @@
+"""`lrf-edge build`: the budget-driven closed loop from a model file to a firmware bundle.
+
+    budgets.py        --budget/--ram/--latency/--clock -> Budgets (sizes, CPI per target)
+    latency_model.py  per-target latency model calibrated from QEMU micro-benchmarks, cached
+                      per target and toolchain, refit from measured finalists
+    search.py         candidates (similarity threshold sweep, energy/uniform fit-to-budget),
+                      predicted flash/RAM/latency, fine-tuning through the store, the
+                      measure-refit-rerank loop and the choice
+    bundle.py         the output folder, written atomically
+    report.py         report.md, report.html and the Pareto plot
+"""

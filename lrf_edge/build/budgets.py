@@ -1,0 +1,113 @@
+"""Device budgets of `lrf-edge build`: flash, RAM and latency at a clock.
+
+Sizes: a number with an optional unit, `B`, `KB`/`KiB`/`K`, `MB`/`MiB`/`M` (case does not
+matter). Microcontroller data sheets count memory in binary units, so KB = KiB = 1024 bytes
+and MB = MiB = 1024 * 1024 bytes. Times: `s`, `ms`, `us` (a bare number is milliseconds).
+Clocks: `Hz`, `kHz`, `MHz`, `GHz` (a bare number is MHz).
+
+A latency budget at a clock becomes an instruction budget through the target's CPI (cycles
+per instruction, `CPI` below). The emulator counts instructions exactly (QEMU -icount); it
+models no pipeline or memory wait states, so CPI is 1 on every target for now: a budget of
+20 ms at 100 MHz is 2,000,000 instructions. Change CPI here once a board is measured.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lrf_edge.errors import LrfError
+
+# cycles per emulated instruction, per target (documented assumption: 1, see above)
+CPI: dict[str, float] = {"riscv32": 1.0, "riscv32f": 1.0, "cortex-m4": 1.0, "host": 1.0}
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024,
+               "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2}
+_TIME_UNITS = {"": 1e-3, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+_CLOCK_UNITS = {"": 1e6, "hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
+_NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-zµ]*)\s*$", re.I)
+
+
+def _parse(text: str, units: dict[str, float], what: str, example: str) -> float:
+    m = _NUMBER.match(str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in units:
+        raise LrfError(f"cannot read {what} '{text}'; give a number with a unit, e.g. "
+                       f"{example} (units: {', '.join(u for u in units if u)})")
+    value = float(m.group(1)) * units[unit]
+    if value <= 0:
+        raise LrfError(f"{what} '{text}' must be positive")
+    return value
+
+
+def parse_size(text: str, what: str = "size") -> int:
+    """'256KB' -> 262144; '1.5MiB' -> 1572864; '4096' -> 4096 bytes."""
+    return int(round(_parse(text, _SIZE_UNITS, what, "256KB")))
+
+
+def parse_time(text: str, what: str = "latency") -> float:
+    """'20ms' -> 0.02 seconds."""
+    return _parse(text, _TIME_UNITS, what, "20ms")
+
+
+def parse_clock(text: str) -> float:
+    """'100MHz' -> 1e8 Hz."""
+    return _parse(text, _CLOCK_UNITS, "clock", "100MHz")
+
+
+def fmt_size(n: float) -> str:
+    """Bytes as the budgets are written: '23.4 KB' (binary kilobytes)."""
+    if n >= 1024 ** 2:
+        return f"{n / 1024 ** 2:.2f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{int(n)} B"
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """What the chosen model must meet; None = no budget of that kind."""
+
+    flash: int | None = None          # bytes: weights + generated code, as linked
+    ram: int | None = None            # bytes: activation arena + the stack inference needs
+    latency_s: float | None = None    # seconds of one inference at `clock_hz`
+    clock_hz: float | None = None
+    cpi: float = 1.0
+
+    @property
+    def instructions(self) -> float | None:
+        """The latency budget as emulated instructions (latency x clock / CPI)."""
+        if self.latency_s is None:
+            return None
+        return self.latency_s * self.clock_hz / self.cpi
+
+    def seconds(self, instructions: float) -> float | None:
+        """Latency of `instructions` at the clock, None without a clock."""
+        return None if not self.clock_hz else instructions * self.cpi / self.clock_hz
+
+    def as_dict(self) -> dict:
+        return {"flash_bytes": self.flash, "ram_bytes": self.ram, "latency_s": self.latency_s,
+                "clock_hz": self.clock_hz, "cpi": self.cpi,
+                "instructions": self.instructions}
+
+
+def budgets_from_args(target: str, budget: str | None, ram: str | None = None,
+                      latency: str | None = None, clock: str | None = None) -> Budgets:
+    """Budgets from the command-line strings; a latency needs a clock."""
+    if latency is not None and clock is None:
+        raise LrfError("--latency needs --clock (e.g. --latency 20ms --clock 100MHz): the "
+                       "latency budget is counted in instructions at that clock")
+    return Budgets(
+        flash=parse_size(budget, "flash budget") if budget else None,
+        ram=parse_size(ram, "RAM budget") if ram else None,
+        latency_s=parse_time(latency) if latency else None,
+        clock_hz=parse_clock(clock) if clock else None,
+        cpi=CPI.get(target, 1.0))
