@@ -111,8 +111,19 @@ def c_floats(values: np.ndarray, per_line: int = 6) -> str:
 
 def generate(graph: Graph, name: str | None = None,
              options: CodegenOptions | None = None) -> CSources:
-    """Generate `<name>.h`, `<name>.c` and `<name>_weights.h` for the graph."""
+    """Generate `<name>.h`, `<name>.c` and `<name>_weights.h` for the graph.
+
+    int8: pass a `lrf_edge.quant.QuantizedGraph` (options.dtype "int8" is then implied);
+    see codegen/kernels_q8.py."""
     options = options or CodegenOptions()
+    if options.dtype == "int8" or not isinstance(graph, Graph):
+        from lrf_edge.codegen.kernels_q8 import generate_q8
+        if isinstance(graph, Graph):
+            raise LrfError("int8 code generation needs a quantized graph: "
+                           "lrf_edge.quant.quantize(graph, calibration_x)")
+        return generate_q8(graph, name, options)
+    if options.dtype != "float32":
+        raise LrfError(f"unknown dtype '{options.dtype}'; valid: float32, int8")
     name = c_name(name or graph.name)
     nodes = list(graph)
     plans: dict[str, LayerPlan] = {}

@@ -38,6 +38,7 @@ class Kernel:
 @dataclass(frozen=True)
 class CodegenOptions:
     block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
+    dtype: str = "float32"  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
 
 
 KERNELS: dict[str, Kernel] = {}

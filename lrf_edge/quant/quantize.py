@@ -99,7 +99,7 @@ class TTStep:
     out: QParams
     multiplier: np.ndarray     # int32 (q,)
     shift: np.ndarray          # int32 (q,)
-    bias: np.ndarray | None = None   # int32 (q, p) on the last step, scale s_in * g_scale[q]
+    bias: np.ndarray | None = None   # int32 (n, q, p) on the last step, scale s_in * g_scale[q]
 
 
 @dataclass
@@ -261,9 +261,10 @@ def _tt(node: Node, inp: QParams, pre: QParams, ranges: Ranges, layer: QLayer) -
         mult, sh = quantize_multipliers(acc_scale / out.scale)
         bias = None
         if last and "bias" in node.weights:
-            b = np.asarray(node.weights["bias"], np.float64).reshape(st["q"], st["p"])
-            bias = np.clip(round_away(b / acc_scale[:, None]), -(1 << 31), (1 << 31) - 1
-                           ).astype(np.int32)
+            b = np.asarray(node.weights["bias"], np.float64).reshape(st["n"], st["q"],
+                                                                      st["p"])
+            bias = np.clip(round_away(b / acc_scale[None, :, None]), -(1 << 31),
+                           (1 << 31) - 1).astype(np.int32)
         layer.steps.append(TTStep(st["k"], st["n"], st["q"], st["m"], st["p"], gq, gs, cur,
                                   out, mult, sh, bias))
         cur = out

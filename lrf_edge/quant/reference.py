@@ -99,8 +99,9 @@ def tt_q8(layer: QLayer, x: np.ndarray) -> np.ndarray:
         inp = state.reshape(b * st.n, st.m, st.p) - st.inp.zero_point
         acc = np.rint(np.einsum("qm,nmp->nqp", st.g.astype(np.float64),
                                 inp.astype(np.float64))).astype(np.int64)
-        if st.bias is not None:
-            acc = acc + st.bias.astype(np.int64)[None]
+        if st.bias is not None:  # (n, q, p), the same for every sample of the batch
+            acc = (acc.reshape(b, st.n, st.q, st.p) + st.bias.astype(np.int64)[None]
+                   ).reshape(acc.shape)
         lo, hi = (layer.act_min, layer.act_max) if last else (-128, 127)
         state = requantize(acc, st.multiplier[None, :, None], st.shift[None, :, None],
                            st.out.zero_point, lo, hi).astype(np.int64)
