@@ -117,3 +117,66 @@ def as_row(row):
             raise LrfError(f"decompose takes one solution row, got a table of {row.size} rows")
         return row.reshape(-1)[0]
     return row
+
+
+def truncated_svd(m: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The r leading singular triplets (u (M, r), s (r,), vt (r, N)) of m, u * s @ vt being
+    the best rank-r approximation.
+
+    LAPACK's SVD of a strongly rectangular matrix is very slow here (64 x 262144: 12 s), so:
+    - rectangular (long side >= 4 x short side): eigendecomposition of the short side's Gram
+      matrix (one GEMM + a small eigh; 0.15 s for that matrix), the long-side factor taken as
+      the projection of m (so u s vt = U_r U_r^T m, exact at full rank);
+    - large square with r <= short/16: randomized SVD (sklearn, 4 power iterations, seed 0);
+    - otherwise LAPACK.
+    All on one BLAS thread (see one_blas_thread).
+    """
+    with one_blas_thread():
+        return _truncated_svd(m, r)
+
+
+def _truncated_svd(m: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows, cols = m.shape
+    small, large = min(rows, cols), max(rows, cols)
+    r = min(int(r), small)
+    if large >= 4 * small and small > 1:
+        if rows <= cols:
+            _, vecs = np.linalg.eigh(m @ m.T)
+            u = vecs[:, ::-1][:, :r]
+            b = u.T @ m                                   # (r, cols) = s vt
+            s = np.linalg.norm(b, axis=1)
+            vt = np.divide(b, s[:, None], out=np.zeros_like(b), where=s[:, None] > 0)
+        else:
+            _, vecs = np.linalg.eigh(m.T @ m)
+            v = vecs[:, ::-1][:, :r]
+            b = m @ v                                     # (rows, r) = u s
+            s = np.linalg.norm(b, axis=0)
+            u = np.divide(b, s[None, :], out=np.zeros_like(b), where=s[None, :] > 0)
+            vt = v.T
+        return u, s, vt
+    if small > 1024 and r <= small // 16:
+        from sklearn.utils.extmath import randomized_svd
+        return randomized_svd(m, r, n_oversamples=max(10, r), n_iter=4, random_state=0)
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    return u[:, :r], s[:r], vt[:r]
+
+
+def one_blas_thread():
+    """Context: OpenBLAS on one thread. Its multi-threaded LAPACK SVD collapses on a busy
+    2-core machine (a 256 x 576 SVD: 7.6 s on 2 threads under load, 0.07 s on one)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def tensorly_svd(matrix, n_eigenvecs=None, **kwargs):
+    """truncated_svd with tensorly's SVD-function signature (pass as svd=tensorly_svd).
+
+    tensorly 0.10's own svd="symeig_svd" builds the Gram matrix of the *long* side (a
+    (3 x 196608) unfolding asks for 288 GiB), and its default LAPACK route is slow on the
+    wide unfoldings of conv kernels."""
+    m = np.asarray(matrix)
+    return truncated_svd(m, n_eigenvecs or min(m.shape))

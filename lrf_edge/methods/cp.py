@@ -8,8 +8,9 @@ which has no bias, so padding commutes with it), the kh x 1 runs 'valid' at stri
 1 x kw runs 'valid' with the original strides (sh, sw). Exact, at the cost of the kh x 1
 computing every row. (Unequal original strides sh != sw run in the IR and C but not in TF.)
 K[h,w,c,n] ~ sum_r lambda_r A_h[h,r] A_w[w,r] A_c[c,r] A_n[n,r] by tensorly's parafac
-(ALS, init='svd', at most N_ITER iterations, tol TOL, random_state 0). CP is not exact even at
-high rank (ALS converges to a local optimum); the error falls as the rank grows.
+(ALS, init="svd" with svd=tensorly_svd, at most N_ITER iterations, tol TOL, random_state 0).
+CP is not exact even at high rank (ALS converges to a local optimum); the error falls as the
+rank grows.
 Params C R + kh R + kw R + R N (+N); MACs H W C R + Ho W R kh + Ho Wo R kw + Ho Wo R N.
 Table fields: rank, then params, macs, flops, weight_bytes.
 """
@@ -22,7 +23,8 @@ import numpy as np
 
 from lrf_edge.ir import Node, conv_out, same_pads
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
-                                      fill_costs, rank_values, spatial, table)
+                                      fill_costs, one_blas_thread, rank_values, spatial,
+                                      table, tensorly_svd)
 
 NAME = "cp"
 FIELDS = [("rank", np.int32)]
@@ -93,9 +95,10 @@ def decompose(node: Node, row) -> list[Node]:
     r = int(row["rank"])
     kernel = node.weights["kernel"].astype(np.float64)
     kh, kw, c, n = kernel.shape
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")  # svd init warns when R exceeds a mode's size
-        cp = parafac(kernel, rank=r, init="svd", n_iter_max=N_ITER, tol=TOL, random_state=0)
+        cp = parafac(kernel, rank=r, init="svd", svd=tensorly_svd, n_iter_max=N_ITER, tol=TOL,
+                     random_state=0)
     lam, (a_h, a_w, a_c, a_n) = cp.weights, cp.factors
     if not node.in_shapes:
         spatial(node)  # raises: the plan needs the input size

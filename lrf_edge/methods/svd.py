@@ -10,7 +10,7 @@ import numpy as np
 
 from lrf_edge.ir import Node
 from lrf_edge.methods._common import (as_row, chain, check_op, f32, fill_costs, has_bias,
-                                      rank_values, table)
+                                      rank_values, table, truncated_svd)
 
 NAME = "svd"
 FIELDS = [("rank", np.int32)]
@@ -47,10 +47,10 @@ def decompose(node: Node, row) -> list[Node]:
     check_op(node, NAME, ("dense",))
     r = int(row["rank"])
     w = node.weights["kernel"].astype(np.float64)
-    u, s, vt = np.linalg.svd(w, full_matrices=False)
-    root = np.sqrt(s[:r])
-    first = Node(f"{node.name}_svd1", "dense", weights={"kernel": f32(u[:, :r] * root)})
-    second_w = {"kernel": f32(root[:, None] * vt[:r])}
+    u, s, vt = truncated_svd(w, r)
+    root = np.sqrt(s)
+    first = Node(f"{node.name}_svd1", "dense", weights={"kernel": f32(u * root)})
+    second_w = {"kernel": f32(root[:, None] * vt)}
     if has_bias(node):
         second_w["bias"] = f32(node.weights["bias"])
     second = Node(f"{node.name}_svd2", "dense", weights=second_w, activation=node.activation)

@@ -35,8 +35,8 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node, OpSpec, register_op
-from lrf_edge.methods._common import (FLOAT_BYTES, as_row, chain, check_op, f32, has_bias, prod,
-                                      rank_values)
+from lrf_edge.methods._common import (FLOAT_BYTES, as_row, chain, check_op, f32, has_bias,
+                                      prod, rank_values, truncated_svd)
 
 NAME = "tt"
 ORDERS = ("rl", "lr")
@@ -375,15 +375,6 @@ def row_parts(row) -> tuple[list[int], list[int], list[int], str]:
 
 # ---------------------------------------------------------------- decomposition (TT-SVD)
 
-def _truncated_svd(m: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    small = min(m.shape)
-    if small > 1024 and r < small // 8:
-        from sklearn.utils.extmath import randomized_svd
-        return randomized_svd(m, r, n_oversamples=max(10, r), n_iter=6, random_state=0)
-    u, s, vt = np.linalg.svd(m, full_matrices=False)
-    return u[:, :r], s[:r], vt[:r]
-
-
 def tt_svd(w: np.ndarray, row_dims, col_dims, ranks) -> list[np.ndarray]:
     """TT-SVD of the matrix w (X x Y) into cores (r_{k-1}, x_k, y_k, r_k) with the given ranks
     (the T3F TT-matrix: w[(i_1..i_L), (j_1..j_L)] = G_1[:, i_1, j_1, :] ... G_L[...]).
@@ -394,7 +385,7 @@ def tt_svd(w: np.ndarray, row_dims, col_dims, ranks) -> list[np.ndarray]:
     cores, rest = [], t.reshape(-1)
     for k in range(L - 1):
         x, y, r0, r1 = row_dims[k], col_dims[k], ranks[k], ranks[k + 1]
-        u, s, vt = _truncated_svd(rest.reshape(r0 * x * y, -1), r1)
+        u, s, vt = truncated_svd(rest.reshape(r0 * x * y, -1), r1)
         cores.append(u.reshape(r0, x, y, r1))
         rest = s[:, None] * vt
     cores.append(rest.reshape(ranks[L - 1], row_dims[-1], col_dims[-1], 1))

@@ -1,7 +1,8 @@
 """Tucker-2 decomposition of a convolution (Kim et al. 2016) along the channel modes:
     conv 1x1 (C -> R3) -> conv kh x kw (R3 -> R4, original strides/padding) -> conv 1x1 (R4 -> N)
 The kernel K (kh, kw, C, N) ~ core (kh, kw, R3, R4) x_C U (C, R3) x_N V (N, R4), computed with
-tensorly's partial_tucker (HOOI, SVD init, at most N_ITER iterations); exact at R3=C, R4=N.
+tensorly's partial_tucker (HOOI, SVD init, at most N_ITER iterations, SVDs by
+_common.tensorly_svd: Gram-matrix eigh, fast on the wide unfoldings); exact at R3=C, R4=N.
 Params C R3 + kh kw R3 R4 + R4 N (+N); MACs H W C R3 + Ho Wo (kh kw R3 R4 + R4 N).
 Table fields: r3, r4, then params, macs, flops, weight_bytes.
 """
@@ -13,7 +14,8 @@ import numpy as np
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
-                                      fill_costs, rank_values, table)
+                                      fill_costs, one_blas_thread, rank_values, table,
+                                      tensorly_svd)
 
 NAME = "tucker2"
 FIELDS = [("r3", np.int32), ("r4", np.int32)]
@@ -72,8 +74,10 @@ def decompose(node: Node, row) -> list[Node]:
     r3, r4 = int(row["r3"]), int(row["r4"])
     kernel = node.weights["kernel"].astype(np.float64)
     c, n = kernel.shape[2:]
-    (core, (u, v)), _ = partial_tucker(kernel, rank=[r3, r4], modes=[2, 3], n_iter_max=N_ITER,
-                                       init="svd", random_state=0)
+    with one_blas_thread():  # HOOI iterations call LAPACK's SVD on small matrices
+        (core, (u, v)), _ = partial_tucker(kernel, rank=[r3, r4], modes=[2, 3],
+                                           n_iter_max=N_ITER, init="svd", svd=tensorly_svd,
+                                           random_state=0)
     return chain(node, [
         conv_node(f"{node.name}_tucker1", u.reshape(1, 1, c, r3)),
         conv_node(f"{node.name}_tucker2", core, node.attrs.get("strides", (1, 1)),

@@ -1,0 +1,115 @@
+"""Benchmark of the LRF methods (issue 4).
+
+1. Enumerating and costing every TT solution of a 4096x4096 dense layer with max ranks
+   2..12 (the SAMOS paper counts 7,759,741): count, seconds, solutions/s (first call in the
+   process, which pays for fresh memory pages, and the best of the following calls).
+2. Decomposition time per method on AlexNet-size layers (random weights: 4096x4096 dense,
+   3x3x256x256 conv on a 13x13 input as in AlexNet's conv3-5).
+
+Run: .venv/bin/python bench/bench_methods.py [--repeat 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from lrf_edge.ir import Graph, Node  # noqa: E402
+from lrf_edge.methods import cp, svd, svd_conv, tt, tucker2  # noqa: E402
+
+
+def dense_node(x: int, y: int) -> Node:
+    rng = np.random.default_rng(0)
+    return Node("fc", "dense", weights={"kernel": rng.standard_normal((x, y), np.float32),
+                                        "bias": np.zeros(y, np.float32)}, activation="relu")
+
+
+def conv_node() -> Node:
+    rng = np.random.default_rng(0)
+    g = Graph([Node("x", "input", attrs={"shape": (13, 13, 256)}),
+               Node("conv", "conv2d", ["x"], attrs={"strides": (1, 1), "padding": "same"},
+                    weights={"kernel": rng.standard_normal((3, 3, 256, 256), np.float32),
+                             "bias": np.zeros(256, np.float32)}, activation="relu")])
+    return g["conv"]
+
+
+def bench_tt_space(repeat: int) -> dict:
+    node = dense_node(4096, 4096)
+    times = []
+    for _ in range(1 + repeat):
+        t = time.perf_counter()
+        table = tt.space(node, ranks=range(2, 13))
+        times.append(time.perf_counter() - t)
+        n, nbytes = len(table), table.nbytes
+        del table
+    best = min(times[1:]) if repeat else times[0]
+    return {"layer": "4096x4096", "ranks": "2..12", "solutions": n,
+            "paper_count": 7_759_741, "table_MB": round(nbytes / 1e6, 1),
+            "first_s": round(times[0], 3), "best_s": round(best, 3),
+            "solutions_per_s_first": round(n / times[0]), "solutions_per_s_best": round(n / best)}
+
+
+def _time(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def bench_decompose() -> list[dict]:
+    d = dense_node(4096, 4096)
+    c = conv_node()
+    cases = [
+        ("svd", d, "rank 64", svd.solution(d, 64)),
+        ("svd", d, "rank 256", svd.solution(d, 256)),
+        ("tt", d, "[[8,8,8,8],[8,8,8,8]] r 12", tt.solution(d, "8,8,8,8x8,8,8,8", 12)),
+        ("tt", d, "[[4]*6,[4]*6] r 8", tt.solution(d, "4,4,4,4,4,4x4,4,4,4,4,4", 8)),
+        ("tt", d, "[[64,64],[64,64]] r 12", tt.solution(d, "64,64x64,64", 12)),
+        ("tucker2", c, "R3=R4=64", tucker2.solution(c, (64, 64))),
+        ("cp", c, f"rank 64 ({cp.N_ITER} ALS it.)", cp.solution(c, 64)),
+        ("svd_conv", c, "rank 64", svd_conv.solution(c, 64)),
+    ]
+    rows = []
+    for name, node, what, row in cases:
+        mod = {"svd": svd, "tt": tt, "tucker2": tucker2, "cp": cp, "svd_conv": svd_conv}[name]
+        seconds = _time(lambda: mod.decompose(node, row))
+        layer = "4096x4096" if node.op == "dense" else "3x3x256x256"
+        rows.append({"method": name, "layer": layer, "solution": what,
+                     "seconds": round(seconds, 3), "params": int(row["params"][0]),
+                     "flops": int(row["flops"][0])})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3, help="timed calls after the first")
+    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--skip-decompose", action="store_true")
+    args = p.parse_args(argv)
+    res = {"cpus": os.cpu_count(), "tt_space": bench_tt_space(args.repeat)}
+    s = res["tt_space"]
+    print(f"TT space {s['layer']}, max ranks {s['ranks']}: {s['solutions']:,} solutions "
+          f"(paper {s['paper_count']:,}), {s['table_MB']} MB table")
+    print(f"  first call {s['first_s']:.2f} s = {s['solutions_per_s_first'] / 1e6:.2f} M "
+          f"solutions/s; best of {args.repeat} more {s['best_s']:.2f} s = "
+          f"{s['solutions_per_s_best'] / 1e6:.2f} M solutions/s ({os.cpu_count()} CPUs)")
+    if not args.skip_decompose:
+        res["decompose"] = bench_decompose()
+        print("decomposition times (random weights):")
+        for r in res["decompose"]:
+            print(f"  {r['method']:9s} {r['layer']:12s} {r['solution']:28s} "
+                  f"{r['seconds']:7.2f} s   params {r['params']:>9,}  FLOPs {r['flops']:>11,}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
