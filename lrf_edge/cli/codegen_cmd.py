@@ -18,14 +18,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="C name prefix (default: the model's name)")
     p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
                    help="outputs per pass in dense/conv kernels (default 8)")
+    p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
+                   help="float32 (default) or int8: post-training quantization calibrated on "
+                        "--data; API <name>_infer (float) and <name>_infer_q8 (int8)")
+    p.add_argument("--data", metavar="DATA",
+                   help="int8 calibration data: mnist5k, digits or a .npz (its first "
+                        "training inputs)")
+    p.add_argument("--calibration", type=int, default=500, metavar="N",
+                   help="calibration inputs for int8 (default 500)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
     graph = load_model(args.model)
-    src = generate(graph, args.name, CodegenOptions(block=args.block))
+    model_in = graph
+    if args.dtype == "int8":
+        from lrf_edge.errors import LrfError
+        from lrf_edge.quant import calibration_data, quantize
+        if not args.data:
+            raise LrfError("--dtype int8 needs calibration data: add --data mnist5k (or "
+                           "digits, or a .npz file)")
+        model_in = quantize(graph, calibration_data(args.data, graph, args.calibration))
+    src = generate(model_in, args.name, CodegenOptions(block=args.block, dtype=args.dtype))
     out = write(src, args.output)
-    rep = {"name": src.name, "output_dir": str(out), "files": sorted(src.files),
+    rep = {"name": src.name, "dtype": args.dtype, "output_dir": str(out),
+           "files": sorted(src.files),
            "arena_bytes": src.arena_bytes, "weight_bytes": src.weight_bytes,
            "macs": graph.macs,
            "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
@@ -41,5 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 rows))
     print(f"wrote {', '.join(sorted(src.files))} to {out}")
     print(f"arena {src.arena_bytes} B RAM, weights {human(src.weight_bytes)}B flash; "
-          f"API: int {src.name}_infer(const float *input, float *output)")
+          f"API: int {src.name}_infer(const float *input, float *output)"
+          + (f", int {src.name}_infer_q8(const int8_t *input, int8_t *output)"
+             if args.dtype == "int8" else ""))
     return 0

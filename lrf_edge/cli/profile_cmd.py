@@ -29,12 +29,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: the target's)")
     p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
                    help="outputs per pass in dense/conv kernels (default 8)")
+    p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
+                   help="float32 (default) or int8 (post-training quantization; weights "
+                        "count 1 byte each)")
+    p.add_argument("--data", metavar="DATA",
+                   help="int8 calibration data: mnist5k, digits or a .npz (default: the "
+                        "random profiling inputs)")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
-            timeout: float | None = None, block: int = 8, keep: str | None = None) -> dict:
+            timeout: float | None = None, block: int = 8, keep: str | None = None,
+            dtype: str = "float32", data: str | None = None) -> dict:
     from lrf_edge import qemu
     target = get_target(target_name)
     if target.kind != "qemu":
@@ -44,9 +51,13 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
         raise LrfError("--inputs must be at least 1")
     target.check_toolchain()
     graph = load_model(model)
-    src = generate(graph, options=CodegenOptions(block=block))
-    target.check_fits(src)
     x = np.random.default_rng(seed).random((n_inputs, *graph.input_shape), np.float32)
+    model_in = graph
+    if dtype == "int8":
+        from lrf_edge.quant import calibration_data, quantize
+        model_in = quantize(graph, calibration_data(data, graph) if data else x)
+    src = generate(model_in, options=CodegenOptions(block=block, dtype=dtype))
+    target.check_fits(src)
     with tempfile.TemporaryDirectory(prefix="lrf-profile-") as tmp:
         m = qemu.run(target.build(src, x, workdir=keep or tmp), timeout)
     counts = m.layer_instructions
@@ -69,6 +80,7 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
     fits = {"flash": not board.flash_bytes or totals["model_flash_bytes"] <= board.flash_bytes,
             "ram": not board.ram_bytes or src.arena_bytes <= board.ram_bytes}
     return {"model": graph.name, "target": target.name, "description": target.description,
+            "dtype": dtype,
             "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                       "ram_bytes": board.ram_bytes, "fits": fits},
             "inputs": n_inputs, "layers": layers, "totals": totals,
@@ -77,7 +89,7 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
 
 def run(args: argparse.Namespace) -> int:
     rep = profile(args.model, args.target, args.inputs, args.seed, args.timeout, args.block,
-                  args.keep)
+                  args.keep, args.dtype, args.data)
     if args.json:
         print(dump_json(rep))
         return 0
@@ -88,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["total", "", t["macs"], t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
                  t["weight_bytes"], t["arena_bytes"]])
-    print(f"{rep['model']} on {rep['target']} ({rep['description']}), "
+    print(f"{rep['model']} ({rep['dtype']}) on {rep['target']} ({rep['description']}), "
           f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
                  "arena B"], rows))

@@ -13,10 +13,10 @@
 """
 
 from lrf_edge.quant.calibrate import Ranges, calibrate, float_forward
-from lrf_edge.quant.quantize import (QLayer, QParams, QuantizedGraph, int8_weight_bytes,
-                                     qparams, quantize)
+from lrf_edge.quant.quantize import (QLayer, QParams, QuantizedGraph, calibration_data,
+                                     int8_weight_bytes, qparams, quantize)
 
 DTYPES = ("float32", "int8")
 
-__all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "Ranges", "calibrate",
+__all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "Ranges", "calibrate", "calibration_data",
            "float_forward", "int8_weight_bytes", "qparams", "quantize"]

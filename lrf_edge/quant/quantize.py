@@ -314,3 +314,14 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         tensors[node.name] = layer.out
         layers[node.name] = layer
     return QuantizedGraph(graph, tensors, layers, ranges)
+
+
+CALIBRATION_SAMPLES = 500
+
+
+def calibration_data(spec: str, graph: Graph, n: int = CALIBRATION_SAMPLES) -> np.ndarray:
+    """The first n training inputs of a data set ('mnist5k', 'digits' or a .npz path),
+    shaped as the graph's input: the calibration batch of the command line's --data."""
+    from lrf_edge.data import fit_to, load_data
+    data = fit_to(load_data(spec), tuple(graph.input_shape))
+    return np.asarray(data.x_train[:n], np.float32)

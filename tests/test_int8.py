@@ -1,0 +1,137 @@
+"""int8 C: bit-exact with the numpy reference on the host and under QEMU, factorized layers
+included; agreement with TFLite's full-int8 conversion run by ai-edge-litert; CLI --dtype."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lrf_edge import qemu
+from lrf_edge.codegen import generate
+from lrf_edge.methods import method
+from lrf_edge.quant import quantize, reference
+from lrf_edge.targets import HostModel, get_target
+from test_codegen_models import residual_graph
+
+
+def host_q8(src, xq: np.ndarray) -> np.ndarray:
+    """<name>_infer_q8 of the host build on int8 inputs."""
+    hm = HostModel(src)
+    fn = getattr(hm._lib, f"{src.name}_infer_q8")
+    p = ctypes.POINTER(ctypes.c_int8)
+    fn.argtypes, fn.restype = [p, p], ctypes.c_int
+    out = np.zeros((len(xq), src.output_size), np.int8)
+    for i, row in enumerate(np.ascontiguousarray(xq.reshape(len(xq), -1))):
+        assert fn(row.ctypes.data_as(p), out[i].ctypes.data_as(p)) == 0
+    return out, hm
+
+
+def assert_host_exact(graph, x, cal):
+    qg = quantize(graph, cal)
+    src = generate(qg)
+    xq = qg.input.quantize(x)
+    out, hm = host_q8(src, xq)
+    np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
+    np.testing.assert_array_equal(hm(x), reference.run(qg, x))  # the float API
+    return qg, src
+
+
+def factorized(graph, layer, name, pick):
+    m = method(name)
+    node = graph[layer]
+    return graph.replace(layer, m.decompose(node, pick(m, node)))
+
+
+def test_example_models_exact_on_host(lenet300, lenet5, mnist):
+    for g in (lenet300, lenet5):
+        qg, src = assert_host_exact(g, mnist.x_test[:100], mnist.x_train[:300])
+        assert src.weight_bytes == qg.weight_bytes  # every layer here has a bias
+
+
+def test_every_op_exact_on_host():
+    g = residual_graph()  # pads, strided/same convs, depthwise x2, add x3, pools, tables
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, *g.input_shape)).astype(np.float32)
+    assert_host_exact(g, x[:40], x)
+
+
+@pytest.mark.parametrize("shape,rank,order", [("7,4,4,7x5,3,4,5", 4, "rl"),
+                                              ("28,28x15,20", 6, "lr"),
+                                              ("4,7,7,4x5,5,3,4", 3, "lr")])
+def test_tt_exact_on_host(lenet300, mnist, shape, rank, order):
+    g = factorized(lenet300, "fc1", "tt", lambda m, n: m.solution(n, shape, rank, order))
+    qg, _ = assert_host_exact(g, mnist.x_test[:60], mnist.x_train[:300])
+    assert len(qg.layers["fc1_tt"].steps) == len(shape.split("x")[0].split(","))
+
+
+@pytest.mark.parametrize("name", ["cp", "tucker2", "svd_conv"])
+def test_factorized_convs_exact_on_host(lenet5, mnist, name):
+    g = factorized(lenet5, "conv2", name, lambda m, n: (lambda s: s[len(s) // 3])(m.space(n)))
+    assert_host_exact(g, mnist.x_test[:30], mnist.x_train[:300])
+
+
+def need(target_name: str):
+    t = get_target(target_name)
+    for tool in (t.cc, t.emulator[0]):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed ({t.install_hint()})")
+    return t
+
+
+@pytest.mark.slow
+def test_qemu_exact_rv32imac_and_rv32imafc(lenet5, lenet300, mnist, tmp_path):
+    tt = factorized(lenet300, "fc1", "tt",
+                    lambda m, n: m.solution(n, "7,4,4,7x5,3,4,5", 4))
+    x = mnist.x_test[:3]
+    for target, graph in (("riscv32", lenet5), ("riscv32", tt), ("riscv32f", lenet5)):
+        t = need(target)
+        qg = quantize(graph, mnist.x_train[:300])
+        src = generate(qg)
+        m = qemu.run(t.build(src, x, workdir=tmp_path / f"{target}-{graph.name}"))
+        np.testing.assert_array_equal(m.outputs, reference.run(qg, x))
+        assert (m.layer_counts > 0).all() and len(set(m.totals.tolist())) <= 3
+
+
+@pytest.mark.slow
+def test_agrees_with_tflite_full_int8(lenet300, lenet5, mnist):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from lrf_edge.export import keras_model, tflite_bytes
+    cal, x = mnist.x_train[:200], mnist.x_test
+    for g in (lenet300, lenet5):
+        buf = tflite_bytes(keras_model(g), int8=True, representative=cal)
+        it = Interpreter(model_content=buf)
+        it.allocate_tensors()
+        i, o = it.get_input_details()[0], it.get_output_details()[0]
+        (si, zi), (so, zo) = i["quantization"], o["quantization"]
+        yt = np.zeros((len(x), 10), np.float32)
+        for k, xi in enumerate(x):
+            it.set_tensor(i["index"], np.clip(np.round(xi[None] / si) + zi, -128, 127
+                                              ).astype(np.int8))
+            it.invoke()
+            yt[k] = (it.get_tensor(o["index"]).astype(np.float32).reshape(-1) - zo) * so
+        yq = reference.run(quantize(g, cal), x)
+        agree = float((yt.argmax(1) == yq.argmax(1)).mean())
+        mad = float(np.abs(yt - yq).mean())
+        print(f"{g.name}: top-1 agreement with TFLite int8 {agree:.4f}, mean |diff| {mad:.2e}")
+        assert agree >= 0.99 and mad < 2e-3
+
+
+def test_cli_codegen_and_profile_int8(lenet5_path, tmp_path, capsys):
+    from lrf_edge.cli.main import main
+    assert main(["codegen", str(lenet5_path), "-o", str(tmp_path / "c"), "--dtype", "int8"]) == 2
+    assert "--data" in capsys.readouterr().err
+    assert main(["codegen", str(lenet5_path), "-o", str(tmp_path / "c"), "--dtype", "int8",
+                 "--data", "mnist5k", "--calibration", "100", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["dtype"] == "int8" and rep["weight_bytes"] < 70_000
+    assert "_infer_q8(const int8_t" in (tmp_path / "c" / "lenet5.h").read_text()
+    need("riscv32")
+    assert main(["profile", str(lenet5_path), "--target", "riscv32", "--dtype", "int8",
+                 "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["dtype"] == "int8" and rep["totals"]["instructions_per_mac"] < 8
