@@ -5,6 +5,8 @@
    process, which pays for fresh memory pages, and the best of the following calls).
 2. Decomposition time per method on AlexNet-size layers (random weights: 4096x4096 dense,
    3x3x256x256 conv on a 13x13 input as in AlexNet's conv3-5).
+3. (--qemu) Measured instruction speed-up of TT and SVD over dense on rv32imafc (target
+   riscv32f, QEMU) next to the FLOP ratio, for LeNet-300's 784x300 and a 640x128 layer.
 
 Run: .venv/bin/python bench/bench_methods.py [--repeat 3] [--json out.json]
 """
@@ -86,11 +88,53 @@ def bench_decompose() -> list[dict]:
     return rows
 
 
+def bench_qemu() -> list[dict]:
+    import tempfile
+    from pathlib import Path
+
+    from lrf_edge import qemu
+    from lrf_edge.codegen import generate
+    from lrf_edge.targets import get_target
+    target = get_target("riscv32f")
+    target.check_toolchain()
+
+    def graph(x, y):
+        rng = np.random.default_rng(0)
+        return Graph([Node("x", "input", attrs={"shape": (x,)}),
+                      Node("fc", "dense", ["x"], activation="relu", weights={
+                          "kernel": (rng.standard_normal((x, y)) * 0.05).astype(np.float32),
+                          "bias": np.zeros(y, np.float32)})], name="bench")
+
+    def instructions(g, names):
+        with tempfile.TemporaryDirectory() as d:
+            m = qemu.run(target.build(generate(g), np.zeros((1, g.input_shape[0]), np.float32),
+                                      workdir=Path(d)))
+        return sum(m.layer_instructions[n] for n in names)
+
+    rows = []
+    for x, y, shape, tt_ranks, svd_ranks in ((784, 300, "7,4,7,4x5,5,3,4", (2, 4, 8), (16, 32)),
+                                             (640, 128, "8,8,10x4,4,8", (2, 4, 8), (16, 32))):
+        g = graph(x, y)
+        dense = instructions(g, ["fc"])
+        sols = [("tt", f"{shape} r{r}", tt.solution(g["fc"], shape, r)) for r in tt_ranks]
+        sols += [("svd", f"rank {r}", svd.solution(g["fc"], r)) for r in svd_ranks]
+        for name, what, row in sols:
+            mod = tt if name == "tt" else svd
+            nodes = mod.decompose(g["fc"], row)
+            n = instructions(g.replace("fc", nodes), [nd.name for nd in nodes])
+            rows.append({"layer": f"{x}x{y}", "method": name, "solution": what,
+                         "order": tt.ORDERS[int(row["order"][0])] if name == "tt" else "",
+                         "dense_instr": dense, "instr": n, "instr_per_mac": n / row["macs"][0],
+                         "speedup": dense / n, "flop_ratio": g["fc"].flops / row["flops"][0]})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3, help="timed calls after the first")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--skip-decompose", action="store_true")
+    p.add_argument("--qemu", action="store_true", help="also measure rv32imafc speed-ups")
     args = p.parse_args(argv)
     res = {"cpus": os.cpu_count(), "tt_space": bench_tt_space(args.repeat)}
     s = res["tt_space"]
@@ -105,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         for r in res["decompose"]:
             print(f"  {r['method']:9s} {r['layer']:12s} {r['solution']:28s} "
                   f"{r['seconds']:7.2f} s   params {r['params']:>9,}  FLOPs {r['flops']:>11,}")
+    if args.qemu:
+        res["qemu"] = bench_qemu()
+        print("rv32imafc (QEMU) instructions of the layer, factorized vs dense:")
+        for r in res["qemu"]:
+            print(f"  {r['layer']:8s} {r['method']:4s} {r['solution']:24s} {r['order']:2s} "
+                  f"{r['instr']:>9,} instr ({r['instr_per_mac']:.2f}/MAC)  speed-up "
+                  f"{r['speedup']:5.2f}x  FLOP ratio {r['flop_ratio']:5.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)
