@@ -204,9 +204,12 @@ def toolchain_key(target_name: str) -> str:
     h.update(json.dumps([VERSION, t.name, version, t.cflags, t.ldflags, t.libs,
                          sorted(KERNELS)]).encode())
     tpl = resources.files("lrf_edge.templates")
-    for item in sorted(tpl.iterdir(), key=lambda p: p.name):
-        if item.name.endswith((".j2", ".c", ".h")):
-            h.update(item.name.encode())
+    names = {k.template for k in KERNELS.values() if k.template} | {
+        "common.j2", "model.c.j2", "harness_main.c", t.counter_header}
+    for name in sorted(n for n in names if n):
+        item = tpl / name
+        if item.is_file():
+            h.update(name.encode())
             h.update(item.read_bytes())
     return h.hexdigest()[:16]
 

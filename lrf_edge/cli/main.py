@@ -23,6 +23,7 @@ COMMANDS = {
     "factorize": "factorize_cmd",
     "profile": "profile_cmd",
     "codegen": "codegen_cmd",
+    "build": "build_cmd",
 }
 
 

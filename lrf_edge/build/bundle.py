@@ -1,0 +1,103 @@
+"""The firmware bundle `lrf-edge build` writes, atomically: a failed or interrupted build
+leaves the previous bundle as it was.
+
+    model.c, model.h, model_weights.h   the generated C (no malloc, static arena)
+    main.c                              an example: one inference on a sample input
+    model.mk                            Makefile fragment (compiler, flags, sources)
+    CMakeLists.txt                      CMake: library lrf_model (+ the example when alone)
+    model.elf                           the ELF that was measured (profiling harness)
+    model.keras                         the compressed (fine-tuned) model
+    solution.json                       per layer method, shape, ranks, params, MACs,
+                                        measured instructions; budgets, before/after
+    report.md, report.html, pareto.png  the report
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+
+from lrf_edge.build.report import solution_json, write_reports
+from lrf_edge.build.search import BuildResult
+from lrf_edge.errors import LrfError
+
+FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
+         "model.elf", "model.keras", "solution.json", "report.md", "report.html",
+         "pareto.png")
+
+
+def _flags(items) -> str:
+    return " ".join(shlex.quote(f) for f in items)
+
+
+def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
+    """Write the bundle into `outdir`, replacing a previous one only once all is written."""
+    from lrf_edge.build.latency_model import measure
+    from lrf_edge.codegen import generate
+    from lrf_edge.codegen.generator import c_floats, render
+    from lrf_edge.targets import get_target
+    from lrf_edge.train import to_keras
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise LrfError(f"'{out}' exists and is not a folder; choose another -o")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        chosen = res.chosen
+        graph = chosen.tuned or chosen.graph
+        target = get_target(res.options.target)
+        src = generate(graph, "model")
+        for fname, text in src.files.items():
+            (tmp / fname).write_text(text)
+        # the measured ELF: built again here (deterministic) and checked against the count
+        work = Path(tempfile.mkdtemp(prefix="lrf-bundle-build-"))
+        try:
+            m = measure(graph, target.name, res.inputs, workdir=work)
+            if chosen.measured is not None and m.total != chosen.measured.total:
+                raise LrfError(f"the rebuilt ELF counts {m.total} instructions, the measured "
+                               f"one {chosen.measured.total}: the build is not reproducible")
+            shutil.copy2(m.elf, tmp / "model.elf")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        ctx = {"target": target.name, "description": target.description, "cc": target.cc,
+               "cflags": _flags(target.cflags), "ldflags": _flags(target.ldflags),
+               "libs": _flags(target.libs), "graph_name": res.graph.name,
+               "run_hint": " ".join(target.emulator).replace("{elf}", "lrf-example.elf")
+               .replace("-chardev file,id=sh0,path={log} ", "")
+               .replace(",chardev=sh0", "")}
+        (tmp / "model.mk").write_text(render("bundle_model.mk.j2", **ctx))
+        (tmp / "CMakeLists.txt").write_text(render("bundle_cmake.j2", **ctx))
+        (tmp / "main.c").write_text(render(
+            "bundle_main.c.j2", input_values=c_floats(res.inputs[0]), input_note=res.input_note,
+            **ctx))
+        model = to_keras(graph)
+        model.save(tmp / "model.keras")
+        (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,
+                                                      default=_plain) + "\n")
+        write_reports(res, tmp)
+        os.chmod(tmp, 0o755)
+        if out.is_dir():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _plain(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)

@@ -1,0 +1,101 @@
+"""`lrf-edge build MODEL --target T --budget 256KB [--ram R] [--latency L --clock F]
+[--data D] -o OUT`: the budget-driven closed loop and the firmware bundle.
+
+The logic is in lrf_edge.build (search.py: the loop; bundle.py: the folder; report.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lrf_edge.cli.render import dump_json, table
+from lrf_edge.errors import LrfError
+from lrf_edge.targets import target_names
+
+HELP = ("compress a model to fit a device's flash, RAM and latency budgets, measure the "
+        "finalists under QEMU, and write a firmware bundle (C, ELF, report)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
+    p.add_argument("--target", default="riscv32f",
+                   help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
+                        "(default riscv32f)")
+    p.add_argument("--budget", help="flash for the model, weights + code as linked "
+                                    "(e.g. 256KB; KB = KiB = 1024 bytes)")
+    p.add_argument("--ram", help="RAM for the activation arena + the stack (e.g. 64KB)")
+    p.add_argument("--latency", help="time of one inference (e.g. 20ms); needs --clock")
+    p.add_argument("--clock", help="core clock (e.g. 100MHz); CPI 1 on the emulator's "
+                                   "instruction count")
+    p.add_argument("--data", help="mnist5k, digits or a data.npz; without it the build is "
+                                  "data-free (decompositions only, no fine-tuning)")
+    p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
+    p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
+    p.add_argument("--thresholds", help="similarity thresholds to sweep (default "
+                                        "0.7,0.8,0.9,0.95,0.98,0.99,0.995)")
+    p.add_argument("--methods", help="comma-separated methods to consider (default: all "
+                                     "with C kernels)")
+    p.add_argument("--max-evaluations", type=int, default=4,
+                   help="candidates fine-tuned at most (default 4)")
+    p.add_argument("--finalists", type=int, default=2,
+                   help="best candidates measured under QEMU per round (default 2)")
+    p.add_argument("--task", choices=["classification", "regression"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--store", help="SQLite store (default: .OUTPUT.store.sqlite beside the "
+                                   "bundle, so an interrupted build resumes)")
+    p.add_argument("--json", action="store_true", help="print solution.json instead of "
+                                                       "tables")
+
+
+def run(args: argparse.Namespace) -> int:
+    from lrf_edge.build.budgets import budgets_from_args
+    from lrf_edge.build.bundle import write_bundle
+    from lrf_edge.build.report import finalist_rows, layer_table, solution_json, summary_rows
+    from lrf_edge.build.search import SIMILARITY_THRESHOLDS, BuildOptions, Builder
+    from lrf_edge.cli.compress_cmd import parse_knobs
+    from lrf_edge.store import Store
+
+    budgets = budgets_from_args(args.target, args.budget, args.ram, args.latency, args.clock)
+    if args.epochs < 0 or args.max_evaluations < 1 or args.finalists < 1:
+        raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
+    thresholds = tuple(parse_knobs(args.thresholds, "thresholds")) if args.thresholds \
+        else SIMILARITY_THRESHOLDS
+    if any(not 0 < t <= 1 for t in thresholds):
+        raise LrfError("similarity thresholds must be in (0, 1]")
+    opts = BuildOptions(target=args.target, budgets=budgets, data=args.data, task=args.task,
+                        epochs=args.epochs, thresholds=thresholds,
+                        methods=args.methods.split(",") if args.methods else None,
+                        max_evaluations=args.max_evaluations, finalists=args.finalists,
+                        seed=args.seed)
+    out = Path(args.output or f"build-{Path(args.model).stem}")
+    store_path = Path(args.store) if args.store else out.parent / f".{out.name}.store.sqlite"
+    models_dir = store_path.with_name(store_path.name.replace(".sqlite", "") + ".models")
+
+    def say(msg: str) -> None:
+        if not args.json:
+            print(f"  {msg}", file=sys.stderr, flush=True)
+
+    with Store(store_path) as store:
+        res = Builder(args.model, opts, store, models_dir, say).run()
+    write_bundle(res, out)
+    if args.json:
+        print(dump_json(solution_json(res)))
+        return 0
+    print(f"{res.graph.name} -> {out}/ for {args.target}: chosen {res.chosen.label}"
+          + (" (data-free: decompositions only, no fine-tuning)" if res.data_free else ""))
+    print(table(*summary_rows(res)))
+    print()
+    print(table(*layer_table(res)))
+    print()
+    print(table(*finalist_rows(res)))
+    errs = res.prediction_errors()
+    if errs["instructions_mean_abs"] is not None:
+        print(f"latency model error on the finalists: mean "
+              f"{100 * errs['instructions_mean_abs']:.1f}%, max "
+              f"{100 * errs['instructions_max_abs']:.1f}% (predicted before measuring)")
+    print(f"bundle: {out}/ (model.c, model.h, main.c, model.mk, CMakeLists.txt, model.elf, "
+          f"model.keras, solution.json, report.md/.html, pareto.png); "
+          f"{res.seconds:.0f} s")
+    return 0
