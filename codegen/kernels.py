@@ -50,6 +50,8 @@ def register_kernel(op: str, kernel: Kernel) -> None:
 
 
 def kernel_of(node: Node) -> Kernel:
+    if node.op not in KERNELS:
+        import lrf_edge.methods  # noqa: F401  (factorized kernels register with their methods)
     try:
         return KERNELS[node.op]
     except KeyError:

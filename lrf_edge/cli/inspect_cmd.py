@@ -14,7 +14,7 @@ HELP = "print a per-layer table: shape, params, MACs, FLOPs, memory share, LRF m
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5)")
+    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--task", choices=TASKS,
                    help="override the task detected from the output layer")

@@ -56,7 +56,7 @@ def fuse_nodes(nodes: list[Node], output: str) -> tuple[list[Node], str]:
             readers[prev.name] = readers.get(node.name, 0)
             continue
         if node.op == "activation" and sole_reader and prev.activation == "linear" \
-                and prev.op in (*WEIGHT_OPS, "add"):
+                and prev.op in (*WEIGHT_OPS, "tt_dense", "add"):
             prev.activation = node.activation
             rename[node.name] = prev.name
             readers[prev.name] = readers.get(node.name, 0)

@@ -42,6 +42,8 @@ def register_op(name: str, spec: OpSpec) -> None:
 
 
 def spec_of(op: str) -> OpSpec:
+    if op not in OPS:
+        import lrf_edge.methods  # noqa: F401  (factorized ops register with their methods)
     try:
         return OPS[op]
     except KeyError:

@@ -130,6 +130,8 @@ def to_keras(graph: Graph) -> Any:
             inp = keras.Input(shape=node.shape, name=node.name)
             tensors[node.name] = inp
             continue
+        if node.op not in BUILDERS:
+            import lrf_edge.train.layers  # noqa: F401  (the factorized layers' builders)
         build = BUILDERS.get(node.op)
         if build is None:
             raise LrfError(f"layer '{node.name}': no Keras builder for op '{node.op}'; "
