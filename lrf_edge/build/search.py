@@ -481,8 +481,14 @@ class Builder:
                     self.screen(c)
                 fitting.sort(key=lambda c: self.better(c, decomposed=True))
             todo = [c for c in fitting if c.score is None]
-            budget_left = o.max_evaluations - evaluated
-            for c in todo[:max(0, budget_left)]:
+            if chosen is not None and self.data is not None:
+                # later rounds: only candidates that, as decomposed, beat the current choice
+                # (the refit model may have let them in)
+                bar = self.better(chosen, decomposed=True)
+                todo = [c for c in todo if self.better(c, decomposed=True) < bar]
+            elif chosen is not None:
+                todo = [c for c in todo if c.weight_bytes > chosen.weight_bytes]
+            for c in todo[:o.max_evaluations]:
                 self.score(c)
                 evaluated += 1
             scored = sorted([c for c in fitting if c.score is not None], key=self.better)
@@ -509,9 +515,10 @@ class Builder:
             best = ok[0] if ok else None
             self.note(f"round {rounds}: {len(fitting)} candidates fit as predicted, "
                       f"{len(new)} measured; choice: {best.label if best else 'none yet'}")
+            stable = best is not None and best is chosen and not new
             chosen = best
-            if best is not None and not new:
-                break  # nothing new measured: the choice is stable
+            if stable or (best is not None and not new and not todo):
+                break  # nothing new evaluated or measured: the choice is stable
         if chosen is None:
             self._check_reachable(cands, measured_only=True)
             raise LrfError("no candidate met every budget when measured; relax a budget")

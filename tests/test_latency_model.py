@@ -1,0 +1,67 @@
+"""Budgets parsing and the per-target latency model (calibrated under QEMU, cached)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from lrf_edge.build.budgets import budgets_from_args, parse_clock, parse_size, parse_time
+from lrf_edge.errors import LrfError
+
+needs_riscv = pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None or
+                                 shutil.which("qemu-system-riscv32") is None,
+                                 reason="RISC-V toolchain or QEMU missing")
+
+
+def test_sizes_times_clocks():
+    assert parse_size("256KB") == 256 * 1024
+    assert parse_size("256KiB") == parse_size("256 kb") == parse_size("256K") == 262144
+    assert parse_size("1.5MB") == parse_size("1.5MiB") == 1572864
+    assert parse_size("4096") == parse_size("4096B") == 4096
+    assert parse_time("20ms") == pytest.approx(0.02)
+    assert parse_time("500us") == pytest.approx(5e-4)
+    assert parse_clock("100MHz") == 1e8 and parse_clock("32kHz") == 32e3
+    b = budgets_from_args("riscv32f", "64KB", "16KB", "20ms", "100MHz")
+    assert b.flash == 65536 and b.ram == 16384
+    assert b.instructions == pytest.approx(2_000_000)   # CPI 1
+    assert b.seconds(1_000_000) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("text", ["12 parsecs", "KB", "-3KB", "0KB", "1..2MB"])
+def test_bad_sizes(text):
+    with pytest.raises(LrfError, match="size|budget|positive"):
+        parse_size(text, "flash budget")
+
+
+def test_latency_needs_clock():
+    with pytest.raises(LrfError, match="--clock"):
+        budgets_from_args("riscv32f", None, latency="20ms")
+
+
+@needs_riscv
+@pytest.mark.slow
+def test_calibrated_model_predicts_lenet300(lenet300):
+    """Calibrated on micro-benchmarks only, the model predicts LeNet-300-100 (and an SVD-
+    factorized version it never saw) within 10% of QEMU's count; cached per toolchain."""
+    from lrf_edge.build import latency_model as lm
+    from lrf_edge.dse.latency import predict_latency
+    from lrf_edge.methods import METHODS
+    model = lm.calibrated("riscv32f")
+    assert lm.cached("riscv32f") is not None
+    assert lm.cache_path("riscv32f").name.startswith("riscv32f-")
+    assert model.errors()["mean"] < 0.1
+    fac = lenet300.replace("fc1", METHODS["svd"].decompose(
+        lenet300["fc1"], METHODS["svd"].solution(lenet300["fc1"], 20)[0]))
+    for graph in (lenet300, fac):
+        m = lm.measure(graph, "riscv32f")
+        pred = model.predict(graph)
+        assert abs(pred - m.total) / m.total < 0.10, (graph.name, pred, m.total)
+        assert predict_latency(graph, "riscv32f") == pytest.approx(pred)
+        assert m.stack_bytes > 0 and m.flash_bytes > m.weight_bytes
+    # a refit on the measurement makes that graph's prediction (nearly) exact
+    model2 = lm.LatencyModel.from_json(model.to_json())
+    model2.refit(fac, m.layer_instructions, m.code_bytes, m.stack_bytes)
+    assert abs(model2.predict(fac) - m.total) / m.total < 0.02
+    assert np.isfinite(model2.code_bytes(fac))
