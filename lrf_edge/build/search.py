@@ -449,8 +449,8 @@ class Builder:
             raise LrfError(f"target '{o.target}' has no emulator to measure on; choose "
                            "riscv32, riscv32f or cortex-m4")
         target.check_toolchain()
-        self.note(f"latency model for {o.target}: calibrating from QEMU micro-benchmarks "
-                  "(cached per toolchain)")
+        self.note(f"latency model for {o.target} (QEMU micro-benchmarks, calibrated on first "
+                  "use and cached per toolchain)")
         self.lm = calibrated(o.target, self.say)
         use_model(self.lm)
         methods = supported_methods(self.graph, o.methods)
