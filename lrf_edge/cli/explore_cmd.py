@@ -52,7 +52,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="count an untrained FC stack instead of MODEL, e.g. "
                         "256,4096,4096,1000,10 (AlexNet's, CIFAR-10)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="parallel fine-tuning processes")
+    p.add_argument("--jobs", type=int,
+                   help="parallel fine-tuning processes (local: default 1; ray: CPUs of the "
+                        "local instance, default all)")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="where candidates are fine-tuned: in this machine's processes "
+                        "(default) or as Ray tasks (pip install 'lrf-edge[ray]')")
+    p.add_argument("--ray-address",
+                   help="Ray cluster to join (e.g. auto, ray://head:10001); default: start "
+                        "a local Ray instance")
     p.add_argument("-o", "--output", help="output folder (default explore-<model name>)")
     p.add_argument("--store", help="SQLite store (default OUTPUT/store.sqlite)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -127,7 +135,7 @@ def _big(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     opts = options(args)
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise LrfError(f"--jobs {args.jobs} is out of range; give an integer >= 1")
     graph = _load(args)
     if args.count_only:
@@ -159,7 +167,7 @@ def _explore(args, opts, graph) -> int:
     from lrf_edge.store import Store
     out = Path(args.output or f"explore-{Path(args.model).stem}")
     out.mkdir(parents=True, exist_ok=True)
-    executor = make_executor(args.jobs)
+    executor = make_executor(args.executor, args.jobs, args.ray_address)
     try:
         with Store(args.store or out / "store.sqlite") as store:
             res = explore(args.model, args.data, opts, store, executor, graph=graph,

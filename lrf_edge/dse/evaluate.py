@@ -2,7 +2,8 @@
 
 A task is a plain dict (picklable, JSON-ready): the model path, the data spec, the choice
 (per layer: layer name, method, solution row as a dict), the kept layers and the training
-options. Loading the model and the data is cached per process.
+options. Loading the model and the data is cached per process; an executor that ships
+them once (Ray's object store) passes them in as `shared` (see `shared_inputs`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def _graph(path: str) -> Graph:
 def _data(spec: str, shape: tuple[int, ...]):
     from lrf_edge.data import fit_to, load_data
     return fit_to(load_data(spec), shape)
+
+
+@lru_cache(maxsize=2)
+def shared_inputs(model: str, data: str) -> dict[str, Any]:
+    """What every task of one exploration needs: the model's graph and the data fitted to
+    its input (an executor's `shared` loader: `functools.partial(shared_inputs, m, d)`)."""
+    graph = _graph(model)
+    return {"graph": graph, "data": _data(data, tuple(graph.input_shape))}
 
 
 def _deterministic() -> None:
@@ -59,15 +68,18 @@ def graph_costs(graph: Graph, original: Graph, kept: list[str], target: str
             "latency": predict_latency(graph, target)}
 
 
-def evaluate_task(task: dict[str, Any]) -> dict[str, Any]:
+def evaluate_task(task: dict[str, Any], shared: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
     """Fine-tune (epochs > 0) and evaluate one candidate; the baseline has an empty choice
-    and is evaluated as given (no training)."""
+    and is evaluated as given (no training). `shared` is `shared_inputs(model, data)`
+    already loaded (e.g. from Ray's object store); without it they are loaded here."""
     from lrf_edge.train import to_keras
     from lrf_edge.train.fit import detect_task, evaluate, fit
     start = time.time()
     _deterministic()
-    original = _graph(task["model"])
-    data = _data(task["data"], tuple(original.input_shape))
+    if shared is None:
+        shared = shared_inputs(task["model"], task["data"])
+    original, data = shared["graph"], shared["data"]
     graph = build_candidate(original, task["choice"])
     kind = detect_task(original, data)
     model = to_keras(graph)

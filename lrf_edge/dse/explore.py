@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -145,7 +146,7 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
             on_result: Callable[[dict[str, Any]], None] | None = None) -> ExploreResult:
     """Steps 1-7. Every finished evaluation is written to `store` at once; evaluations
     already in it (same model, data, training options and choice) are not recomputed."""
-    from lrf_edge.dse.evaluate import evaluate_task
+    from lrf_edge.dse.evaluate import shared_inputs
     from lrf_edge.frontends import load_model
     from lrf_edge.store import data_key, evaluation_key, file_hash
     opts.check()
@@ -177,7 +178,8 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
         bar = tqdm(total=len(tasks) + 1, initial=len(tasks) + 1 - len(todo),
                    desc="fine-tuning", unit="cand", disable=None)
     try:
-        for t, res in executor.map_unordered(_run_task, todo):
+        shared = functools.partial(shared_inputs, str(model_path), data_spec)
+        for t, res in executor.map_unordered(_run_task, todo, shared=shared):
             row = {"key": t["key"], "kind": t["kind"], "model_hash": model_hash,
                    "data": data, "options": t["opts_key"], "choice": t["choice"], **res}
             store.put(row)  # committed: a kill from here on keeps it
@@ -206,6 +208,6 @@ def _with_cell(row: dict[str, Any], cand: CellCandidate) -> dict[str, Any]:
     return {**row, "cell": list(cand.cell), "point": cand.point}
 
 
-def _run_task(t: dict[str, Any]) -> dict[str, Any]:
+def _run_task(t: dict[str, Any], shared: dict[str, Any] | None = None) -> dict[str, Any]:
     from lrf_edge.dse.evaluate import evaluate_task
-    return evaluate_task(t)
+    return evaluate_task(t, shared)
