@@ -452,7 +452,14 @@ class Builder:
         self.note(f"latency model for {o.target} (QEMU micro-benchmarks, calibrated on first "
                   "use and cached per toolchain)")
         self.lm = calibrated(o.target, self.say)
-        use_model(self.lm)
+        previous = use_model(self.lm)  # strategies asking predict_latency get the refits
+        try:
+            return self._loop(start, target)
+        finally:
+            use_model(previous, o.target)
+
+    def _loop(self, start: float, target: Any) -> BuildResult:
+        o, b = self.opts, self.opts.budgets
         methods = supported_methods(self.graph, o.methods)
         if not methods:
             raise LrfError("no factorization method applies to this model's layers with "

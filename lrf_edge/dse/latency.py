@@ -22,9 +22,16 @@ INSTRUCTIONS_PER_MAC = {"riscv32f": 2.5, "riscv32": 12.0, "cortex-m4": 2.0,
 _MODELS: dict[str, Any] = {}  # target -> LatencyModel or None (looked up once per process)
 
 
-def use_model(model: Any) -> None:
-    """Make `model` (a LatencyModel) the one predict_latency uses for its target."""
-    _MODELS[model.target] = model
+def use_model(model: Any, target: str | None = None) -> Any:
+    """Make `model` (a LatencyModel) the one predict_latency uses for its target (None:
+    forget it, the cache is looked up again); returns the one it replaces."""
+    target = target or model.target
+    previous = _MODELS.get(target)
+    if model is None:
+        _MODELS.pop(target, None)
+    else:
+        _MODELS[target] = model
+    return previous
 
 
 def latency_model(target: str) -> Any:
