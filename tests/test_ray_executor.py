@@ -111,3 +111,19 @@ def test_killed_worker_is_retried(ray_local, local_result, lenet300_path, small_
     assert _store_keys(store) >= {r["key"] for r in [res.baseline] + res.results}
     assert res.computed == 4
     assert _numbers(res) == _numbers(local_result)
+
+
+def test_compress_sweep_on_ray_equals_local(ray_local, lenet300, small_data, tmp_path):
+    from lrf_edge.compress import CompressOptions, Compressor
+    from lrf_edge.data import fit_to, load_data
+    data = fit_to(load_data(small_data), lenet300.input_shape)
+    opts = CompressOptions(strategy="uniform", knobs=[0.25, 0.5], epochs=1)
+    out = {}
+    for name, ex in (("local", LocalExecutor()), ("ray", RayExecutor())):
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            comp = Compressor(lenet300, data, "classification", opts, store, "m", "d")
+            rows = comp.evaluate_many(opts.knobs, ex)
+        out[name] = [(r["key"], r["score"], r["extra"]["score_decomposed"], r["params"])
+                     for r in rows]
+    assert len(out["local"]) == 2 and out["local"][0][3] != out["local"][1][3]
+    assert out["ray"] == out["local"]

@@ -48,6 +48,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="accuracy drop (points) allowed for the saved model (default 1.5)")
     p.add_argument("--task", choices=["classification", "regression"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int,
+                   help="parallel fine-tuning processes (local: default 1; ray: CPUs of the "
+                        "local instance, default all)")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="where the knobs' fine-tunes run: this machine (default) or Ray "
+                        "tasks (pip install 'lrf-edge[ray]')")
+    p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto); default: start a "
+                                         "local Ray instance")
     p.add_argument("-o", "--output", help="output folder (default compress-<model name>)")
     p.add_argument("--store", help="SQLite store (default OUTPUT/store.sqlite)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -101,15 +109,16 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"  {msg}", file=sys.stderr, flush=True)
 
-    with Store(args.store or out / "store.sqlite") as store:
-        comp = Compressor(graph, data, task, opts, store, file_hash(args.model),
-                          data_key(args.data), say)
-        base = comp.baseline()
-        results = []
-        for i, knob in enumerate(opts.knobs, 1):
-            label = "" if knob is None else f" {knob:g}"
-            say(f"[{i}/{len(opts.knobs)}] {opts.strategy}{label}")
-            results.append(comp.evaluate(knob))
+    from lrf_edge.executor import make_executor
+    executor = make_executor(args.executor, args.jobs, args.ray_address)
+    try:
+        with Store(args.store or out / "store.sqlite") as store:
+            comp = Compressor(graph, data, task, opts, store, file_hash(args.model),
+                              data_key(args.data), say)
+            base = comp.baseline()
+            results = comp.evaluate_many(opts.knobs, executor)
+    finally:
+        executor.close()
     results = annotate(results, base)
     front = pareto(results)
     ok = [r for r in results if r["acc_drop"] <= args.max_acc_drop + 1e-9]

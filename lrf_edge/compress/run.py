@@ -9,6 +9,7 @@ knob values is evaluated once (the store's key is the per-layer choice).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -116,25 +117,42 @@ class Compressor:
 
     def evaluate(self, knob: float | None) -> dict[str, Any]:
         """Choose, then fine-tune and evaluate unless the store has this candidate."""
-        choices = self.choose(knob)
-        cj = choice_json(choices)
-        key = evaluation_key(self.model_hash, self.data_key, self._train_options(), cj)
-        row = self.store.get(key)
-        if row is None:
-            start = time.time()
-            compressed = apply_choices(self.graph, choices)
-            model = to_keras(compressed)
-            before = evaluate(model, self.data, self.task)
-            if self.opts.epochs:
-                fit(model, self.data, self.task, epochs=self.opts.epochs, seed=self.opts.seed)
-            score = evaluate(model, self.data, self.task)
-            extra = {"score_decomposed": before, "layers": [
-                {"layer": c.layer, "method": c.method, "solution": c.describe(),
-                 "similarity": c.similarity} for c in choices]}
-            self.store.put(self._row(key, "compress", compressed, cj, score, extra,
-                                     time.time() - start))
-            row = self.store.get(key)
-        return dict(row, knob=knob, strategy=self.opts.strategy)
+        return self.evaluate_many([knob])[0]
+
+    def evaluate_many(self, knobs: list[float | None], executor=None) -> list[dict[str, Any]]:
+        """Choose for every knob here (the search's memo is shared between knobs), then
+        fine-tune the candidates the store lacks through `executor` (in this process by
+        default; each fine-tune is independent), writing each as it finishes."""
+        from lrf_edge.executor import LocalExecutor
+        plans, todo = [], {}
+        for i, knob in enumerate(knobs, 1):
+            if len(knobs) > 1:
+                label = "" if knob is None else f" {knob:g}"
+                self.progress(f"[{i}/{len(knobs)}] {self.opts.strategy}{label}")
+            choices = self.choose(knob)
+            cj = choice_json(choices)
+            key = evaluation_key(self.model_hash, self.data_key, self._train_options(), cj)
+            plans.append((knob, key))
+            if key not in todo and self.store.get(key) is None:
+                todo[key] = (choices, {"key": key, "choice": cj, "task": self.task,
+                                       "epochs": self.opts.epochs, "seed": self.opts.seed})
+        if todo:
+            executor = executor or LocalExecutor()
+            shared = functools.partial(dict, graph=self.graph, data=self.data)
+            if len(knobs) > 1:
+                self.progress(f"fine-tuning {len(todo)} candidate(s)")
+            for t, res in executor.map_unordered(finetune_task,
+                                                 [t for _, t in todo.values()],
+                                                 shared=shared):
+                choices = todo[t["key"]][0]
+                extra = {"score_decomposed": res["score_decomposed"], "layers": [
+                    {"layer": c.layer, "method": c.method, "solution": c.describe(),
+                     "similarity": c.similarity} for c in choices]}
+                self.store.put(self._row(t["key"], "compress",
+                                         apply_choices(self.graph, choices), t["choice"],
+                                         res["score"], extra, res["seconds"]))
+        return [dict(self.store.get(key), knob=knob, strategy=self.opts.strategy)
+                for knob, key in plans]
 
     def _row(self, key: str, kind: str, graph: Graph, choice: Any, score: float,
              extra: dict[str, Any], seconds: float = 0.0) -> dict[str, Any]:
@@ -151,6 +169,25 @@ class Compressor:
             return {}
         return {"evaluated": self._search.evaluations,
                 "full_sweep_per_threshold": int(sum(self._search.family_sizes.values()))}
+
+
+def finetune_task(task: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """One-shot fine-tune and evaluate one choice (runs in an executor's worker): `shared`
+    holds the original graph and the data set."""
+    from lrf_edge.dse.evaluate import _deterministic
+    start = time.time()
+    _deterministic()
+    model = to_keras(compressed_graph(shared["graph"], {"choice": task["choice"]}))
+    before = evaluate(model, shared["data"], task["task"])
+    if task["epochs"]:
+        fit(model, shared["data"], task["task"], epochs=task["epochs"], seed=task["seed"])
+    score = evaluate(model, shared["data"], task["task"])
+    try:
+        import keras
+        keras.backend.clear_session()
+    except Exception:  # pragma: no cover
+        pass
+    return {"score": score, "score_decomposed": before, "seconds": time.time() - start}
 
 
 def compressed_graph(graph: Graph, row: dict[str, Any]) -> Graph:
