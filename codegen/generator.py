@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.codegen.kernels import CodegenOptions, LayerPlan, kernel_of
-from lrf_edge.codegen.planner import Buffer, place
+from lrf_edge.codegen.planner import Buffer, place, plan_memory
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import Graph
 
 FLOAT = 4  # bytes
 
@@ -131,7 +131,7 @@ def generate(graph: Graph, name: str | None = None,
         if node.op != "input":
             plans[node.name] = kernel_of(node).prepare(node, options)
 
-    loc, buffers = _plan_memory(graph, plans)
+    loc, buffers = plan_memory(graph, plans, kernel_of)
     arena_floats = place(buffers)
 
     def ptr(value: str) -> str:
@@ -191,53 +191,6 @@ def generate(graph: Graph, name: str | None = None,
                     input_shape=tuple(graph.input_shape),
                     output_shape=tuple(graph.output_shape),
                     weight_bytes=ctx["weight_bytes"], buffers=buffers)
-
-
-def _plan_memory(graph: Graph, plans: dict[str, LayerPlan]
-                 ) -> tuple[dict[str, Any], list[Buffer]]:
-    """Where each value lives: 'input', 'output' (the caller's buffers) or an arena Buffer."""
-    nodes = list(graph)
-    index = {n.name: i for i, n in enumerate(nodes)}
-    last_use = {n.name: i for i, n in enumerate(nodes)}
-    for i, node in enumerate(nodes):
-        for src in node.inputs:
-            last_use[src] = max(last_use[src], i)
-    last_use[graph.output] = len(nodes)
-
-    loc: dict[str, Any] = {}
-    buffers: list[Buffer] = []
-
-    def new_buffer(size: int, start: int, value: str) -> Buffer:
-        buf = Buffer(id=len(buffers), size=size, start=start, end=start, values=[value])
-        buffers.append(buf)
-        return buf
-
-    for i, node in enumerate(nodes):
-        if node.op == "input":
-            loc[node.name] = "input"
-            continue
-        kernel = kernel_of(node)
-        size = math.prod(node.shape)
-        src = loc[node.inputs[0]] if node.inputs else None
-        if kernel.template is None:  # a view shares its source's memory
-            loc[node.name] = src
-            if isinstance(src, Buffer):
-                src.values.append(node.name)
-        elif node.name == graph.output:
-            loc[node.name] = "output"
-        elif (kernel.inplace and isinstance(src, Buffer) and src.size == size
-              and max(last_use[v] for v in src.values) == i):
-            loc[node.name] = src
-            src.values.append(node.name)
-        else:
-            loc[node.name] = new_buffer(size, i, node.name)
-        if plans[node.name].scratch:
-            new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
-    for buf in buffers:
-        if not buf.values[0].startswith("scratch:"):
-            buf.end = max(last_use[v] for v in buf.values)
-            buf.start = min(index[v] for v in buf.values)
-    return loc, buffers
 
 
 def write(sources: CSources, outdir: str | os.PathLike) -> Path:

@@ -22,9 +22,9 @@ import numpy as np
 
 from lrf_edge.codegen.generator import CSources, LayerInfo, _env, c_name, render
 from lrf_edge.codegen.kernels import CodegenOptions, LayerPlan, blocks
-from lrf_edge.codegen.planner import Buffer, place
+from lrf_edge.codegen.planner import Buffer, place, plan_memory
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import Node
 
 CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t"}
 
@@ -231,52 +231,6 @@ register_kernel_q8("reshape", Q8Kernel(None, _view))
 
 # ------------------------------------------------------------------ the generator
 
-def _plan_memory(graph: Graph, plans: dict[str, LayerPlan]
-                 ) -> tuple[dict[str, Any], list[Buffer]]:
-    """Where each value lives: 'input', 'output' or an arena Buffer (sizes in bytes)."""
-    nodes = list(graph)
-    index = {n.name: i for i, n in enumerate(nodes)}
-    last_use = {n.name: i for i, n in enumerate(nodes)}
-    for i, node in enumerate(nodes):
-        for src in node.inputs:
-            last_use[src] = max(last_use[src], i)
-    last_use[graph.output] = len(nodes)
-    loc: dict[str, Any] = {}
-    buffers: list[Buffer] = []
-
-    def new_buffer(size: int, start: int, value: str) -> Buffer:
-        buf = Buffer(id=len(buffers), size=size, start=start, end=start, values=[value])
-        buffers.append(buf)
-        return buf
-
-    for i, node in enumerate(nodes):
-        if node.op == "input":
-            loc[node.name] = "input"
-            continue
-        kernel = kernel_q8(node)
-        size = math.prod(node.shape)
-        src = loc[node.inputs[0]] if node.inputs else None
-        if kernel.template is None:
-            loc[node.name] = src
-            if isinstance(src, Buffer):
-                src.values.append(node.name)
-        elif node.name == graph.output:
-            loc[node.name] = "output"
-        elif (kernel.inplace and isinstance(src, Buffer) and src.size == size
-              and max(last_use[v] for v in src.values) == i):
-            loc[node.name] = src
-            src.values.append(node.name)
-        else:
-            loc[node.name] = new_buffer(size, i, node.name)
-        if plans[node.name].scratch:
-            new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
-    for buf in buffers:
-        if not buf.values[0].startswith("scratch:"):
-            buf.end = max(last_use[v] for v in buf.values)
-            buf.start = min(index[v] for v in buf.values)
-    return loc, buffers
-
-
 def _c_float(v: float) -> str:
     return f"{float(np.float32(v)):.9e}f"
 
@@ -292,7 +246,7 @@ def generate_q8(qgraph, name: str | None = None,
     nodes = list(graph)
     plans = {n.name: kernel_q8(n).prepare(n, qgraph.layers[n.name], options)
              for n in nodes if n.op != "input"}
-    loc, buffers = _plan_memory(graph, plans)
+    loc, buffers = plan_memory(graph, plans, kernel_q8)
     arena = place(buffers, align=4)
 
     def ptr(value: str) -> str:

@@ -9,7 +9,12 @@ Offsets and sizes are in floats (4 bytes).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from lrf_edge.ir import Graph, Node
 
 
 @dataclass
@@ -52,3 +57,55 @@ def check(buffers: list[Buffer]) -> None:
         for b in buffers[i + 1:]:
             if a.overlaps_in_time(b):
                 assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+
+
+def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["Node"], Any]
+                ) -> tuple[dict[str, Any], list[Buffer]]:
+    """Where each value lives: 'input', 'output' (the caller's buffers) or an arena Buffer.
+
+    `plans` give each layer's scratch size and `kernel_for` its kernel (a view has no
+    template and shares its source; an in-place kernel may reuse its dead input). Sizes are
+    in the caller's element units: floats for the float generator, bytes for int8.
+    """
+    nodes = list(graph)
+    index = {n.name: i for i, n in enumerate(nodes)}
+    last_use = {n.name: i for i, n in enumerate(nodes)}
+    for i, node in enumerate(nodes):
+        for src in node.inputs:
+            last_use[src] = max(last_use[src], i)
+    last_use[graph.output] = len(nodes)
+
+    loc: dict[str, Any] = {}
+    buffers: list[Buffer] = []
+
+    def new_buffer(size: int, start: int, value: str) -> Buffer:
+        buf = Buffer(id=len(buffers), size=size, start=start, end=start, values=[value])
+        buffers.append(buf)
+        return buf
+
+    for i, node in enumerate(nodes):
+        if node.op == "input":
+            loc[node.name] = "input"
+            continue
+        kernel = kernel_for(node)
+        size = math.prod(node.shape)
+        src = loc[node.inputs[0]] if node.inputs else None
+        if kernel.template is None:  # a view shares its source's memory
+            loc[node.name] = src
+            if isinstance(src, Buffer):
+                src.values.append(node.name)
+        elif node.name == graph.output:
+            loc[node.name] = "output"
+        elif (kernel.inplace and isinstance(src, Buffer) and src.size == size
+              and max(last_use[v] for v in src.values) == i):
+            loc[node.name] = src
+            src.values.append(node.name)
+        else:
+            loc[node.name] = new_buffer(size, i, node.name)
+        if plans[node.name].scratch:
+            new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
+    for buf in buffers:
+        if not buf.values[0].startswith("scratch:"):
+            buf.end = max(last_use[v] for v in buf.values)
+            buf.start = min(index[v] for v in buf.values)
+    return loc, buffers

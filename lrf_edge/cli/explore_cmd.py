@@ -9,7 +9,6 @@ a Table-2-like summary and the plots into the output folder.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
