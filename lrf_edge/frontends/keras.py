@@ -18,18 +18,11 @@ from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes as _fuse
 from lrf_edge.frontends.keras_config import LayerRecord, read_h5, records_from_config
 from lrf_edge.ir import ACTIVATIONS, Graph, Node
+from lrf_edge.registry import registrar
 
 Converter = Callable[[LayerRecord], Node | None]
 CONVERTERS: dict[str, Converter] = {}
-
-
-def converter(*class_names: str) -> Callable[[Converter], Converter]:
-    """Register a converter for Keras layer classes (factorized layers register theirs too)."""
-    def deco(fn: Converter) -> Converter:
-        for cls in class_names:
-            CONVERTERS[cls] = fn
-        return fn
-    return deco
+converter = registrar(CONVERTERS)  # factorized layers register their converters too
 
 
 def _pair(value: int | list[int] | tuple[int, ...] | None, default: tuple[int, int]

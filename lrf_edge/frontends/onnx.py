@@ -39,6 +39,7 @@ from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
 from lrf_edge.ir import WEIGHT_OPS, Graph, Node
 from lrf_edge.ir.ops import same_pads, spec_of
+from lrf_edge.registry import registrar
 
 
 @dataclass
@@ -210,14 +211,7 @@ def _short(name: str) -> str:
 
 Handler = Callable[[_Converter, Any, str], None]
 OPS: dict[str, Handler] = {}
-
-
-def op(*names: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for n in names:
-            OPS[n] = fn
-        return fn
-    return deco
+op = registrar(OPS)
 
 
 def supported_ops() -> list[str]:

@@ -29,6 +29,7 @@ from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.ops import spec_of
+from lrf_edge.registry import registrar
 
 FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16,
@@ -213,14 +214,7 @@ class _Converter:
 
 Handler = Callable[[_Converter, Any, list[int], list[int]], None]
 OPS: dict[str, Handler] = {}
-
-
-def op(*names: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for n in names:
-            OPS[n] = fn
-        return fn
-    return deco
+op = registrar(OPS)
 
 
 def supported_ops() -> list[str]:

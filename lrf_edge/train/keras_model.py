@@ -11,16 +11,11 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
+from lrf_edge.registry import registrar
 
 Builder = Callable[[Node, list[Any]], Any]
 BUILDERS: dict[str, Builder] = {}
-
-
-def builder(op: str) -> Callable[[Builder], Builder]:
-    def deco(fn: Builder) -> Builder:
-        BUILDERS[op] = fn
-        return fn
-    return deco
+builder = registrar(BUILDERS)
 
 
 def _apply(layer: Any, x: Any, weights: list[np.ndarray]) -> Any:
