@@ -122,14 +122,43 @@ def _conv(node: Node, layer, opt: CodegenOptions) -> LayerPlan:
     return _common(layer, plan)
 
 
+DW_PASS = 8  # int8 depthwise (multiplier 1): adjacent outputs along x computed per pass
+
+
+def _fast_requant(layer, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether every channel can be requantized with 32-bit operations only,
+    ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
+    int32 accumulator reachable from int8 inputs, no intermediate overflows int32."""
+    s = layer.shift.astype(np.int64)
+    if s.size == 0 or s.max() > -2:
+        return False
+    m = layer.multiplier.astype(np.int64)
+    rs = -1 - s
+    if rs.max() > 30:
+        return False
+    acc = np.abs(bias.astype(np.int64)) + 128 * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    hi = -((-acc * np.abs(m)) >> 32)                   # ceil(|acc| |m| / 2^32) >= |hi|
+    k = (2 * int(layer.pre.zero_point) + 1) << rs       # 2 r
+    r = k >> 1
+    lim = 2 ** 31
+    return bool((np.abs(k) < lim).all() and (hi + r < lim).all() and (r - hi >= -lim).all()
+                and (acc < lim).all())
+
+
 def _depthwise(node: Node, layer, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, m = k.shape
     v = _spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m, "blocks": blocks(c, opt.block) if m == 1 else []})
+    plan = LayerPlan(vars={**v, "M": m})
     k2 = k.reshape(kh * kw, c * m)
-    plan.weights["w"] = k2.reshape(-1).astype(np.int8)
+    if m == 1:  # [C][KH][KW]: each channel's window contiguous, read by the P-wide passes
+        plan.weights["w"] = np.ascontiguousarray(k2.T).reshape(-1).astype(np.int8)
+    else:
+        plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = _folded_bias(layer, k2)
+    if m == 1:
+        plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        plan.vars["fastrq"] = _fast_requant(layer, k2, plan.weights["b"])
     _requant_arrays(layer, plan)
     plan.scratch = v["HP"] * v["WP"] * c if v["padded"] else 0
     return _common(layer, plan)
