@@ -178,7 +178,7 @@ def int8_weight_bytes(graph: Graph) -> int:
         if node.op in ("dense", "conv2d", "depthwise_conv2d"):
             k = w["kernel"]
             ch = k.shape[-1] * (k.shape[2] if node.op == "depthwise_conv2d" else 1)
-            total += k.size + 4 * w["bias"].size * ("bias" in w) + 8 * ch
+            total += k.size + (4 * w["bias"].size if "bias" in w else 0) + 8 * ch
         elif node.op == "tt_dense":
             a = node.attrs
             for st in tt_steps(a["row_dims"], a["col_dims"], a["ranks"],
