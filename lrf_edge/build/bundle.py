@@ -1,7 +1,9 @@
 """The firmware bundle `lrf-edge build` writes, atomically: a failed or interrupted build
 leaves the previous bundle as it was.
 
-    model.c, model.h, model_weights.h   the generated C (no malloc, static arena)
+    model.c, model.h, model_weights.h   the generated C (no malloc, static arena); int8 when
+                                        the build chose int8 (the float API model_infer
+                                        kept, plus model_infer_q8)
     main.c                              an example: one inference on a sample input
     model.mk                            Makefile fragment (compiler, flags, sources)
     CMakeLists.txt                      CMake: library lrf_model (+ the example when alone)
@@ -38,8 +40,9 @@ def _flags(items) -> str:
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     """Write the bundle into `outdir`, replacing a previous one only once all is written."""
     from lrf_edge.build.latency_model import measure
-    from lrf_edge.codegen import generate
+    from lrf_edge.codegen import CodegenOptions, generate
     from lrf_edge.codegen.generator import c_floats, render
+    from lrf_edge.codegen.kernels_q8 import c_ints
     from lrf_edge.targets import get_target
     from lrf_edge.train import to_keras
 
@@ -52,13 +55,15 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         chosen = res.chosen
         graph = chosen.tuned or chosen.graph
         target = get_target(res.options.target)
-        src = generate(graph, "model")
+        int8 = chosen.dtype == "int8"
+        model_in = chosen.qgraph if int8 else graph
+        src = generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
         for fname, text in src.files.items():
             (tmp / fname).write_text(text)
         # the measured ELF: built again here (deterministic) and checked against the count
         work = Path(tempfile.mkdtemp(prefix="lrf-bundle-build-"))
         try:
-            m = measure(graph, target.name, res.inputs, workdir=work)
+            m = measure(model_in, target.name, res.inputs, workdir=work)
             if chosen.measured is not None and m.total != chosen.measured.total:
                 raise LrfError(f"the rebuilt ELF counts {m.total} instructions, the measured "
                                f"one {chosen.measured.total}: the build is not reproducible")
@@ -68,14 +73,16 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         ctx = {"target": target.name, "description": target.description, "cc": target.cc,
                "cflags": _flags(target.cflags), "ldflags": _flags(target.ldflags),
                "libs": _flags(target.libs), "graph_name": res.graph.name,
+               "dtype": chosen.dtype,
                "run_hint": " ".join(target.emulator).replace("{elf}", "lrf-example.elf")
                .replace("-chardev file,id=sh0,path={log} ", "")
                .replace(",chardev=sh0", "")}
         (tmp / "model.mk").write_text(render("bundle_model.mk.j2", **ctx))
         (tmp / "CMakeLists.txt").write_text(render("bundle_cmake.j2", **ctx))
+        q8_input = c_ints(chosen.qgraph.input.quantize(res.inputs[:1])) if int8 else ""
         (tmp / "main.c").write_text(render(
             "bundle_main.c.j2", input_values=c_floats(res.inputs[0]), input_note=res.input_note,
-            **ctx))
+            q8_input=q8_input, **ctx))
         model = to_keras(graph)
         model.save(tmp / "model.keras")
         (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,

@@ -65,7 +65,8 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
 def numbers(res: BuildResult, c: Candidate) -> dict[str, Any]:
     """Accuracy, flash, RAM, instructions and latency of one candidate (measured if it was)."""
     b = res.budgets
-    out = {"score": c.score, "params": c.graph.params, "macs": c.graph.macs,
+    out = {"dtype": c.dtype, "score": c.score, "score_float": c.score_float,
+           "params": c.graph.params, "macs": c.graph.macs,
            "weight_bytes": c.weight_bytes, "flash_bytes": c.flash, "ram_bytes": c.ram,
            "instructions": c.instructions, "measured": c.measured is not None}
     if b.clock_hz:
@@ -81,13 +82,25 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
         "metric": res.metric or "fidelity", "data_free": res.data_free,
         "data": res.options.data, "seed": res.options.seed, "epochs": res.options.epochs,
         "budgets": res.budgets.as_dict(),
-        "chosen": {"label": c.label, "strategy": c.strategy, "knob": c.knob},
+        "dtype": c.dtype, "dtype_requested": res.options.dtype,
+        "dtype_reason": res.dtype_reason,
+        "int8": None if c.dtype != "int8" else {
+            "calibration": res.int8_calibration,
+            "score_int8": c.score, "score_float": c.score_float,
+            "drop": None if c.score_float is None else c.score_float - c.score,
+            "scheme": "post-training int8: per-channel symmetric weights, per-tensor "
+                      "asymmetric activations (min/max), int32 biases, TFLite fixed-point "
+                      "requantization; C bit-exact with lrf_edge.quant.reference"},
+        "chosen": {"label": c.label, "strategy": c.strategy, "knob": c.knob,
+                   "dtype": c.dtype},
         "before": numbers(res, res.original), "after": numbers(res, c),
         "layers": layer_rows(res),
         "latency_model": {"target": res.latency_model.target, "key": res.latency_model.key,
+                          "dtype": res.latency_model.dtype,
                           "calibration_error": res.latency_model.errors("bench"),
                           "prediction_error": errs,
                           "code_bytes_model": list(res.latency_model.code_coef),
+                          "io_instructions_model": list(res.latency_model.io_coef),
                           "stack_bytes": res.latency_model.stack_bytes},
         "rounds": res.rounds,
         "candidates": [x.summary() for x in res.candidates],
@@ -102,14 +115,18 @@ def plot(res: BuildResult, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     scored = [c for c in res.candidates if c.score is not None]
     metric = res.metric or "fidelity"
+    dtypes = sorted({c.dtype for c in scored})
     for strategy, marker in (("similarity", "o"), ("energy", "s"), ("uniform", "^"),
                              ("original", "D")):
-        pts = [c for c in scored if c.strategy == strategy]
-        if pts:
-            ax.scatter([c.flash / 1024 for c in pts], [c.score for c in pts], marker=marker,
-                       label=strategy, alpha=0.8,
-                       facecolors=["C0" if c.measured else "none" for c in pts],
-                       edgecolors="C0" if strategy != "original" else "k")
+        for dtype in dtypes:
+            pts = [c for c in scored if c.strategy == strategy and c.dtype == dtype]
+            color = "C0" if dtype == "float32" else "C4"
+            if pts:
+                ax.scatter([c.flash / 1024 for c in pts], [c.score for c in pts],
+                           marker=marker, alpha=0.8,
+                           label=strategy + (f" ({dtype})" if len(dtypes) > 1 else ""),
+                           facecolors=[color if c.measured else "none" for c in pts],
+                           edgecolors=color if strategy != "original" else "k")
     front = pareto(scored, res.metric == "mse")
     if len(front) > 1:
         ax.plot([c.flash / 1024 for c in front], [c.score for c in front], "C1--", lw=1,
@@ -157,8 +174,12 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
     def src(n: dict) -> str:
         return "" if n["measured"] else " (pred.)"
 
-    rows = [[metric, _fmt_score(before["score"], res.metric),
+    rows = [["dtype", before["dtype"], after["dtype"], res.options.dtype],
+            [metric, _fmt_score(before["score"], res.metric),
              _fmt_score(after["score"], res.metric), "-"],
+            *([[f"{metric} of the float model (before int8)", "-",
+                _fmt_score(after["score_float"], res.metric), "-"]]
+              if after["score_float"] is not None else []),
             ["params", f"{before['params']:,}", f"{after['params']:,}", "-"],
             ["MACs", f"{before['macs']:,}", f"{after['macs']:,}", "-"],
             ["flash (weights + code)", fmt_size(before["flash_bytes"]) + src(before),
@@ -232,8 +253,15 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
     intro = (f"Model **{res.graph.name}** for target **{res.options.target}**; budgets: "
              f"{budgets}. Mode: {mode}. Chosen: **{c.label}** after {res.rounds} round(s) "
              f"of measure, refit and re-rank; {len(res.candidates)} candidates, "
-             f"{len(res.finalists)} measured under QEMU.")
-    lat = (f"Latency model ({res.options.target}, toolchain key {res.latency_model.key}): "
+             f"{len(res.finalists)} measured under QEMU. dtype **{c.dtype}** "
+             f"(--dtype {res.options.dtype}: {res.dtype_reason}).")
+    if c.dtype == "int8":
+        intro += (f" int8: post-training quantization of the fine-tuned model, calibrated "
+                  f"on {res.int8_calibration}; {res.metric or 'fidelity'} "
+                  f"{_fmt_score(c.score, res.metric)} in int8 (bit-exact reference of the "
+                  f"C) vs {_fmt_score(c.score_float, res.metric)} in float.")
+    lat = (f"Latency model ({res.options.target}, {res.latency_model.dtype}, toolchain key "
+           f"{res.latency_model.key}): "
            f"calibration error on the micro-benchmarks mean {100 * cal['mean']:.1f}%, max "
            f"{100 * cal['max']:.1f}% over {cal['n']} layers. Prediction error on the "
            f"finalists (before their own measurement): mean "

@@ -31,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                    "instruction count")
     p.add_argument("--data", help="mnist5k, digits or a data.npz; without it the build is "
                                   "data-free (decompositions only, no fine-tuning)")
+    p.add_argument("--dtype", default="auto", choices=("float32", "int8", "auto"),
+                   help="weights and arithmetic of the C: float32, int8 (post-training "
+                        "quantization, 1-byte weights, calibrated on the data's training "
+                        "inputs) or auto (default): float32 when a float candidate meets "
+                        "every budget within 0.5 points of the best int8 one, else int8")
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
     p.add_argument("--thresholds", help="similarity thresholds to sweep (default "
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                         epochs=args.epochs, thresholds=thresholds,
                         methods=args.methods.split(",") if args.methods else None,
                         max_evaluations=args.max_evaluations, finalists=args.finalists,
-                        seed=args.seed)
+                        seed=args.seed, dtype=args.dtype)
     out = Path(args.output or f"build-{Path(args.model).stem}")
     store_path = Path(args.store) if args.store else out.parent / f".{out.name}.store.sqlite"
     models_dir = store_path.with_name(store_path.name.replace(".sqlite", "") + ".models")
@@ -85,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{res.graph.name} -> {out}/ for {args.target}: chosen {res.chosen.label}"
           + (" (data-free: decompositions only, no fine-tuning)" if res.data_free else ""))
+    print(f"dtype: {res.dtype} (--dtype {args.dtype}: {res.dtype_reason})")
     print(table(*summary_rows(res)))
     print()
     print(table(*layer_table(res)))
