@@ -183,7 +183,7 @@ def applies(node: Node) -> bool:
 
 def _dtype(x: int, y: int, lmax: int, rmax: int) -> np.dtype:
     dim_t = np.uint16 if max(x, y) < 2 ** 16 else np.uint32
-    rank_t = np.uint16 if rmax < 2 ** 16 else np.uint32
+    rank_t = np.uint8 if rmax < 2 ** 8 else (np.uint16 if rmax < 2 ** 16 else np.uint32)
     return np.dtype([("L", np.uint8), ("row_dims", dim_t, (lmax,)), ("col_dims", dim_t, (lmax,)),
                      ("max_rank", rank_t), ("ranks", rank_t, (lmax + 1,)), ("order", np.uint8),
                      ("params", np.int64), ("macs", np.int64), ("flops", np.int64),
@@ -204,63 +204,77 @@ def _view(field: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return v
 
 
+# Rows built per pass: the records are assembled in a scratch table of about this many rows
+# (cache-resident), then copied into the big table as one contiguous block of bytes, so the
+# big table is written once, front to back (no strided pass per field over it).
+CHUNK_ROWS = 1 << 13
+
+
 def _fill_group(out: np.ndarray, fx: np.ndarray, fy: np.ndarray, r: np.ndarray,
                 x: int, y: int, bias: int, order: str | None) -> None:
     """Rows of one length L: all (x-factorization, y-factorization, max rank) triples,
-    x outermost, max rank innermost. Worked in chunks of x-factorizations so that the
-    temporaries stay small (cache-resident, no fresh pages)."""
-    nx = fx.shape[0]
-    per_x = fy.shape[0] * r.size
-    step = max(1, CHUNK_ROWS // max(per_x, 1))
-    bx, ax = _exclusive(fx)
-    by, ay = _exclusive(fy)
-    for i in range(0, nx, step):
-        j = min(nx, i + step)
-        _fill_chunk(out[i * per_x:j * per_x], fx[i:j], fy, r, bx[i:j], ax[i:j], by, ay,
-                    x * y, bias, order)
-
-
-CHUNK_ROWS = 1 << 15
-
-
-def _fill_chunk(out, fx, fy, r, bx, ax, by, ay, xy_total, bias, order) -> None:
+    x outermost, max rank innermost. Worked in chunks of x-factorizations: the fields that
+    are the same in every chunk (L, col_dims, max_rank, r_0, r_L, the zero padding) are
+    written once into a scratch table, the others per chunk, then each chunk is copied."""
     nx, L = fx.shape
     ny, nr = fy.shape[0], r.size
-    grid = (nx, ny, nr)
-    xy = fx[:, None, :] * fy[None, :, :]                         # (nx, ny, L)
-    left = np.cumprod(xy[..., :-1], axis=-1)                     # prod_{j<=k}, k = 1..L-1
-    cap = np.minimum(left, xy_total // left)
-    inner = np.minimum(cap[..., None], r)                        # (nx, ny, L-1, nr)
-    # cost = sum_k r_{k-1} r_k c_k with c_k = x_k y_k (params), times prod_{j<k} x_j
-    # prod_{j>k} y_j (order rl) or prod_{j<k} y_j prod_{j>k} x_j (order lr)
-    coef = np.stack([xy, xy * bx[:, None, :] * ay[None, :, :],
-                     xy * ax[:, None, :] * by[None, :, :]])[..., None]  # (3, nx, ny, L, 1)
-    cost = inner[None, :, :, 0, :] * coef[:, :, :, 0]            # params, macs rl, macs lr
-    cost += inner[None, :, :, L - 2, :] * coef[:, :, :, L - 1]
-    for k in range(1, L - 1):
-        cost += (inner[:, :, k - 1, :] * inner[:, :, k, :])[None] * coef[:, :, :, k]
+    per_x = ny * nr
+    if nx == 0 or per_x == 0:
+        return
+    step = max(1, min(nx, CHUNK_ROWS // per_x))
+    fx, fy, r = (np.asarray(a, np.int64) for a in (fx, fy, r))
+    bx, ax = _exclusive(fx)
+    by, ay = _exclusive(fy)
+    # the y side of every (y-factorization, k) pair, shared by all chunks
+    fy_b, ay_b, by_b = fy[None, :, :], ay[None, :, :], by[None, :, :]
 
+    buf = np.zeros(step * per_x, out.dtype)
     lmax = out.dtype["row_dims"].shape[0]
-    out["L"] = L
-    _view(out["row_dims"], (*grid, lmax))[..., :L] = fx[:, None, None, :]
-    _view(out["col_dims"], (*grid, lmax))[..., :L] = fy[None, :, None, :]
-    _view(out["max_rank"], grid)[...] = r[None, None, :]
-    ranks = _view(out["ranks"], (*grid, lmax + 1))
+    grid = (step, ny, nr)
+    buf["L"] = L
+    _view(buf["col_dims"], (*grid, lmax))[..., :L] = fy[None, :, None, :]
+    _view(buf["max_rank"], grid)[...] = r[None, None, :]
+    ranks = _view(buf["ranks"], (*grid, lmax + 1))
     ranks[..., 0] = 1
-    ranks[..., 1:L] = inner.transpose(0, 1, 3, 2)
     ranks[..., L] = 1
-    if order is None:
-        use_lr = cost[2] < cost[1]
-        macs = np.where(use_lr, cost[2], cost[1])
-    else:
-        use_lr = order == "lr"
-        macs = cost[2] if use_lr else cost[1]
-    params = cost[0] + bias
-    _view(out["order"], grid)[...] = use_lr
-    _view(out["params"], grid)[...] = params
-    _view(out["macs"], grid)[...] = macs
-    _view(out["flops"], grid)[...] = 2 * macs + bias
-    _view(out["weight_bytes"], grid)[...] = params * FLOAT_BYTES
+    row_dims = _view(buf["row_dims"], (*grid, lmax))
+    fields = {name: _view(buf[name], grid) for name in
+              ("order", "params", "macs", "flops", "weight_bytes")}
+    raw = buf.view(np.uint8).reshape(-1)
+    dst = out.view(np.uint8).reshape(-1)
+    size = out.dtype.itemsize
+
+    for i in range(0, nx, step):
+        j = min(nx, i + step)
+        k = j - i
+        xy = fx[i:j, None, :] * fy_b                                # (k, ny, L)
+        left = np.cumprod(xy[..., :-1], axis=-1)                    # prod_{j<=k}, k = 1..L-1
+        cap = np.minimum(left, (x * y) // left)                     # (k, ny, L-1)
+        inner = np.minimum(cap[..., None], r)                       # (k, ny, L-1, nr)
+        # cost = sum_k r_{k-1} r_k c_k with c_k = x_k y_k (params), times prod_{j<k} x_j
+        # prod_{j>k} y_j (order rl) or prod_{j<k} y_j prod_{j>k} x_j (order lr)
+        coef = np.stack([xy, xy * bx[i:j, None, :] * ay_b,
+                         xy * ax[i:j, None, :] * by_b])[..., None]  # (3, k, ny, L, 1)
+        cost = inner[None, :, :, 0, :] * coef[:, :, :, 0]           # params, macs rl, macs lr
+        cost += inner[None, :, :, L - 2, :] * coef[:, :, :, L - 1]
+        for m in range(1, L - 1):
+            cost += (inner[:, :, m - 1, :] * inner[:, :, m, :])[None] * coef[:, :, :, m]
+        row_dims[:k, ..., :L] = fx[i:j, None, None, :]
+        ranks[:k, ..., 1:L] = inner.transpose(0, 1, 3, 2)
+        if order is None:
+            use_lr = cost[2] < cost[1]
+            macs = np.where(use_lr, cost[2], cost[1])
+        else:
+            use_lr = order == "lr"
+            macs = cost[2] if use_lr else cost[1]
+        params = cost[0] + bias
+        fields["order"][:k] = use_lr
+        fields["params"][:k] = params
+        fields["macs"][:k] = macs
+        fields["flops"][:k] = 2 * macs + bias
+        fields["weight_bytes"][:k] = params * FLOAT_BYTES
+        n = k * per_x * size
+        dst[i * per_x * size:i * per_x * size + n] = raw[:n]
 
 
 def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = None
@@ -284,7 +298,7 @@ def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = Non
     ls = rank_values(lengths, 2, lmax, "TT length L", range(2, lmax + 1))
     groups = [(int(L), ordered_factorizations(x, L), ordered_factorizations(y, L)) for L in ls]
     sizes = [fx.shape[0] * fy.shape[0] * r.size for _, fx, fy in groups]
-    out = np.zeros(sum(sizes), dtype=_dtype(x, y, lmax, int(r.max())))
+    out = np.empty(sum(sizes), dtype=_dtype(x, y, lmax, int(r.max())))  # every byte written
     bias = y if has_bias(node) else 0
     start = 0
     for (L, fx, fy), n in zip(groups, sizes):
