@@ -21,7 +21,7 @@ from lrf_edge.examples import example_model
 from lrf_edge.frontends import load_model
 from lrf_edge.store import Store, file_hash
 
-THRESHOLDS = [0.9, 0.95, 0.98]
+THRESHOLDS = [0.9, 0.95, 0.98, 0.99]
 RUNS = [  # (label, strategy, knobs, methods)
     ("similarity hybrid", "similarity", THRESHOLDS, None),
     ("similarity tucker2+svd", "similarity", THRESHOLDS, ["tucker2", "svd"]),

@@ -5,6 +5,13 @@ compressed. For each method that applies, a step-wise search finds the most comp
 solution whose output feature maps keep cosine similarity >= threshold with the original
 model's: coarse steps of the compression ratio first, then a bisection between the last
 coarse step that failed and the first that passed. Per layer the method of least cost wins.
+
+The threshold is relative to what the layer can reach: with earlier layers compressed, even
+the uncompressed layer's output is only `ceiling` similar to the original model's, so a
+solution passes when its similarity >= threshold x ceiling. Without this, errors that
+accumulate through a deep network push every later layer below a fixed threshold, and the
+largest (last) layers are never compressed; with an uncompressed prefix the ceiling is 1
+and the test is the plain one.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Choice:
     params: int
     flops: int
     similarity: float = 1.0
+    ceiling: float = 1.0  # similarity of the uncompressed layer after the compressed prefix
     tried: dict[str, dict] = field(default_factory=dict)  # per method: row found, evaluations
 
     def describe(self) -> str:
@@ -139,8 +147,9 @@ class SimilaritySearch:
         return choices
 
     def _layer(self, node: Node, x_in: np.ndarray, threshold: float, prefix: tuple) -> Choice:
-        best = Choice(node.name, None, None, node.params, node.flops)
         target = self.original[node.name]
+        ceiling = self._similarity((prefix, node.name, None, b""), [node], x_in, target)
+        best = Choice(node.name, None, None, node.params, node.flops, ceiling, ceiling)
         for method in self._methods_for(node):
             rows = family(node, method)
             self.family_sizes[(node.name, method)] = len(rows)
@@ -148,13 +157,9 @@ class SimilaritySearch:
 
             def passes(i: int) -> bool:
                 key = (prefix, node.name, method, rows[i].tobytes())
-                if key not in self.memo:
-                    nodes = METHODS[method].decompose(node, rows[i])
-                    out = chain_output(nodes, node.in_shapes[0], x_in)
-                    self.memo[key] = cosine(out, target)
-                    self.evaluations += 1
-                sims[i] = self.memo[key]
-                return sims[i] >= threshold
+                sims[i] = self._similarity(
+                    key, lambda: METHODS[method].decompose(node, rows[i]), x_in, target)
+                return sims[i] >= threshold * ceiling
 
             idx, count = stepwise_search(rows["params"], passes)
             info: dict = {"evaluated": count, "family": len(rows)}
@@ -167,7 +172,16 @@ class SimilaritySearch:
                 info["latency"] = self.latency(METHODS[method].decompose(node, row))
             best.tried[method] = info
             cand = Choice(node.name, method, row, int(row["params"]), int(row["flops"]),
-                          sims[idx], best.tried)
+                          sims[idx], ceiling, best.tried)
             if best.method is None or choice_cost(cand, self.cost) < choice_cost(best, self.cost):
                 best = cand
         return best
+
+    def _similarity(self, key: tuple, nodes: list[Node] | Callable[[], list[Node]],
+                    x_in: np.ndarray, target: np.ndarray) -> float:
+        """Memoised cosine similarity of a chain's output on x_in with the original maps."""
+        if key not in self.memo:
+            chain = nodes() if callable(nodes) else nodes
+            self.memo[key] = cosine(chain_output(chain, chain[0].in_shapes[0], x_in), target)
+            self.evaluations += 1
+        return self.memo[key]
