@@ -125,12 +125,19 @@ def _conv(node: Node, opt: CodegenOptions) -> LayerPlan:
     return plan
 
 
+DW_PASS = 8  # depthwise (multiplier 1): adjacent outputs along x computed per pass
+
+
 def _depthwise(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, m = k.shape
     v = _spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m, "blocks": blocks(c, opt.block) if m == 1 else []})
-    plan.weights["w"] = k.reshape(-1).astype(np.float32)  # Keras layout [KH][KW][C*M]
+    plan = LayerPlan(vars={**v, "M": m})
+    if m == 1:  # [C][KH][KW]: each channel's window contiguous, read by the P-wide passes
+        plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        plan.weights["w"] = np.ascontiguousarray(k.reshape(kh * kw, c).T).reshape(-1)
+    else:
+        plan.weights["w"] = k.reshape(-1).astype(np.float32)  # Keras layout [KH][KW][C*M]
     plan.vars["bias"] = _bias(node, plan)
     plan.scratch = v["HP"] * v["WP"] * c if v["padded"] else 0
     return plan
