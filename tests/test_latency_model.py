@@ -65,3 +65,26 @@ def test_calibrated_model_predicts_lenet300(lenet300):
     model2.refit(fac, m.layer_instructions, m.code_bytes, m.stack_bytes)
     assert abs(model2.predict(fac) - m.total) / m.total < 0.02
     assert np.isfinite(model2.code_bytes(fac))
+
+
+@needs_riscv
+@pytest.mark.slow
+def test_int8_model_is_its_own(lenet300, mnist):
+    """The int8 kernels get their own calibration (cached per dtype): on rv32imac an int8
+    dense MAC costs a few instructions, a soft-float one ~150+; the int8 model predicts
+    LeNet-300-100 in int8 (instructions incl. the float API's quantization, flash with
+    1-byte weights) within 10% of QEMU."""
+    from lrf_edge.build import latency_model as lm
+    from lrf_edge.quant import int8_weight_bytes, quantize
+    q8 = lm.calibrated("riscv32", dtype="int8")
+    f32 = lm.calibrated("riscv32")
+    assert q8.dtype == "int8" and lm.cache_path("riscv32", "int8").name.startswith(
+        "riscv32-int8-")
+    assert lm.cache_path("riscv32", "int8") != lm.cache_path("riscv32")
+    assert 2.0 < q8.coef["dense"][0] < 6.0 < 100.0 < f32.coef["dense"][0]
+    m = lm.measure(quantize(lenet300, mnist.x_train[:200]), "riscv32", mnist.x_test[:1])
+    assert m.dtype == "int8" and m.weight_bytes < lenet300.weight_bytes / 3.5
+    assert abs(q8.predict(lenet300) - m.total) / m.total < 0.10
+    assert abs(q8.flash(lenet300) - m.flash_bytes) / m.flash_bytes < 0.10
+    assert q8.weight_bytes(lenet300) == int8_weight_bytes(lenet300)
+    assert m.stack_bytes > 0
