@@ -689,7 +689,7 @@ class Builder:
         f, q = best.get("float32"), best.get("int8")
         metric = self.metric or "fidelity"
         if self.opts.dtype != "auto":
-            return (f or q), f"--dtype {self.opts.dtype}"
+            return (f or q), "as requested"
         if f is None and q is None:
             return None, ""
         if q is None:
