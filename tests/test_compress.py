@@ -66,6 +66,19 @@ def test_similarity_meets_the_threshold_with_earlier_layers_compressed(lenet5, l
         assert c.params == min(others)
 
 
+def test_families_save_weights_and_add_no_macs(lenet5):
+    from lrf_edge.compress.family import family
+    from lrf_edge.methods import applicable
+    sizes = {}
+    for node in lenet5:
+        for method in applicable(node):
+            rows = family(node, method)
+            sizes[(node.name, method)] = len(rows)
+            assert np.all(rows["params"] < node.params) and np.all(rows["macs"] <= node.macs)
+            assert np.all(np.diff(rows["params"]) >= 0)
+    assert sizes[("fc1", "tt")] > 0 and sizes[("conv2", "tucker2")] > 0
+
+
 def test_threshold_sweep_reuses_computed_similarities(lenet5_search):
     search, _ = lenet5_search
     search.run(0.93)

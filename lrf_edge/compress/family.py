@@ -1,7 +1,8 @@
 """One-parameter families of solutions: a method's solutions ordered by compression.
 
 The similarity search walks a compression ratio, so each method needs its solutions of a
-layer as one sequence from most to least compressive:
+layer as one sequence from most to least compressive (only those that save weights and add
+no multiply-accumulates):
 - svd, cp, svd_conv: their rank (the method's whole space);
 - tucker2: R3 and R4 kept in proportion to the channels they compress (R3/C = R4/N);
 - tt: one balanced T3F shape (three cores where both sides have three factors, else two,
@@ -49,7 +50,11 @@ def _tucker2_family(node: Node) -> np.ndarray:
 
 
 def family(node: Node, method: str) -> np.ndarray:
-    """The method's solutions for this layer that save parameters, fewest params first."""
+    """The method's solutions that save parameters without adding MACs, fewest params first.
+
+    As the explorer's green quadrant: a high-rank TT can hold fewer weights than the layer
+    yet cost many times its multiply-accumulates, which no device budget wants.
+    """
     if method == "tt":
         rows = _tt_family(node)
     elif method == "tucker2":
@@ -58,5 +63,5 @@ def family(node: Node, method: str) -> np.ndarray:
         rows = METHODS[method].space(node)
     if rows.size == 0:
         return rows
-    rows = rows[rows["params"] < node.params]
+    rows = rows[(rows["params"] < node.params) & (rows["macs"] <= node.macs)]
     return rows[np.argsort(rows["params"], kind="stable")]
