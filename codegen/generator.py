@@ -6,7 +6,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lrf_edge.atomic import atomic_folder
 from lrf_edge.codegen.kernels import CodegenOptions, LayerPlan, kernel_of
 from lrf_edge.codegen.planner import Buffer, place, plan_memory
 from lrf_edge.errors import LrfError
@@ -196,29 +196,14 @@ def generate(graph: Graph, name: str | None = None,
 def write(sources: CSources, outdir: str | os.PathLike) -> Path:
     """Write the sources into `outdir` atomically: all files appear at once or none do.
 
-    Files go to a temporary folder beside `outdir`, which then replaces it; files of ours
-    already there are overwritten, other files in an existing folder are kept.
+    Files of ours already there are overwritten, other files in an existing folder are kept.
     """
     out = Path(outdir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         if out.is_dir():
             for item in out.iterdir():
                 if item.is_file() and item.name not in sources.files:
                     shutil.copy2(item, tmp / item.name)
-        elif out.exists():
-            raise LrfError(f"'{out}' exists and is not a folder; choose another -o")
         for fname, text in sources.files.items():
             (tmp / fname).write_text(text)
-        if out.is_dir():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-
+from lrf_edge.atomic import atomic_folder
 from lrf_edge.build.report import solution_json, write_reports
 from lrf_edge.build.search import BuildResult
 from lrf_edge.errors import LrfError
@@ -47,11 +47,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     from lrf_edge.train import to_keras
 
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise LrfError(f"'{out}' exists and is not a folder; choose another -o")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         chosen = res.chosen
         graph = chosen.tuned or chosen.graph
         target = get_target(res.options.target)
@@ -88,17 +84,6 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,
                                                       default=_plain) + "\n")
         write_reports(res, tmp)
-        os.chmod(tmp, 0o755)
-        if out.is_dir():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
