@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -37,8 +35,7 @@ def dense_graph(x, y):
 
 
 def run_conv(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Graph of convs/depthwise convs evaluated with numpy (via Keras would be slower)."""
-    import keras  # noqa: F401  (to_keras needs it; small graphs build fast)
+    """A small graph of convs/depthwise convs run through its Keras model."""
     from lrf_edge.train import to_keras
     return np.asarray(to_keras(graph)(x))
 
