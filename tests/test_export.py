@@ -12,25 +12,7 @@ from lrf_edge.export import export, keras_model
 from lrf_edge.frontends import from_keras_model, load_model
 from lrf_edge.methods import tt
 
-
-def run_litert(path, xs):
-    from ai_edge_litert.interpreter import Interpreter
-    it = Interpreter(model_path=str(path))
-    it.allocate_tensors()
-    i, o = it.get_input_details()[0], it.get_output_details()[0]
-    out = []
-    for x in xs:
-        if i["dtype"] == np.int8:
-            s, z = i["quantization"]
-            x = np.clip(np.round(x / s + z), -128, 127).astype(np.int8)
-        it.set_tensor(i["index"], x[None])
-        it.invoke()
-        y = it.get_tensor(o["index"])[0]
-        if o["dtype"] == np.int8:
-            s, z = o["quantization"]
-            y = (y.astype(np.float32) - z) * s
-        out.append(y)
-    return np.stack(out)
+from litert_runner import run_litert  # tests/litert_runner.py
 
 
 def run_onnx(path, xs):

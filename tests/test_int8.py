@@ -98,22 +98,13 @@ def test_qemu_exact_rv32imac_and_rv32imafc(lenet5, lenet300, mnist, tmp_path):
 
 @pytest.mark.slow
 def test_agrees_with_tflite_full_int8(lenet300, lenet5, mnist):
-    from ai_edge_litert.interpreter import Interpreter
+    from litert_runner import run_litert
 
     from lrf_edge.export import keras_model, tflite_bytes
     cal, x = mnist.x_train[:200], mnist.x_test
     for g in (lenet300, lenet5):
         buf = tflite_bytes(keras_model(g), int8=True, representative=cal)
-        it = Interpreter(model_content=buf)
-        it.allocate_tensors()
-        i, o = it.get_input_details()[0], it.get_output_details()[0]
-        (si, zi), (so, zo) = i["quantization"], o["quantization"]
-        yt = np.zeros((len(x), 10), np.float32)
-        for k, xi in enumerate(x):
-            it.set_tensor(i["index"], np.clip(np.round(xi[None] / si) + zi, -128, 127
-                                              ).astype(np.int8))
-            it.invoke()
-            yt[k] = (it.get_tensor(o["index"]).astype(np.float32).reshape(-1) - zo) * so
+        yt = run_litert(buf, x).reshape(len(x), -1)
         yq = reference.run(quantize(g, cal), x)
         agree = float((yt.argmax(1) == yq.argmax(1)).mean())
         mad = float(np.abs(yt - yq).mean())

@@ -12,6 +12,8 @@ from lrf_edge.frontends import load_model
 from lrf_edge.frontends.tflite import from_tflite_bytes, supported_ops
 from lrf_edge.train import to_keras
 
+from litert_runner import run_litert  # tests/litert_runner.py
+
 
 def digits_cnn() -> keras.Model:
     """Most TFLite ops the frontend reads, on 8x8x1 digits, with a fixed batch of 1."""
@@ -38,26 +40,6 @@ def digits_cnn() -> keras.Model:
         layer.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32) * (w.ndim == 1)
                            for w in layer.get_weights()])
     return model
-
-
-def run_litert(buf, xs):
-    from ai_edge_litert.interpreter import Interpreter
-    it = Interpreter(model_content=buf)
-    it.allocate_tensors()
-    i, o = it.get_input_details()[0], it.get_output_details()[0]
-    out = []
-    for x in xs:
-        if i["dtype"] == np.int8:
-            s, z = i["quantization"]
-            x = np.clip(np.round(x / s + z), -128, 127).astype(np.int8)
-        it.set_tensor(i["index"], x[None])
-        it.invoke()
-        y = it.get_tensor(o["index"])[0]
-        if o["dtype"] == np.int8:
-            s, z = o["quantization"]
-            y = (y.astype(np.float32) - z) * s
-        out.append(y)
-    return np.stack(out)
 
 
 @pytest.fixture(scope="module")
