@@ -14,6 +14,8 @@ import pytest
 
 from lrf_edge.cli.main import main
 
+from bundle_runner import run_example_elf  # tests/bundle_runner.py
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("riscv64-unknown-elf-gcc") is None or shutil.which("qemu-system-riscv32")
     is None or shutil.which("make") is None, reason="RISC-V toolchain, QEMU or make missing")]
@@ -85,16 +87,7 @@ def test_bundle_compiles_alone_and_runs(bundle, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "riscv64-unknown-elf-gcc" in proc.stdout
-    log = tmp_path / "sh.txt"
-    run = subprocess.run(["qemu-system-riscv32", "-machine", "virt", "-cpu", "rv32", "-m",
-                          "128M", "-nographic", "-bios", "none", "-icount", "shift=0",
-                          "-chardev", f"file,id=sh0,path={log}", "-semihosting-config",
-                          "enable=on,target=native,chardev=sh0", "-kernel",
-                          str(tmp_path / "lrf-example.elf")],
-                         capture_output=True, text=True, timeout=60,
-                         stdin=subprocess.DEVNULL)
-    text = log.read_text()
-    assert run.returncode == 0, text
+    text = run_example_elf(tmp_path)
     argmax = int(re.search(r"argmax (\d+)", text).group(1))
     outs = np.array([int(v) for v in re.findall(r"output \d+ (-?\d+)", text)]) / 1e6
     model = keras.models.load_model(out / "model.keras", compile=False)

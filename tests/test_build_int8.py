@@ -21,6 +21,8 @@ import pytest
 
 from lrf_edge.cli.main import main
 
+from bundle_runner import run_example_elf  # tests/bundle_runner.py
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("riscv64-unknown-elf-gcc") is None or shutil.which("qemu-system-riscv32")
     is None or shutil.which("make") is None, reason="RISC-V toolchain, QEMU or make missing")]
@@ -73,16 +75,7 @@ def test_int8_bundle_compiles_alone_and_is_exact(built, tmp_path):
     proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    log = tmp_path / "sh.txt"
-    run = subprocess.run(["qemu-system-riscv32", "-machine", "virt", "-cpu", "rv32", "-m",
-                          "128M", "-nographic", "-bios", "none", "-icount", "shift=0",
-                          "-chardev", f"file,id=sh0,path={log}", "-semihosting-config",
-                          "enable=on,target=native,chardev=sh0", "-kernel",
-                          str(tmp_path / "lrf-example.elf")],
-                         capture_output=True, text=True, timeout=60,
-                         stdin=subprocess.DEVNULL)
-    text = log.read_text()
-    assert run.returncode == 0, text
+    text = run_example_elf(tmp_path)
     bits = np.array([int(v, 16) for v in re.findall(r"^output \d+ -?\d+ (0x[0-9a-f]+)",
                                                      text, re.M)], np.uint32)
     q8 = np.array([int(v) for v in re.findall(r"^q8 output \d+ (-?\d+)", text, re.M)])

@@ -12,7 +12,7 @@ HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no m
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5)")
+    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for the sources (written atomically)")
     p.add_argument("--name", help="C name prefix (default: the model's name)")

@@ -18,7 +18,7 @@ HELP = ("build the model's C for a target, run it under QEMU and print per-layer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5)")
+    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
     p.add_argument("--target", default="riscv32f",
                    help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
                         "(default riscv32f)")
