@@ -64,6 +64,16 @@ def same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def spatial_pads(node: "Node", kh: int, kw: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding a kh x kw window over the node's input needs: the
+    one definition the kernels, the quantizer and the references share."""
+    h, w, _ = node.in_shapes[0]
+    if node.attrs.get("padding", "valid") != "same":
+        return 0, 0, 0, 0
+    sh, sw = node.attrs.get("strides", (1, 1))
+    return (*same_pads(h, kh, sh), *same_pads(w, kw, sw))
+
+
 def _bias_count(node: "Node", out: Shape) -> int:
     """Bias adds: one per output element when the layer has a bias."""
     return math.prod(out) if "bias" in node.weights else 0
