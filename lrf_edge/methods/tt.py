@@ -6,23 +6,15 @@ r_0 = r_L = 1, and the effective ranks are capped by TT-SVD feasibility:
     r_k = min(R, prod_{j<=k} x_j y_j, prod_{j>k} x_j y_j).
 Params = sum_k r_{k-1} x_k y_k r_k (+ Y bias); weight_bytes = 4 params (paper eq. 3).
 
-The TT-matvec contracts one core per step as a batched matrix product
-    Out[n][q][p] = sum_m G'[q][m] In[n][m][p]
-in one of two orders (ORDERS):
-  "rl"  cores k = L..1 (T3F's order). In = (N, x_k r_k, P) with N = B prod_{j<k} x_j,
-        P = prod_{j>k} y_j; G' = (r_{k-1} y_k, x_k r_k);
-        step cost r_{k-1} x_k y_k r_k prod_{j<k} x_j prod_{j>k} y_j MACs.
-  "lr"  cores k = 1..L. In = (N, r_{k-1} x_k, Q) with N = B prod_{j<k} y_j,
-        Q = prod_{j>k} x_j; G' = (y_k r_k, r_{k-1} x_k);
-        step cost r_{k-1} x_k y_k r_k prod_{j<k} y_j prod_{j>k} x_j MACs.
-Each step's output is, unchanged in memory, the next step's input (only reshapes), so the
-Keras layer (lrf_edge.train.layers.TTDense) and the C kernel run exactly these loop nests.
-The solution keeps the cheaper order; MACs are that order's count, FLOPs = 2 MACs + Y.
+The TT-matvec runs one core per step in one of two orders (ORDERS); the loop nest, its MAC
+count and the IR op `tt_dense` are defined in lrf_edge.ir.ops.tt_dense, which the Keras
+layer, the quantizer and the C kernel share. The solution keeps the cheaper order; MACs are
+that order's count, FLOPs = 2 MACs + Y.
 
 Table fields: L, row_dims (Lmax,), col_dims (Lmax,) (zero-padded past L), max_rank,
 ranks (Lmax+1,) = r_0..r_L (zero-padded), order (index into ORDERS), then params, macs,
-flops, weight_bytes. The IR op `tt_dense` (registered here) holds weights core0..core{L-1}
-and bias, attrs row_dims, col_dims, ranks, order.
+flops, weight_bytes. A decomposed layer is a `tt_dense` node: weights core0..core{L-1} and
+bias, attrs row_dims, col_dims, ranks, order.
 """
 
 from __future__ import annotations
@@ -34,12 +26,13 @@ from functools import lru_cache
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Node, OpSpec, register_op
+from lrf_edge.ir import Node
+from lrf_edge.ir.ops.tt_dense import (ORDERS, core_matrix,  # noqa: F401 (the op's loop nest,
+                                      tt_macs, tt_steps)  # re-exported with the method)
 from lrf_edge.methods._common import (FLOAT_BYTES, as_row, chain, check_op, f32, has_bias,
                                       prod, rank_values, truncated_svd)
 
 NAME = "tt"
-ORDERS = ("rl", "lr")
 DEFAULT_RANKS = range(2, 13)  # the SAMOS paper's max_tt_rank range
 
 
@@ -87,46 +80,6 @@ def effective_ranks(row_dims, col_dims, max_rank: int) -> tuple[int, ...]:
     return tuple(ranks + [1])
 
 
-def tt_macs(row_dims, col_dims, ranks, order: str) -> int:
-    """MACs of the TT-matvec loop nest in the given order (see module docstring)."""
-    xs, ys, rs = [int(v) for v in row_dims], [int(v) for v in col_dims], [int(v) for v in ranks]
-    total = 0
-    for k in range(len(xs)):
-        core = rs[k] * xs[k] * ys[k] * rs[k + 1]
-        if order == "rl":
-            total += core * prod(xs[:k]) * prod(ys[k + 1:])
-        elif order == "lr":
-            total += core * prod(ys[:k]) * prod(xs[k + 1:])
-        else:
-            raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
-    return total
-
-
-def tt_steps(row_dims, col_dims, ranks, order: str) -> list[dict[str, int]]:
-    """The batched-matmul steps Out[n][q][p] = sum_m G'[q][m] In[n][m][p] (per sample):
-    core index k and the sizes n, q, m, p; their n*q*m*p sum to tt_macs."""
-    xs, ys, rs = [int(v) for v in row_dims], [int(v) for v in col_dims], [int(v) for v in ranks]
-    L = len(xs)
-    ks = range(L - 1, -1, -1) if order == "rl" else range(L)
-    steps = []
-    for k in ks:
-        if order == "rl":
-            steps.append({"k": k, "n": prod(xs[:k]), "q": rs[k] * ys[k],
-                          "m": xs[k] * rs[k + 1], "p": prod(ys[k + 1:])})
-        else:
-            steps.append({"k": k, "n": prod(ys[:k]), "q": ys[k] * rs[k + 1],
-                          "m": rs[k] * xs[k], "p": prod(xs[k + 1:])})
-    return steps
-
-
-def core_matrix(core: np.ndarray, order: str) -> np.ndarray:
-    """Core (r_{k-1}, x_k, y_k, r_k) rearranged to the step's G' (q, m)."""
-    r0, x, y, r1 = core.shape
-    if order == "rl":  # (r_{k-1} y_k, x_k r_k)
-        return core.transpose(0, 2, 1, 3).reshape(r0 * y, x * r1)
-    return core.transpose(2, 3, 0, 1).reshape(y * r1, r0 * x)  # (y_k r_k, r_{k-1} x_k)
-
-
 def tt_matvec(x: np.ndarray, cores: list[np.ndarray], order: str) -> np.ndarray:
     """Reference TT-matvec y = x W for a batch x (B, X), running tt_steps' loop nests with
     numpy (the same buffers and steps as the Keras layer and the C kernel)."""
@@ -139,37 +92,6 @@ def tt_matvec(x: np.ndarray, cores: list[np.ndarray], order: str) -> np.ndarray:
         g = core_matrix(np.asarray(cores[st["k"]]), order)
         state = np.einsum("qm,nmp->nqp", g, state.reshape(b * st["n"], st["m"], st["p"]))
     return state.reshape(b, prod(ys))
-
-
-# ---------------------------------------------------------------- the IR op
-
-def _attr_dims(node: Node) -> tuple[list[int], list[int], list[int]]:
-    a = node.attrs
-    return list(a["row_dims"]), list(a["col_dims"]), list(a["ranks"])
-
-
-def _tt_shape(node: Node, ins) -> tuple[int, ...]:
-    xs, ys, rs = _attr_dims(node)
-    if len(xs) != len(ys) or len(rs) != len(xs) + 1:
-        raise LrfError(f"layer '{node.name}': tt_dense needs L row dims, L col dims and L+1 "
-                       f"ranks, got {xs}, {ys}, {rs}")
-    for k in range(len(xs)):
-        want = (rs[k], xs[k], ys[k], rs[k + 1])
-        got = node.weights[f"core{k}"].shape
-        if tuple(got) != want:
-            raise LrfError(f"layer '{node.name}': core{k} has shape {tuple(got)}, "
-                           f"expected {want}")
-    if tuple(ins[0]) != (prod(xs),):
-        raise LrfError(f"layer '{node.name}': tt_dense expects input ({prod(xs)},), "
-                       f"got {ins[0]}")
-    return (prod(ys),)
-
-
-register_op("tt_dense", OpSpec(
-    shape=_tt_shape,
-    macs=lambda node, ins: tt_macs(*_attr_dims(node), node.attrs.get("order", "rl")),
-    bias_adds=lambda node, ins: prod(node.attrs["col_dims"]) if "bias" in node.weights else 0,
-))
 
 
 # ---------------------------------------------------------------- the solution space

@@ -1,0 +1,24 @@
+"""conv2d: kernel (KH, KW, C, N) over an (H, W, C) input, strides and 'same'/'valid'."""
+
+from __future__ import annotations
+
+import math
+
+from lrf_edge.ir.ops.base import (Layer, OpSpec, Shape, bias_count, check_channels,
+                                  spatial_out)
+
+
+def _shape(node: Layer, ins: list[Shape]) -> Shape:
+    kh, kw, c, n = node.weights["kernel"].shape
+    check_channels(node, ins, c)
+    return (*spatial_out(node, ins[0], kh, kw), n)
+
+
+def _macs(node: Layer, ins: list[Shape]) -> int:
+    kh, kw, c, n = node.weights["kernel"].shape
+    return math.prod(_shape(node, ins)[:2]) * n * kh * kw * c
+
+
+SPECS = {"conv2d": OpSpec(
+    shape=_shape, macs=_macs, bias_adds=lambda node, ins: bias_count(node, _shape(node, ins)),
+)}
