@@ -42,10 +42,6 @@ def keras_model(graph: Graph) -> Any:
     """The graph as a Keras model with a batch-1 input."""
     import keras
 
-    try:
-        import lrf_edge.train.layers  # noqa: F401  (registers factorized-layer builders)
-    except ImportError:  # pragma: no cover - before the factorized layers exist
-        pass
     from lrf_edge.train import to_keras
 
     model = to_keras(graph)

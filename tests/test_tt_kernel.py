@@ -38,7 +38,6 @@ CASES = [  # (x, y, shape, rank, order): p == 1 and p > 1 steps, both orders, L 
 
 
 def _keras(graph, x):
-    import lrf_edge.train.layers  # noqa: F401
     from lrf_edge.train import to_keras
     return np.asarray(to_keras(graph)(x))
 

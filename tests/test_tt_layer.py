@@ -11,7 +11,7 @@ from lrf_edge.methods import tt
 from lrf_edge.train import to_keras
 
 keras = pytest.importorskip("keras")
-from lrf_edge.train.layers import TTDense  # noqa: E402
+from lrf_edge.keras_layers import TTDense  # noqa: E402
 
 RNG = np.random.default_rng(1)
 

@@ -80,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
     nodes = mod.decompose(node, row)
     new = graph.replace(node.name, nodes)
 
-    import lrf_edge.train.layers  # noqa: F401  (Keras layers and builders of factorized ops)
     from lrf_edge.train import to_keras
     model = to_keras(new)
     model.save(args.output)

@@ -22,7 +22,7 @@ from lrf_edge.registry import registrar
 
 Converter = Callable[[LayerRecord], Node | None]
 CONVERTERS: dict[str, Converter] = {}
-converter = registrar(CONVERTERS)  # factorized layers register their converters too
+converter = registrar(CONVERTERS)
 
 
 def _pair(value: int | list[int] | tuple[int, ...] | None, default: tuple[int, int]
@@ -81,31 +81,29 @@ def _dense(rec: LayerRecord) -> Node:
                 activation=activation_name(rec.config.get("activation"), rec.name))
 
 
-@converter("Conv2D", "Convolution2D")
-def _conv(rec: LayerRecord) -> Node:
+def _windowed(rec: LayerRecord, op: str) -> Node:
+    """A Conv2D or DepthwiseConv2D record: kernel, bias, strides, padding, activation."""
     _check_channels_last(rec)
     if _pair(rec.config.get("dilation_rate"), (1, 1)) != (1, 1):
         raise LrfError(f"layer '{rec.name}': dilated convolutions are not supported")
-    if int(rec.config.get("groups", 1)) != 1:
-        raise LrfError(f"layer '{rec.name}': grouped convolutions are not supported "
-                       "(use DepthwiseConv2D for groups = channels)")
     w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
-    return Node(rec.name, "conv2d", weights=w,
+    return Node(rec.name, op, weights=w,
                 attrs={"strides": _pair(rec.config.get("strides"), (1, 1)),
                        "padding": rec.config.get("padding", "valid")},
                 activation=activation_name(rec.config.get("activation"), rec.name))
+
+
+@converter("Conv2D", "Convolution2D")
+def _conv(rec: LayerRecord) -> Node:
+    if int(rec.config.get("groups", 1)) != 1:
+        raise LrfError(f"layer '{rec.name}': grouped convolutions are not supported "
+                       "(use DepthwiseConv2D for groups = channels)")
+    return _windowed(rec, "conv2d")
 
 
 @converter("DepthwiseConv2D")
 def _depthwise(rec: LayerRecord) -> Node:
-    _check_channels_last(rec)
-    if _pair(rec.config.get("dilation_rate"), (1, 1)) != (1, 1):
-        raise LrfError(f"layer '{rec.name}': dilated convolutions are not supported")
-    w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
-    return Node(rec.name, "depthwise_conv2d", weights=w,
-                attrs={"strides": _pair(rec.config.get("strides"), (1, 1)),
-                       "padding": rec.config.get("padding", "valid")},
-                activation=activation_name(rec.config.get("activation"), rec.name))
+    return _windowed(rec, "depthwise_conv2d")
 
 
 def _pool(op: str) -> Converter:
@@ -205,6 +203,25 @@ def _batchnorm(rec: LayerRecord) -> Node:
                 weights=_weights(rec, names, False))
 
 
+@converter("TTDense")
+def _tt_dense(rec: LayerRecord) -> Node:
+    cfg = rec.config
+    L = len(cfg["row_dims"])
+    use_bias = bool(cfg.get("use_bias", True))
+    if len(rec.weights) != L + int(use_bias):
+        raise LrfError(f"layer '{rec.name}' (TTDense) has {len(rec.weights)} weight arrays, "
+                       f"expected {L + int(use_bias)}: the file's weights are incomplete")
+    weights = {f"core{k}": np.asarray(w, np.float32) for k, w in enumerate(rec.weights[:L])}
+    if use_bias:
+        weights["bias"] = np.asarray(rec.weights[L], np.float32)
+    return Node(rec.name, "tt_dense", weights=weights,
+                activation=activation_name(cfg.get("activation"), rec.name),
+                attrs={"row_dims": tuple(int(v) for v in cfg["row_dims"]),
+                       "col_dims": tuple(int(v) for v in cfg["col_dims"]),
+                       "ranks": tuple(int(v) for v in cfg["ranks"]),
+                       "order": cfg.get("order", "rl")})
+
+
 @converter("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "Identity")
 def _dropped(rec: LayerRecord) -> None:
     """Training-only layers vanish at inference."""
@@ -260,11 +277,11 @@ def load_keras(path: str) -> Graph:
     if not zipfile.is_zipfile(path):
         raise LrfError(f"'{path}' is not a Keras model file (a .keras file is a zip archive "
                        "written by model.save())")
-    import keras
+    import keras  # here, not at the top: inspecting a .h5 or ONNX file needs no TensorFlow
 
-    import lrf_edge.train.layers  # noqa: F401  (registers TTDense and other factorized layers)
+    from lrf_edge.keras_layers import CUSTOM_OBJECTS
     try:
-        model = keras.saving.load_model(path, compile=False)
+        model = keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LrfError(f"cannot load '{path}' as a Keras model: {first[:200]}") from None

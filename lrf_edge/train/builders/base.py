@@ -1,0 +1,33 @@
+"""What the builders share: the Builder signature and setting weights after a call."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from lrf_edge.ir import Node
+
+Builder = Callable[[Node, list[Any]], Any]
+
+
+def apply(layer: Any, x: Any, weights: list[np.ndarray]) -> Any:
+    """Call a layer (which builds it), then set its weights."""
+    y = layer(x)
+    if weights:
+        layer.set_weights(weights)
+    return y
+
+
+def with_bias(node: Node, *names: str) -> list[np.ndarray]:
+    """The node's weights in Keras' order: the named arrays (default: the kernel), then the
+    bias if the node has one."""
+    arrays = [node.weights[n] for n in (names or ("kernel",))]
+    return arrays + ([node.weights["bias"]] if "bias" in node.weights else [])
+
+
+def spatial(node: Node) -> dict[str, Any]:
+    """Keras keyword arguments of a conv-like node: strides, padding, bias, activation."""
+    return {"strides": node.attrs.get("strides", (1, 1)),
+            "padding": node.attrs.get("padding", "valid"), "activation": node.activation,
+            "use_bias": "bias" in node.weights, "name": node.name}
