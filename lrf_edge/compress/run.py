@@ -22,7 +22,7 @@ from lrf_edge.dse.latency import predict_latency
 from lrf_edge.dse.space import row_dict
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
-from lrf_edge.methods import METHODS
+from lrf_edge.methods import METHODS, factorize
 from lrf_edge.store import Store, evaluation_key
 from lrf_edge.train import to_keras
 from lrf_edge.train.fit import evaluate, fit
@@ -62,7 +62,7 @@ def apply_choices(graph: Graph, choices: list[Choice]) -> Graph:
     """The graph with every chosen layer replaced by its factorized nodes."""
     for c in choices:
         if c.method is not None:
-            graph = graph.replace(c.layer, METHODS[c.method].decompose(graph[c.layer], c.row))
+            graph = factorize(graph, c.layer, c.method, c.row)
     return graph
 
 
@@ -194,7 +194,5 @@ def compressed_graph(graph: Graph, row: dict[str, Any]) -> Graph:
     """Rebuild a stored candidate's graph from its per-layer choice."""
     for item in row["choice"]:
         if item.get("method"):
-            node = graph[item["layer"]]
-            graph = graph.replace(item["layer"], METHODS[item["method"]].decompose(node,
-                                                                                item["row"]))
+            graph = factorize(graph, item["layer"], item["method"], item["row"])
     return graph

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from lrf_edge.ir import Graph
+from lrf_edge.methods import factorize
 
 
 @lru_cache(maxsize=4)
@@ -46,13 +47,9 @@ def _deterministic() -> None:
 
 def build_candidate(graph: Graph, choice: list[dict[str, Any]]) -> Graph:
     """The factorized graph: every chosen layer decomposed and spliced in."""
-    from lrf_edge.dse.space import methods_registry
-    mods = methods_registry()
-    g = graph
     for c in choice:
-        nodes = mods[c["method"]].decompose(g[c["layer"]], c["row"])
-        g = g.replace(c["layer"], nodes)
-    return g
+        graph = factorize(graph, c["layer"], c["method"], c["row"])
+    return graph
 
 
 def graph_costs(graph: Graph, original: Graph, kept: list[str], target: str

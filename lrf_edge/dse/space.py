@@ -18,6 +18,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
+from lrf_edge.methods import METHODS
 
 DEFAULT_THRESHOLD = 0.10   # step 1: layers under 10% of the model's memory are kept as is
 DEFAULT_METHODS = ("tt",)  # the SAMOS paper; Denseflex mixes ("tt", "svd")
@@ -25,24 +26,8 @@ DEFAULT_RANKS = tuple(range(2, 13))  # the paper's max_tt_rank range 2..12
 FACTORIZABLE_OPS = ("dense",)        # the paper's scope: FC layers
 
 
-def methods_registry() -> dict[str, Any]:
-    from lrf_edge.methods import METHODS
-    if METHODS:
-        return METHODS
-    # the registry's MODULES list may lag behind the method files: import the known ones
-    import importlib
-    found = {}
-    for name in ("tt", "svd"):
-        try:
-            mod = importlib.import_module(f"lrf_edge.methods.{name}")
-        except ImportError:
-            continue
-        found[mod.NAME] = mod
-    return found
-
-
 def check_methods(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    known = methods_registry()
+    known = METHODS
     if not names:
         raise LrfError("no method given; valid methods: " + ", ".join(sorted(known)))
     for n in names:
@@ -70,7 +55,7 @@ def select_layers(graph: Graph, threshold: float = DEFAULT_THRESHOLD,
     and at least one of `methods` applies."""
     if not 0.0 <= threshold < 1.0:
         raise LrfError(f"layer threshold {threshold} is out of range; give a share in [0, 1)")
-    mods = methods_registry()
+    mods = METHODS
     out = []
     for node in graph:
         if not node.weights:
@@ -168,7 +153,7 @@ def layer_space(node: Node, methods: tuple[str, ...] = DEFAULT_METHODS,
                 keep_all: bool = True) -> LayerSpace:
     """Steps 2-4 for one layer: every solution of every applicable method, its costs, and
     the green quadrant (fewer params AND fewer FLOPs than the original layer)."""
-    mods = methods_registry()
+    mods = METHODS
     sp = LayerSpace(node.name, node.params, node.flops, node.macs, tuple(methods))
     p_all, f_all, m_all = [], [], []
     p_g, f_g, mac_g, m_g, i_g = [], [], [], [], []

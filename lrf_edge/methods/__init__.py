@@ -17,7 +17,7 @@ import importlib
 from types import ModuleType
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Node
+from lrf_edge.ir import Graph, Node
 
 MODULES: tuple[str, ...] = ("svd", "tt", "tucker2", "cp", "svd_conv")
 
@@ -25,6 +25,11 @@ METHODS: dict[str, ModuleType] = {}
 for _module in MODULES:
     _mod = importlib.import_module(f"lrf_edge.methods.{_module}")
     METHODS[_mod.NAME] = _mod
+
+
+def factorize(graph: Graph, layer: str, method_name: str, row) -> Graph:
+    """The graph with one layer decomposed by one solution (a row of the method's space)."""
+    return graph.replace(layer, method(method_name).decompose(graph[layer], row))
 
 
 def applicable(node: Node) -> list[str]:
