@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -37,6 +36,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
+from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import WEIGHT_OPS, Graph, Node
 from lrf_edge.ir.ops import same_pads, spec_of
 from lrf_edge.registry import registrar
@@ -79,14 +79,7 @@ class _Converter:
     # -- helpers ---------------------------------------------------------------------------
     def name_for(self, base: str, fallback: str) -> str:
         """A unique IR layer name from an ONNX name (Keras accepts [A-Za-z0-9_] only)."""
-        base = re.sub(r"[^A-Za-z0-9_]", "_", base or "").strip("_") or fallback
-        if base[0].isdigit():
-            base = f"{fallback}_{base}"
-        name, i = base, 1
-        while name in self.used_names:
-            name, i = f"{base}_{i}", i + 1
-        self.used_names.add(name)
-        return name
+        return unique_name(base, fallback, self.used_names)
 
     def emit(self, node: Node) -> Node:
         self.nodes.append(node)

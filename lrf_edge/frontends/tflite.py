@@ -20,13 +20,13 @@ activations vanish (they only move between the float and int8 domains).
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Callable
 
 import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
+from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.ops import spec_of
 from lrf_edge.registry import registrar
@@ -142,14 +142,7 @@ class _Converter:
         """A readable unique name: the Keras layer name inside the output tensor's name."""
         parts = self.tname(out).split(";")[0].split("/")
         base = parts[-2] if len(parts) >= 3 else parts[-1]
-        base = re.sub(r"[^A-Za-z0-9_]", "_", base).strip("_") or op.lower()
-        if base[0].isdigit():
-            base = f"{op.lower()}_{base}"
-        name, k = base, 1
-        while name in self.used:
-            name, k = f"{base}_{k}", k + 1
-        self.used.add(name)
-        return name
+        return unique_name(base, op.lower(), self.used)
 
     def emit(self, node: Node, out: int | None = None) -> Node:
         self.nodes.append(node)
@@ -234,42 +227,47 @@ def _weight_quant(c: _Converter, node: Node, w: int, b: int) -> None:
         node.attrs.setdefault("quant", {})["bias_scales"] = [float(s) for s in c.quant(b)[0]]
 
 
-@op("CONV_2D")
-def _conv(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
+def _windowed(c: _Converter, o: Any, ins: list[int], outs: list[int], op: str,
+              kernel: Callable[[np.ndarray, int, str], np.ndarray]) -> None:
+    """CONV_2D and DEPTHWISE_CONV_2D: `kernel(w, input channels, name)` turns the file's
+    kernel into the IR's (KH, KW, C, N|M); bias, strides, padding, activation and weight
+    scales are read alike."""
     opt = o.builtinOptions
-    name = c.layer_name(outs[0], "conv2d")
+    name = c.layer_name(outs[0], op)
     if (opt.dilationHFactor, opt.dilationWFactor) != (1, 1):
         raise LrfError(f"layer '{name}': dilated convolutions are not supported")
-    w = c.const(ins[1], "kernel", name)
     x = c.src(ins[0], name)
-    if w.shape[3] != c.shape(x)[-1]:
-        raise LrfError(f"layer '{name}': grouped convolutions are not supported")
-    weights = {"kernel": np.ascontiguousarray(w.transpose(1, 2, 3, 0))}
+    w = kernel(c.const(ins[1], "kernel", name), c.shape(x)[-1], name)
+    weights = {"kernel": np.ascontiguousarray(w)}
     if len(ins) > 2 and ins[2] >= 0:
         weights["bias"] = c.const(ins[2], "bias", name).astype(np.float32)
-    node = Node(name, "conv2d", [x], weights=weights,
+    node = Node(name, op, [x], weights=weights,
                 attrs={"strides": (opt.strideH, opt.strideW), "padding": _padding(opt.padding)})
     _weight_quant(c, node, ins[1], ins[2] if len(ins) > 2 else -1)
     c.fused(node, opt.fusedActivationFunction, outs[0])
+
+
+def _conv_kernel(w: np.ndarray, cin: int, name: str) -> np.ndarray:
+    """(N, KH, KW, C) -> (KH, KW, C, N)."""
+    if w.shape[3] != cin:
+        raise LrfError(f"layer '{name}': grouped convolutions are not supported")
+    return w.transpose(1, 2, 3, 0)
+
+
+def _depthwise_kernel(w: np.ndarray, cin: int, name: str) -> np.ndarray:
+    """(1, KH, KW, C*M) -> (KH, KW, C, M)."""
+    kh, kw = w.shape[1:3]
+    return w.reshape(kh, kw, cin, w.shape[3] // cin)
+
+
+@op("CONV_2D")
+def _conv(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
+    _windowed(c, o, ins, outs, "conv2d", _conv_kernel)
 
 
 @op("DEPTHWISE_CONV_2D")
 def _depthwise(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
-    opt = o.builtinOptions
-    name = c.layer_name(outs[0], "depthwise_conv2d")
-    if (opt.dilationHFactor, opt.dilationWFactor) != (1, 1):
-        raise LrfError(f"layer '{name}': dilated convolutions are not supported")
-    x = c.src(ins[0], name)
-    cin = c.shape(x)[-1]
-    w = c.const(ins[1], "kernel", name)  # (1, kh, kw, C*M)
-    kh, kw = w.shape[1:3]
-    weights = {"kernel": np.ascontiguousarray(w.reshape(kh, kw, cin, w.shape[3] // cin))}
-    if len(ins) > 2 and ins[2] >= 0:
-        weights["bias"] = c.const(ins[2], "bias", name).astype(np.float32)
-    node = Node(name, "depthwise_conv2d", [x], weights=weights,
-                attrs={"strides": (opt.strideH, opt.strideW), "padding": _padding(opt.padding)})
-    _weight_quant(c, node, ins[1], ins[2] if len(ins) > 2 else -1)
-    c.fused(node, opt.fusedActivationFunction, outs[0])
+    _windowed(c, o, ins, outs, "depthwise_conv2d", _depthwise_kernel)
 
 
 @op("FULLY_CONNECTED")
