@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lrf_edge.cli.args import add_executor_args
 from lrf_edge.cli.render import dump_json, table
 from lrf_edge.compress import STRATEGIES, CompressOptions, Compressor, compressed_graph
 from lrf_edge.compress.plots import plot_sweep
@@ -48,14 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="accuracy drop (points) allowed for the saved model (default 1.5)")
     p.add_argument("--task", choices=["classification", "regression"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int,
-                   help="parallel fine-tuning processes (local: default 1; ray: CPUs of the "
-                        "local instance, default all)")
-    p.add_argument("--executor", default="local", choices=["local", "ray"],
-                   help="where the knobs' fine-tunes run: this machine (default) or Ray "
-                        "tasks (pip install 'lrf-edge[ray]')")
-    p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto); default: start a "
-                                         "local Ray instance")
+    add_executor_args(p, "the knobs' fine-tunes")
     p.add_argument("-o", "--output", help="output folder (default compress-<model name>)")
     p.add_argument("--store", help="SQLite store (default OUTPUT/store.sqlite)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lrf_edge.cli.args import add_executor_args
 from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.errors import LrfError
 
@@ -51,15 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="count an untrained FC stack instead of MODEL, e.g. "
                         "256,4096,4096,1000,10 (AlexNet's, CIFAR-10)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int,
-                   help="parallel fine-tuning processes (local: default 1; ray: CPUs of the "
-                        "local instance, default all)")
-    p.add_argument("--executor", default="local", choices=["local", "ray"],
-                   help="where candidates are fine-tuned: in this machine's processes "
-                        "(default) or as Ray tasks (pip install 'lrf-edge[ray]')")
-    p.add_argument("--ray-address",
-                   help="Ray cluster to join (e.g. auto, ray://head:10001); default: start "
-                        "a local Ray instance")
+    add_executor_args(p, "the candidates' fine-tunes")
     p.add_argument("-o", "--output", help="output folder (default explore-<model name>)")
     p.add_argument("--store", help="SQLite store (default OUTPUT/store.sqlite)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
