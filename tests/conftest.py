@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,15 @@ os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
 def mnist():
     from lrf_edge.data import mnist5k
     return mnist5k()
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory, mnist) -> str:
+    """A 500/200 MNIST subset as a data.npz path, for the commands' quick runs."""
+    path = tmp_path_factory.mktemp("data") / "mnist700.npz"
+    np.savez(path, x_train=mnist.x_train[:500], y_train=mnist.y_train[:500],
+             x_test=mnist.x_test[:200], y_test=mnist.y_test[:200])
+    return str(path)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from lrf_edge.cli.main import main
@@ -18,14 +17,6 @@ from lrf_edge.cli.main import main
 pytestmark = pytest.mark.slow
 
 ARGS = ["--grid", "1", "--ranks", "2:4", "--epochs", "1", "--no-plots", "--seed", "0"]
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory, mnist):
-    path = tmp_path_factory.mktemp("data") / "mnist600.npz"
-    np.savez(path, x_train=mnist.x_train[:500], y_train=mnist.y_train[:500],
-             x_test=mnist.x_test[:200], y_test=mnist.y_test[:200])
-    return str(path)
 
 
 def _rows(store):

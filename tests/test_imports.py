@@ -54,7 +54,9 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
                 anchor = base.split(".")
                 anchor = anchor[:len(anchor) - (node.level - 1)]
                 mod = ".".join([*anchor, mod] if mod else anchor)
-            targets = [f"{mod}.{a.name}" for a in node.names] + [mod]
+            # `from pkg import sub` names the submodule; `from mod import name`, the module
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod
+                       for a in node.names]
         for t in targets:
             hit = _resolve(t, known)
             if hit and hit != name:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from lrf_edge import qemu
 from lrf_edge.codegen import generate
 from lrf_edge.methods import method
 from lrf_edge.quant import quantize, reference
-from lrf_edge.targets import HostModel, get_target
+from lrf_edge.targets import HostModel
+from toolchain import need
 from test_codegen_models import residual_graph
 
 
@@ -72,14 +72,6 @@ def test_tt_exact_on_host(lenet300, mnist, shape, rank, order):
 def test_factorized_convs_exact_on_host(lenet5, mnist, name):
     g = factorized(lenet5, "conv2", name, lambda m, n: (lambda s: s[len(s) // 3])(m.space(n)))
     assert_host_exact(g, mnist.x_test[:30], mnist.x_train[:300])
-
-
-def need(target_name: str):
-    t = get_target(target_name)
-    for tool in (t.cc, t.emulator[0]):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed ({t.install_hint()})")
-    return t
 
 
 @pytest.mark.slow

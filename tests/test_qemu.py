@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 from lrf_edge import qemu
 from lrf_edge.codegen import generate
 from lrf_edge.errors import LrfError
-from lrf_edge.targets import HostModel, get_target
+from lrf_edge.targets import HostModel
+from toolchain import need
 from test_codegen_models import dense_graph, residual_graph
-
-
-def need(target_name: str):
-    t = get_target(target_name)
-    for tool in (t.cc, t.emulator[0]):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed ({t.install_hint()})")
-    return t
 
 
 def run_and_compare(target_name, graph, x, tmp_path):

@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 
-import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -27,14 +26,6 @@ def ray_local():
              log_to_driver=False, configure_logging=True, logging_level="error")
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory, mnist):
-    path = tmp_path_factory.mktemp("data") / "mnist700.npz"
-    np.savez(path, x_train=mnist.x_train[:500], y_train=mnist.y_train[:500],
-             x_test=mnist.x_test[:200], y_test=mnist.y_test[:200])
-    return str(path)
 
 
 def _explore(model, data, store_path, executor):
