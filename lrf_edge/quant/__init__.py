@@ -5,16 +5,26 @@
     y = reference.run(qg, x)                 # bit-exact numpy model of the int8 C
     src = generate(qg, "lenet5")             # lrf_edge.codegen: int8 C (CodegenOptions dtype)
 
-- calibrate.py: float numpy executor and min/max ranges of every value (TT steps too);
-- quantize.py: QuantizedGraph, per-channel int8 weights, int32 biases, fixed-point
-  multipliers/shifts, activation tables; `int8_weight_bytes(graph)` for budgets;
+- ops/: one module per op family (dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
+  zero_pad2d, add, activation, layout), each with the op's float forward pass (calibration),
+  its int8 parameters and its bit-exact int8 reference, registered in ops.MODULES;
+- calibrate.py: the float executor over the graph and min/max ranges (ranges.py) of every
+  value (TT steps too);
+- quantize.py: the quantization loop, `int8_weight_bytes(graph)` for budgets, the
+  calibration batch of --data;
+- qgraph.py: QuantizedGraph, QLayer, TTStep (what the int8 code generator reads);
+- params.py: per-tensor QParams; channels.py: per-channel weights, biases, multipliers;
+- activations.py: fused activations (clamps, tables, integer softmax) in float and int8;
+- windows.py: the sliding windows and padding of convolutions and pools;
 - fixedpoint.py: TFLite's QuantizeMultiplier / MultiplyByQuantizedMultiplier;
-- reference.py: the bit-exact integer executor.
+- reference.py: the bit-exact integer executor (`run`, `run_q8`).
 """
 
-from lrf_edge.quant.calibrate import Ranges, calibrate, float_forward
-from lrf_edge.quant.quantize import (QLayer, QParams, QuantizedGraph, calibration_data,
-                                     int8_weight_bytes, qparams, quantize)
+from lrf_edge.quant.calibrate import calibrate, float_forward
+from lrf_edge.quant.params import QParams, qparams
+from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
+from lrf_edge.quant.quantize import calibration_data, int8_weight_bytes, quantize
+from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 

@@ -10,6 +10,8 @@ numpy reference (reference.py) and the generated C agree bit for bit:
   int32. The double-rounding form (SaturatingRoundingDoublingHighMul + RoundingDivideByPOT)
   differs by at most one unit in rare ties and costs about 3x more instructions on rv32.
 - `round_away(v)`: round half away from zero (C's lroundf / TFLite's std::round).
+- `imatmul`, `ieinsum`: exact integer products of int8 operands through float64 BLAS (the
+  int32 accumulators of the kernels, fast in numpy).
 """
 
 from __future__ import annotations
@@ -65,3 +67,14 @@ def requantize(acc, multiplier, shift, zero_point: int, lo: int = -128, hi: int 
                ) -> np.ndarray:
     """int32 accumulators -> int8: mbqm, + output zero point, clamp to [lo, hi]."""
     return np.clip(mbqm(acc, multiplier, shift) + zero_point, lo, hi).astype(np.int8)
+
+
+def imatmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer matmul through float64 BLAS (|values| < 2^53 for int8 operands)."""
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+
+
+def ieinsum(spec: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer einsum of two operands through float64 (as `imatmul`)."""
+    return np.rint(np.einsum(spec, a.astype(np.float64), b.astype(np.float64))
+                   ).astype(np.int64)

@@ -1,0 +1,42 @@
+"""conv2d: a (kh, kw, c, n) kernel over 'same'/'valid' padded windows, computed as the
+windows' matmul with the flattened kernel. Per-filter int8 weights; 'same' padding inserts
+the input zero point (real 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrf_edge.ir import Node
+from lrf_edge.quant.activations import finish
+from lrf_edge.quant.channels import bias_q8, kernel_bytes, per_channel, plus_bias
+from lrf_edge.quant.fixedpoint import imatmul
+from lrf_edge.quant.qgraph import QLayer
+from lrf_edge.quant.ranges import Ranges
+from lrf_edge.quant.windows import node_windows
+
+OPS = ("conv2d",)
+REQUANTIZES = True
+
+
+def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
+    k = node.weights["kernel"].astype(np.float64)
+    kh, kw, _, n = k.shape
+    win = node_windows(node, xs[0], kh, kw, node.attrs.get("strides", (1, 1)))
+    return plus_bias(node, win.reshape(*win.shape[:3], -1) @ k.reshape(-1, n))
+
+
+def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
+    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64))
+
+
+def weight_bytes(node: Node) -> int:
+    return kernel_bytes(node, node.weights["kernel"].shape[-1])
+
+
+def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
+    kh, kw, _, n = layer.kernel.shape
+    z = layer.inputs[0].zero_point
+    win = node_windows(node, xs[0], kh, kw, node.attrs.get("strides", (1, 1)), z)
+    win = win.astype(np.int64).reshape(*win.shape[:3], -1) - z
+    acc = imatmul(win, layer.kernel.reshape(-1, n))
+    return finish(layer, acc + bias_q8(layer, n))

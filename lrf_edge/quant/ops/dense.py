@@ -1,0 +1,32 @@
+"""dense: y = x W + b. Per-output-channel int8 weights (one scale per column)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrf_edge.ir import Node
+from lrf_edge.quant.activations import finish
+from lrf_edge.quant.channels import bias_q8, kernel_bytes, per_channel, plus_bias
+from lrf_edge.quant.fixedpoint import imatmul
+from lrf_edge.quant.qgraph import QLayer
+from lrf_edge.quant.ranges import Ranges
+
+OPS = ("dense",)
+REQUANTIZES = True
+
+
+def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
+    return plus_bias(node, xs[0] @ node.weights["kernel"].astype(np.float64))
+
+
+def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
+    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64))
+
+
+def weight_bytes(node: Node) -> int:
+    return kernel_bytes(node, node.weights["kernel"].shape[-1])
+
+
+def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
+    acc = imatmul(xs[0].astype(np.int64) - layer.inputs[0].zero_point, layer.kernel)
+    return finish(layer, acc + bias_q8(layer, acc.shape[-1]))

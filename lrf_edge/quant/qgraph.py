@@ -1,0 +1,97 @@
+"""The quantizer's result: `QuantizedGraph`, a Graph plus one `QLayer` of int8 parameters and
+constants per node (`TTStep`s for a TT-matvec). The code generator reads these records; the
+per-op rules in ops/ fill them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.ir import Graph
+from lrf_edge.quant.params import QParams
+from lrf_edge.quant.ranges import Ranges
+
+
+@dataclass
+class TTStep:
+    """One int8 TT contraction step Out[n][q][p] = sum_m G[q][m] (In[n][m][p] - z_in)."""
+
+    k: int
+    n: int
+    q: int
+    m: int
+    p: int
+    g: np.ndarray              # int8 (q, m)
+    g_scale: np.ndarray        # (q,)
+    inp: QParams
+    out: QParams
+    multiplier: np.ndarray     # int32 (q,)
+    shift: np.ndarray          # int32 (q,)
+    bias: np.ndarray | None = None   # int32 (n, q, p) on the last step, scale s_in * g_scale[q]
+
+
+@dataclass
+class QLayer:
+    """One node's int8 parameters. `pre` is the int8 tensor the op produces before a table
+    activation (its accumulator is requantized to `pre`, then clamped to [act_min,
+    act_max]); `out` is the node's output tensor (== pre unless sigmoid/tanh/softmax)."""
+
+    name: str
+    op: str
+    act: str
+    inputs: list[QParams]
+    pre: QParams
+    out: QParams
+    act_min: int = -128
+    act_max: int = 127
+    kernel: np.ndarray | None = None      # int8, the float node's kernel layout
+    w_scale: np.ndarray | None = None     # per output channel
+    bias: np.ndarray | None = None        # int32 per output channel (scale s_in * w_scale)
+    multiplier: np.ndarray | None = None  # int32 per output channel
+    shift: np.ndarray | None = None       # int32 per output channel
+    lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]
+    exp_table: np.ndarray | None = None   # int32[256] for softmax: exp(-scale d) 2^K
+    exp_bits: int = 0
+    steps: list[TTStep] = field(default_factory=list)
+    add: dict[str, Any] = field(default_factory=dict)  # add: multipliers/shifts per input
+
+    def const_arrays(self) -> list[np.ndarray]:
+        arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut,
+                            self.exp_table) if a is not None]
+        for st in self.steps:
+            arrs += [st.g, st.multiplier, st.shift] + ([st.bias] if st.bias is not None
+                                                       else [])
+        return arrs
+
+
+@dataclass
+class QuantizedGraph:
+    """A Graph plus every tensor's int8 parameters and every layer's int8 constants."""
+
+    graph: Graph
+    tensors: dict[str, QParams]
+    layers: dict[str, QLayer]
+    ranges: Ranges | None = None
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def input(self) -> QParams:
+        return self.tensors[self.graph.input.name]
+
+    @property
+    def output(self) -> QParams:
+        return self.tensors[self.graph.output]
+
+    @property
+    def weight_bytes(self) -> int:
+        """Flash bytes of the constants (int8 weights, int32 biases, multipliers, shifts,
+        tables), an upper bound of the generated arrays (which fold zero points in)."""
+        return int(sum(a.nbytes for l in self.layers.values() for a in l.const_arrays()))
+
+    def __iter__(self):
+        return iter(self.graph)
