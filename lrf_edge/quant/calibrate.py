@@ -5,7 +5,7 @@ ops/, factorized ops included), and `calibrate` keeps min/max (over the batch) o
 - each node's output (after its fused activation),
 - each node's pre-activation value (what sigmoid/tanh/softmax read; the int8 kernels
   requantize the accumulator to it and then apply a table or the integer softmax),
-- each intermediate of a TT-matvec, in the order of `lrf_edge.methods.tt.tt_steps` (the
+- each intermediate of a TT-matvec, in the order of `lrf_edge.ir.ops.tt_dense.tt_steps` (the
   order the int8 C kernel runs; every step is requantized to int8 with its own scale).
 Min/max is TFLite's calibration rule for activations.
 """

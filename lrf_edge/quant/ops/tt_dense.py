@@ -1,4 +1,4 @@
-"""tt_dense: the TT-matvec, run as `lrf_edge.methods.tt.tt_steps` (the order the int8 C
+"""tt_dense: the TT-matvec, run as `lrf_edge.ir.ops.tt_dense.tt_steps` (the order the int8 C
 kernel runs). Every contraction step accumulates in int32 and is requantized to int8 with
 its own calibrated scale (calibration records each step's output); the last step adds the
 bias and goes to the layer's scale. Weights: one scale per row of each step's core matrix
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrf_edge.ir import Node
-from lrf_edge.methods.tt import core_matrix, tt_steps
+from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
 from lrf_edge.quant.activations import table
 from lrf_edge.quant.channels import (bias_bytes, plus_bias, quantize_bias, quantize_weights,
                                      weight_scales)
