@@ -167,7 +167,8 @@ def arena_bytes(model: Model, dtype: str = FLOAT32) -> int:
     API's int8 input/output buffers), planned as `generate` plans it, without rendering.
 
     For "int8" a float Graph is quantized first with throwaway ranges (seeded uniform
-    inputs): the sizes do not depend on the ranges, so no calibration data is needed."""
+    inputs): the sizes do not depend on the ranges, so no calibration data is needed. A
+    QuantizedGraph is int8 whatever `dtype` says, as in `generate`."""
     if dtype == INT8 and isinstance(model, Graph):
         x = np.random.default_rng(0).random((2, *model.input_shape), np.float32)
         model = quantize(model, x)
