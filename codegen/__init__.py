@@ -3,33 +3,50 @@
     from lrf_edge.codegen import generate, write
     src = generate(graph, "lenet5")     # CSources: .files, .arena_bytes, .layers, ...
     write(src, "out/lenet5")            # atomic: all files appear at once, or none
+    src = generate(quantize(graph, x))  # a lrf_edge.quant.QuantizedGraph: int8 C
 
 The C has no malloc: weights are `static const` (flash), activations live in one static
 arena whose buffers are placed by a liveness planner (`planner.py`), and the API is
-`int <name>_infer(const float *input, float *output)` (0 on success). Compiling with
-`-DLRF_PROFILE` and a target's `lrf_profile.h` wraps every layer in
-`LRF_LAYER_BEGIN(i)` / `LRF_LAYER_END(i)` (the targets' harness counts instructions there).
+`int <name>_infer(const float *input, float *output)` (0 on success; int8 adds
+`<name>_infer_q8` on int8 tensors). Compiling with `-DLRF_PROFILE` and a target's
+`lrf_profile.h` wraps every layer in `LRF_LAYER_BEGIN(i)` / `LRF_LAYER_END(i)` (the
+targets' harness counts instructions there).
 
-How to add an op (e.g. tt_dense):
-1. The op itself (shape, MACs) is registered in lrf_edge.ir.ops; its MAC count must equal
-   the loop nest the C template executes.
-2. Write one template, `templates/<op>.c.j2`, rendering one static C function
+Layout: `generator.py` is the one generator (the per-dtype `Flavour` says what differs
+between float32 and int8), `kernels/` holds one module per op family with its float32 and
+int8 kernels, `planner.py` the arena, `render.py` the templates' environment and C literals.
+`arena_bytes(graph, dtype)` and `kernel_loops(node, block)` give the build the arena size and
+the block loops without rendering.
+
+How to add an op family (e.g. tt_dense), in codegen and templates:
+1. `codegen/kernels/<family>.py`: `OPS` (the IR ops it covers), `prepare(node, options)`
+   (float32) and `prepare_q8(node, qlayer, options)` (int8), each returning
+   `LayerPlan(vars=..., weights={suffix: array in the order the loop reads it: float32, or
+   int8/int32}, scratch=arena elements live only during the layer)`, `loops(node, block)`
+   (the widths of the unrolled block loops its templates emit; `common.no_loops` if none),
+   and `KERNELS = {(op, "float32"): Kernel("<op>.c.j2", prepare), (op, "int8"):
+   Kernel("<op>_q8.c.j2", prepare_q8)}`. Shared pieces (blocks, pack_blocks, spatial,
+   ping_pong, the int8 output stage q8_output/folded_bias/requant_arrays) are in
+   `codegen/kernels/common.py`.
+2. `codegen/kernels/__init__.py`: the module's name in the import and in `MODULES`.
+3. `templates/<op>.c.j2`: one static C function
    `static void {{ L.fn }}(const float *restrict x, float *restrict y[, float *scratch])`
    for one layer (`{% import "common.j2" as c %}` gives fused activations: `c.act`,
    `c.softmax`, `c.post`). `L` holds: fn, name, op, act, macs, in_shape, out_shape,
-   out_size, last_dim, bias, plus the variables your prepare function returns. Weight
-   arrays are `{{ L.fn }}_<suffix>`, emitted as static const float arrays.
-3. Write `prepare(node, options) -> LayerPlan(vars=..., weights={suffix: float32 array in
-   the order the loop reads it}, scratch=floats of temporary RAM)` and register it:
-   `register_kernel("tt_dense", Kernel("tt_dense.c.j2", prepare))` (in codegen/kernels.py,
-   or from the method's own module). Scratch is arena memory live only during the layer.
-4. Test it against Keras through `lrf_edge.targets.HostModel` (tests/test_codegen*.py).
+   out_size, last_dim, args, index, plus the variables the prepare function returns.
+   Constant arrays are `{{ L.fn }}_<suffix>`.
+4. `templates/<op>_q8.c.j2`: the same on `int8_t` (`{% import "common_q8.j2" as c %}`).
+The op's MAC count (lrf_edge.ir) must equal the loop nest the templates execute. Tests:
+against Keras through `lrf_edge.targets.HostModel` (tests/test_codegen*.py) and against
+lrf_edge.quant.reference bit for bit (tests/test_int8.py).
 """
 
-from lrf_edge.codegen.generator import CSources, LayerInfo, c_floats, generate, render, write
-from lrf_edge.codegen.kernels import (KERNELS, CodegenOptions, Kernel, LayerPlan, blocks,
-                                      pack_blocks, register_kernel)
+from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
+from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernels
+from lrf_edge.codegen.kernels.common import (DTYPES, CodegenOptions, Kernel, LayerPlan, blocks,
+                                             pack_blocks)
+from lrf_edge.codegen.render import c_floats, c_ints, render
 
-__all__ = ["CSources", "CodegenOptions", "KERNELS", "Kernel", "LayerInfo", "LayerPlan",
-           "blocks", "c_floats", "generate", "pack_blocks", "register_kernel", "render",
-           "write"]
+__all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
+           "LayerPlan", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
+           "kernel_loops", "kernel_of", "kernels", "pack_blocks", "render", "write"]

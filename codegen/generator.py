@@ -1,26 +1,33 @@
-"""Graph -> C sources: plans the arena, prepares each layer's kernel, renders the templates."""
+"""Graph -> C sources: plans the arena, prepares each layer's kernel, renders the templates.
+
+One generator for both dtypes. A `Flavour` holds what differs between the float32 C
+(`float` arena, `<name>_infer(const float *, float *)`) and the int8 C (an `int8_t` arena,
+`<name>_infer_q8(const int8_t *, int8_t *)` plus the float API that quantizes the input and
+dequantizes the output): the arena's element size and alignment, the model templates, the
+C types of the constant arrays, how a kernel is prepared and the extra template context.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from lrf_edge.atomic import atomic_folder
-from lrf_edge.codegen.kernels import CodegenOptions, LayerPlan, kernel_of
+from lrf_edge.codegen.kernels import kernel_of
+from lrf_edge.codegen.kernels.common import FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan
 from lrf_edge.codegen.planner import Buffer, place, plan_memory
+from lrf_edge.codegen.render import c_float, c_name, render
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph
+from lrf_edge.ir import Graph, Node
+from lrf_edge.quant import QuantizedGraph, quantize
 
-FLOAT = 4  # bytes
+Model = Union[Graph, QuantizedGraph]
 
 
 @dataclass
@@ -32,7 +39,7 @@ class LayerInfo:
     fn: str | None          # C function, None for views (no code)
     macs: int
     weight_bytes: int       # flash bytes of the layer's packed weights
-    output: str             # 'input', 'output', 'arena+OFFSET' (floats) or 'view of X'
+    output: str             # 'input', 'output', 'arena+OFFSET' (elements) or 'view of X'
     scratch_bytes: int = 0
     profile_index: int | None = None  # slot in the per-layer counters, None without code
     live_bytes: int = 0     # arena bytes in use while the layer runs (its inputs, output, scratch)
@@ -68,96 +75,142 @@ class CSources:
         return [f for f in self.files if f.endswith(".c")]
 
 
-def c_name(text: str) -> str:
-    """A C identifier from a model or layer name."""
-    name = re.sub(r"[^0-9a-zA-Z_]", "_", text).strip("_").lower() or "model"
-    return f"m_{name}" if name[0].isdigit() else name
+# -- the two flavours --------------------------------------------------------------------
+
+def _prepare_float(kernel: Kernel, node: Node, model: Model, opt: CodegenOptions) -> LayerPlan:
+    return kernel.prepare(node, opt)
 
 
-@lru_cache(maxsize=1)
-def _env() -> Any:
-    import jinja2
-
-    root = resources.files("lrf_edge.templates")
-
-    def load(name: str) -> str:
-        try:
-            return (root / name).read_text()
-        except FileNotFoundError:
-            raise jinja2.TemplateNotFound(name) from None
-
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(load), trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["cfloats"] = c_floats
-    env.filters["rstrip"] = lambda s: str(s).rstrip()
-    return env
+def _prepare_int8(kernel: Kernel, node: Node, model: Model, opt: CodegenOptions) -> LayerPlan:
+    return kernel.prepare(node, model.layers[node.name], opt)
 
 
-def render(template: str, **kw: Any) -> str:
-    text = _env().get_template(template).render(**kw)
-    return re.sub(r"\n[ \t]*\n(?=[ \t]*})", "\n", text)  # no blank line before a '}'
+def _no_io(graph: Graph) -> int:
+    return 0
 
 
-def c_floats(values: np.ndarray, per_line: int = 6) -> str:
-    """float32 values as C literals that round-trip exactly ('%.9e' is enough for float32)."""
-    flat = np.asarray(values, np.float32).reshape(-1)
-    if not np.all(np.isfinite(flat)):
-        raise LrfError("the model has NaN or infinite weights; retrain or fix the model file")
-    text = [f"{v:.9e}f" for v in flat.tolist()]
-    return ",\n".join("    " + ", ".join(text[i:i + per_line])
-                      for i in range(0, len(text), per_line))
+def _int8_io(graph: Graph) -> int:
+    """The float API's int8 copies of the input and output."""
+    return math.prod(graph.input_shape) + math.prod(graph.output_shape)
 
 
-def generate(graph: Graph, name: str | None = None,
-             options: CodegenOptions | None = None) -> CSources:
-    """Generate `<name>.h`, `<name>.c` and `<name>_weights.h` for the graph.
+def _no_context(model: Model) -> dict[str, Any]:
+    return {}
 
-    int8: pass a `lrf_edge.quant.QuantizedGraph` (options.dtype "int8" is then implied);
-    see codegen/kernels_q8.py."""
-    options = options or CodegenOptions()
-    if options.dtype == "int8" or not isinstance(graph, Graph):
-        from lrf_edge.codegen.kernels_q8 import generate_q8
-        if isinstance(graph, Graph):
-            raise LrfError("int8 code generation needs a quantized graph: "
-                           "lrf_edge.quant.quantize(graph, calibration_x)")
-        return generate_q8(graph, name, options)
-    if options.dtype != "float32":
+
+def _int8_context(model: Model) -> dict[str, Any]:
+    """The input and output quantization, for the float API's conversions."""
+    in_q, out_q = model.input, model.output
+    return {"in_inv": c_float(1.0 / in_q.scale), "in_scale": c_float(in_q.scale),
+            "in_zp": int(in_q.zero_point), "out_scale": c_float(out_q.scale),
+            "out_zp": int(out_q.zero_point)}
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """What one dtype's C differs in; everything else the generator does once."""
+
+    dtype: str
+    elem_bytes: int          # bytes of one arena element (the planner's unit)
+    align: int               # arena offsets in multiples of this many elements (8 bytes float32)
+    suffix: str              # of the model templates: model<suffix>.c.j2, weights<suffix>.h.j2
+    ctypes: dict[np.dtype, str]                  # constant arrays' numpy dtype -> C type
+    prepare: Callable[[Kernel, Node, Model, CodegenOptions], LayerPlan]
+    io_bytes: Callable[[Graph], int]             # static buffers besides the arena
+    context: Callable[[Model], dict[str, Any]]   # extra variables of the model templates
+
+
+FLAVOURS = {
+    FLOAT32: Flavour(FLOAT32, elem_bytes=4, align=2, suffix="",
+                     ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
+                     io_bytes=_no_io, context=_no_context),
+    INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
+                  ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t"},
+                  prepare=_prepare_int8, io_bytes=_int8_io, context=_int8_context),
+}
+
+
+# -- planning (shared by generate and arena_bytes) ---------------------------------------
+
+@dataclass
+class _Planned:
+    graph: Graph
+    kernels: dict[str, Kernel]
+    plans: dict[str, LayerPlan]
+    loc: dict[str, Any]
+    buffers: list[Buffer]
+    arena: int  # elements
+
+
+def _flavour_of(model: Model, options: CodegenOptions) -> Flavour:
+    if isinstance(model, QuantizedGraph):
+        return FLAVOURS[INT8]
+    if options.dtype == INT8:
+        raise LrfError("int8 code generation needs a quantized graph: "
+                       "lrf_edge.quant.quantize(graph, calibration_x)")
+    if options.dtype != FLOAT32:
         raise LrfError(f"unknown dtype '{options.dtype}'; valid: float32, int8")
+    return FLAVOURS[FLOAT32]
+
+
+def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
+    graph = model.graph if isinstance(model, QuantizedGraph) else model
+    kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if n.op != "input"}
+    plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
+             for n in graph if n.op != "input"}
+    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name])
+    return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
+
+
+def arena_bytes(model: Model, dtype: str = FLOAT32) -> int:
+    """Bytes of static RAM the generated C allocates for activations (int8: with the float
+    API's int8 input/output buffers), planned as `generate` plans it, without rendering.
+
+    For "int8" a float Graph is quantized first with throwaway ranges (seeded uniform
+    inputs): the sizes do not depend on the ranges, so no calibration data is needed. A
+    QuantizedGraph is int8 whatever `dtype` says, as in `generate`."""
+    if dtype == INT8 and isinstance(model, Graph):
+        x = np.random.default_rng(0).random((2, *model.input_shape), np.float32)
+        model = quantize(model, x)
+    flavour = _flavour_of(model, CodegenOptions(dtype=dtype))
+    planned = _plan(model, flavour, CodegenOptions())
+    return flavour.elem_bytes * planned.arena + flavour.io_bytes(planned.graph)
+
+
+# -- generation --------------------------------------------------------------------------
+
+def generate(model: Model, name: str | None = None,
+             options: CodegenOptions | None = None) -> CSources:
+    """Generate `<name>.h`, `<name>.c` and `<name>_weights.h` for a float Graph, or for a
+    `lrf_edge.quant.QuantizedGraph` (int8 C; options.dtype "int8" is then implied)."""
+    options = options or CodegenOptions()
+    flavour = _flavour_of(model, options)
+    p = _plan(model, flavour, options)
+    graph, loc, buffers, size = p.graph, p.loc, p.buffers, flavour.elem_bytes
     name = c_name(name or graph.name)
-    nodes = list(graph)
-    plans: dict[str, LayerPlan] = {}
-    for node in nodes:
-        if node.op != "input":
-            plans[node.name] = kernel_of(node).prepare(node, options)
 
-    loc, buffers = plan_memory(graph, plans, kernel_of)
-    arena_floats = place(buffers)
-
-    def ptr(value: str) -> str:
-        where = loc[value]
+    def ptr(where: Any) -> str:
         if isinstance(where, Buffer):
             return f"lrf_arena + {where.offset}" if where.offset else "lrf_arena"
         return where
 
-    layers: list[dict[str, Any]] = []
-    infos: list[LayerInfo] = []
-    weights: list[tuple[str, np.ndarray]] = []
     scratch_of = {b.values[0][len("scratch:"):]: b for b in buffers
                   if b.values and b.values[0].startswith("scratch:")}
-    for pos, node in enumerate(nodes):
+    layers: list[dict[str, Any]] = []
+    infos: list[LayerInfo] = []
+    weights: list[tuple[str, str, np.ndarray]] = []
+    for pos, node in enumerate(graph):
         if node.op == "input":
             continue
-        kernel, plan = kernel_of(node), plans[node.name]
+        kernel, plan = p.kernels[node.name], p.plans[node.name]
         fn = None
         if kernel.template is not None:
             fn = f"l{len(layers)}_{c_name(node.name)}"
-            scratch = scratch_of.get(node.name)
-            args = [ptr(s) for s in node.inputs] + [ptr(node.name)]
-            if scratch is not None:
-                args.append(f"lrf_arena + {scratch.offset}" if scratch.offset else "lrf_arena")
+            args = [ptr(loc[s]) for s in node.inputs] + [ptr(loc[node.name])]
+            if node.name in scratch_of:
+                args.append(ptr(scratch_of[node.name]))
             for suffix, arr in plan.weights.items():
-                weights.append((f"{fn}_{suffix}", arr))
+                weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
             layer = {"fn": fn, "name": node.name, "op": node.op, "act": node.activation,
                      "n_inputs": len(node.inputs), "in_shape": list(node.in_shapes[0]),
                      "out_shape": list(node.shape), "out_size": math.prod(node.shape),
@@ -171,26 +224,27 @@ def generate(graph: Graph, name: str | None = None,
         infos.append(LayerInfo(
             name=node.name, op=node.op, fn=fn, macs=node.macs,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()), output=out,
-            scratch_bytes=FLOAT * plan.scratch,
+            scratch_bytes=size * plan.scratch,
             profile_index=len(layers) - 1 if fn else None,
-            live_bytes=FLOAT * sum(b.size for b in buffers if b.start <= pos <= b.end)))
+            live_bytes=size * sum(b.size for b in buffers if b.start <= pos <= b.end)))
 
-    final_copy = None
-    if loc[graph.output] != "output":
-        final_copy = ptr(graph.output)
+    total = size * p.arena + flavour.io_bytes(graph)
+    weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
-           "weights": weights, "arena_floats": arena_floats,
+           "weights": weights, "arena_size": p.arena, "arena_bytes": total,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),
-           "output_size": math.prod(graph.output_shape), "final_copy": final_copy,
-           "macs": graph.macs, "weight_bytes": sum(int(a.nbytes) for _, a in weights)}
-    files = {f"{name}.h": render("model.h.j2", **ctx),
-             f"{name}_weights.h": render("weights.h.j2", **ctx),
-             f"{name}.c": render("model.c.j2", **ctx)}
-    return CSources(name=name, files=files, arena_bytes=FLOAT * arena_floats, layers=infos,
+           "output_size": math.prod(graph.output_shape),
+           "final_copy": ptr(loc[graph.output]) if loc[graph.output] != "output" else None,
+           "macs": graph.macs, "weight_bytes": weight_bytes, **flavour.context(model)}
+    s = flavour.suffix
+    files = {f"{name}.h": render(f"model{s}.h.j2", **ctx),
+             f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),
+             f"{name}.c": render(f"model{s}.c.j2", **ctx)}
+    return CSources(name=name, files=files, arena_bytes=total, layers=infos,
                     input_shape=tuple(graph.input_shape),
-                    output_shape=tuple(graph.output_shape),
-                    weight_bytes=ctx["weight_bytes"], buffers=buffers)
+                    output_shape=tuple(graph.output_shape), weight_bytes=weight_bytes,
+                    buffers=buffers)
 
 
 def write(sources: CSources, outdir: str | os.PathLike) -> Path:

@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen import CSources
-from lrf_edge.codegen.generator import c_floats
+from lrf_edge.codegen import CSources, c_floats
 from lrf_edge.errors import LrfError
 
 

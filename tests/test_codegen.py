@@ -138,3 +138,24 @@ def test_no_layers_needing_arena_still_compiles():
                Node("a", "activation", ["x"], activation="relu6")], name="tiny")
     y = HostModel(generate(g))(np.array([[-1, 0, 1, 5, 6, 9]], np.float32))
     np.testing.assert_array_equal(y, [[0, 0, 1, 5, 6, 6]])
+
+
+@pytest.mark.parametrize("graph", [residual_graph(), dense_graph(7, 5)], ids=["resnet", "dense"])
+def test_arena_bytes_is_what_generate_allocates(graph):
+    from lrf_edge.codegen import arena_bytes
+    from lrf_edge.quant import quantize
+    assert arena_bytes(graph, "float32") == generate(graph).arena_bytes
+    x = np.random.default_rng(1).standard_normal((4, *graph.input_shape)).astype(np.float32)
+    q = generate(quantize(graph, x)).arena_bytes  # the sizes do not depend on the ranges
+    assert arena_bytes(graph, "int8") == q
+    with pytest.raises(LrfError, match="unknown dtype"):
+        arena_bytes(graph, "float16")
+
+
+def test_kernel_loops_are_the_output_blocks():
+    """One loop per run of full blocks, one for the narrower tail."""
+    from lrf_edge.codegen import kernel_loops
+    g = residual_graph()
+    assert kernel_loops(g["d0"], 8) == [8] and kernel_loops(g["d1"], 8) == [8, 2]
+    assert kernel_loops(g["c3"], 5) == [5, 2] and kernel_loops(g["dw2"], 8) == []
+    assert kernel_loops(g["x"], 8) == kernel_loops(g["mp"], 8) == []

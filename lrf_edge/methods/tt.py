@@ -354,7 +354,3 @@ def decompose(node: Node, row) -> list[Node]:
               attrs={"row_dims": tuple(rows), "col_dims": tuple(cols), "ranks": tuple(ranks),
                      "order": order})
     return chain(node, [tt])
-
-
-# The C kernel registers itself with the code generator (its costs are tt_macs above).
-from lrf_edge.methods import tt_kernel as _tt_kernel  # noqa: E402,F401

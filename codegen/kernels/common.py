@@ -1,0 +1,145 @@
+"""What the kernel modules share: the plan a prepare function returns, the kernel record,
+the options, output blocking and the weight packing that follows it, the spatial variables
+of windowed ops, the TT ping-pong schedule and the int8 output stage.
+
+A `Kernel` names its template (a file in lrf_edge.templates that renders one static C
+function for one layer) and a prepare function that returns a `LayerPlan`: the template's
+variables, the constant arrays to put in flash (already in the layout the loop nest reads,
+e.g. dense packed by output blocks) and the scratch the layer needs. Views (flatten,
+reshape) emit no code; element-wise kernels may run in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Node, spatial_pads
+
+FLOAT32, INT8 = "float32", "int8"
+DTYPES = (FLOAT32, INT8)
+
+
+@dataclass
+class LayerPlan:
+    """What one layer's template needs; `vars` are template variables."""
+
+    vars: dict[str, Any] = field(default_factory=dict)
+    # suffix -> constant array: float32 for float kernels; int8/int32 for int8 kernels
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    scratch: int = 0  # arena elements (floats, or bytes for int8) live only during the layer
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One op's C for one dtype. `prepare` is (node, options) for float32 and
+    (node, qlayer, options) for int8: the int8 one also needs the layer's quantization."""
+
+    template: str | None  # None: a view, no code (flatten, reshape)
+    prepare: Callable[..., LayerPlan]
+    inplace: bool = False  # may write its output over its first input
+
+
+@dataclass(frozen=True)
+class CodegenOptions:
+    block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
+    dtype: str = FLOAT32  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
+
+
+def blocks(n: int, width: int) -> list[dict[str, int]]:
+    """Split n outputs into passes of `width` plus a narrower tail: [{start, stop, width}]."""
+    width = max(1, min(width, n))
+    main = n - n % width
+    out = [{"start": 0, "stop": main, "width": width}] if main else []
+    if n % width:
+        out.append({"start": main, "stop": n, "width": n % width})
+    return out
+
+
+def block_widths(n: int, block: int) -> list[int]:
+    """The widths of the unrolled loops `blocks(n, block)` emits (the latency features)."""
+    return [b["width"] for b in blocks(n, block)]
+
+
+def no_loops(node: Node, block: int) -> list[int]:
+    """Kernels without unrolled block loops."""
+    return []
+
+
+def pack_blocks(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
+    """(K, N) matrix -> flat array read as [block][K][width], the order the kernel reads it
+    (its dtype kept: float32 weights, or int8)."""
+    chunks = [w[:, j:j + b["width"]].reshape(-1)
+              for b in parts for j in range(b["start"], b["stop"], b["width"])]
+    return np.concatenate(chunks).astype(w.dtype)
+
+
+def float_bias(node: Node, plan: LayerPlan) -> bool:
+    """Adds the float bias array `b` when the layer has one; whether it does."""
+    if "bias" in node.weights:
+        plan.weights["b"] = np.asarray(node.weights["bias"], np.float32).reshape(-1)
+        return True
+    return False
+
+
+def spatial(node: Node, kh: int, kw: int) -> dict[str, Any]:
+    """Template variables of a kh x kw window over an (H, W, C) input: sizes, strides,
+    padding and the padded extent (conv, depthwise, pooling; float and int8)."""
+    h, w, c = node.in_shapes[0]
+    ho, wo, n = node.shape
+    sh, sw = node.attrs.get("strides", (1, 1))
+    pt, pb, pl, pr = spatial_pads(node, kh, kw)
+    return {"H": h, "W": w, "C": c, "HO": ho, "WO": wo, "N": n, "KH": kh, "KW": kw,
+            "SH": sh, "SW": sw, "PT": pt, "PB": pb, "PL": pl, "PR": pr,
+            "padded": bool(pt or pb or pl or pr), "HP": h + pt + pb, "WP": w + pl + pr}
+
+
+def padded_scratch(v: dict[str, Any]) -> int:
+    """Scratch of a windowed kernel: the zero-padded input copy when it pads."""
+    return v["HP"] * v["WP"] * v["C"] if v["padded"] else 0
+
+
+def ping_pong(steps: list[dict[str, Any]]) -> int:
+    """Chains TT steps through two halves of one scratch buffer: sets each step's `src`
+    and `dst` (x, y, tmp or tmp + half) and returns the scratch size. The steps give their
+    output size `n * q * p`; the last one writes y."""
+    last = len(steps) - 1
+    half = max((s["n"] * s["q"] * s["p"] for s in steps[:last]), default=0)
+    for i, s in enumerate(steps):
+        s["src"] = "x" if i == 0 else ("tmp" if (i - 1) % 2 == 0 else f"tmp + {half}")
+        s["dst"] = "y" if i == last else ("tmp" if i % 2 == 0 else f"tmp + {half}")
+    return half * (2 if len(steps) > 2 else 1) if len(steps) > 1 else 0
+
+
+# -- the int8 output stage ---------------------------------------------------------------
+
+def q8_output(layer: Any, plan: LayerPlan) -> LayerPlan:
+    """Requantization target, clamp and activation table/softmax of any int8 layer."""
+    plan.vars.update({"ZP": int(layer.pre.zero_point), "LO": int(layer.act_min),
+                      "HI": int(layer.act_max), "lut": layer.lut is not None,
+                      "softmax": layer.exp_table is not None,
+                      "ZP_IN": int(layer.inputs[0].zero_point) if layer.inputs else 0})
+    if layer.lut is not None:
+        plan.weights["lut"] = layer.lut.astype(np.int8)
+    if layer.exp_table is not None:
+        plan.weights["exp"] = layer.exp_table.astype(np.int32)
+    return plan
+
+
+def folded_bias(layer: Any, kernel2d: np.ndarray) -> np.ndarray:
+    """bias - z_in * sum_k w[k][c] (int32, exact): the input zero point folded away."""
+    n = kernel2d.shape[1]
+    b = layer.bias.astype(np.int64) if layer.bias is not None else np.zeros(n, np.int64)
+    b = b - int(layer.inputs[0].zero_point) * kernel2d.astype(np.int64).sum(axis=0)
+    if np.abs(b).max(initial=0) >= 2 ** 31:
+        raise LrfError(f"layer '{layer.name}': int32 bias overflow in int8 quantization")
+    return b.astype(np.int32)
+
+
+def requant_arrays(layer: Any, plan: LayerPlan) -> None:
+    """The per-channel multipliers `m` and shifts `s`."""
+    plan.weights["m"] = layer.multiplier.astype(np.int32)
+    plan.weights["s"] = layer.shift.astype(np.int32)

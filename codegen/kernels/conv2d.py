@@ -1,0 +1,50 @@
+"""conv2d: B output channels per pass over each output pixel (weights packed
+[N/B][KH][KW][C][B]); 'same' padding copies the input into a zero-padded scratch first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+                                             block_widths, blocks, float_bias, folded_bias,
+                                             pack_blocks, padded_scratch, q8_output,
+                                             requant_arrays, spatial)
+from lrf_edge.ir import Node
+
+OPS = ("conv2d",)
+
+
+def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
+    k = np.asarray(node.weights["kernel"], np.float32)
+    kh, kw, c, n = k.shape
+    v = spatial(node, kh, kw)
+    parts = blocks(n, opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts})
+    plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
+    plan.vars["bias"] = float_bias(node, plan)
+    plan.scratch = padded_scratch(v)
+    return plan
+
+
+def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
+    k = layer.kernel
+    kh, kw, c, n = k.shape
+    v = spatial(node, kh, kw)
+    parts = blocks(n, opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts})
+    k2 = k.reshape(kh * kw * c, n)
+    plan.weights["w"] = pack_blocks(k2, parts)
+    plan.weights["b"] = folded_bias(layer, k2)
+    requant_arrays(layer, plan)
+    plan.scratch = padded_scratch(v)
+    return q8_output(layer, plan)
+
+
+def loops(node: Node, block: int) -> list[int]:
+    return block_widths(node.shape[-1], block)
+
+
+KERNELS = {("conv2d", FLOAT32): Kernel("conv2d.c.j2", prepare),
+           ("conv2d", INT8): Kernel("conv2d_q8.c.j2", prepare_q8)}

@@ -1,0 +1,42 @@
+"""max_pool2d, avg_pool2d (one template, `kind` max or avg) and global_avg_pool2d; int8
+keeps the input's scale and clamps/applies the activation as a pass over the output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+                                             no_loops, q8_output, spatial)
+from lrf_edge.ir import Node
+
+OPS = ("max_pool2d", "avg_pool2d", "global_avg_pool2d")
+
+
+def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
+    ph, pw = node.attrs["pool_size"]
+    v = spatial(node, ph, pw)
+    return LayerPlan(vars={**v, "kind": "max" if node.op == "max_pool2d" else "avg"})
+
+
+def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
+    return q8_output(layer, prepare(node, opt))
+
+
+def prepare_global(node: Node, opt: CodegenOptions) -> LayerPlan:
+    h, w, c = node.in_shapes[0]
+    return LayerPlan(vars={"HW": h * w, "C": c})
+
+
+def prepare_global_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
+    return q8_output(layer, prepare_global(node, opt))
+
+
+loops = no_loops
+
+KERNELS = {("max_pool2d", FLOAT32): Kernel("pool2d.c.j2", prepare),
+           ("avg_pool2d", FLOAT32): Kernel("pool2d.c.j2", prepare),
+           ("max_pool2d", INT8): Kernel("pool2d_q8.c.j2", prepare_q8),
+           ("avg_pool2d", INT8): Kernel("pool2d_q8.c.j2", prepare_q8),
+           ("global_avg_pool2d", FLOAT32): Kernel("global_avg_pool2d.c.j2", prepare_global),
+           ("global_avg_pool2d", INT8): Kernel("global_avg_pool2d_q8.c.j2",
+                                               prepare_global_q8)}

@@ -1,0 +1,101 @@
+"""tt_dense: the TT-matvec kernel, float and int8.
+
+The templates (tt_dense.c.j2, tt_dense_q8.c.j2) run tt.tt_steps in the node's `order` (the
+cheaper one, chosen in tt.space): per step Out[n][q][p] = sum_m G'[q][m] In[n][m][p],
+exactly sum n*q*m*p = tt.tt_macs MACs, the op table's count. Intermediates ping-pong
+between two halves of a scratch buffer; the last step writes y with the bias and the fused
+activation.
+- p == 1 (a plain matrix-vector product per n): G' packed like a dense kernel,
+  [q/B][m][B], B outputs per pass, each input loaded once per pass;
+- p > 1: G' row-major (q, m); B consecutive p columns per pass, each G' value loaded once
+  per pass.
+int8: each step requantizes per row q to its own int8 tensor; the input zero point is
+folded into an int32 offset per row, which on the last step also holds the bias.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+                                             block_widths, blocks, float_bias, pack_blocks,
+                                             ping_pong, q8_output)
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Node
+from lrf_edge.methods.tt import core_matrix, tt_steps
+
+OPS = ("tt_dense",)
+
+
+def _step_blocks(q: int, p: int, block: int) -> list[dict[str, int]]:
+    """p == 1 blocks the q outputs, p > 1 the p columns."""
+    return blocks(q if p == 1 else p, block)
+
+
+def _plan(node: Node) -> LayerPlan:
+    a = node.attrs
+    return LayerPlan(vars={"X": math.prod(a["row_dims"]), "Y": math.prod(a["col_dims"]),
+                           "order": a.get("order", "rl")})
+
+
+def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
+    a = node.attrs
+    plan = _plan(node)
+    order = plan.vars["order"]
+    steps = tt_steps(list(a["row_dims"]), list(a["col_dims"]), list(a["ranks"]), order)
+    infos: list[dict[str, Any]] = []
+    for i, st in enumerate(steps):
+        g = core_matrix(np.asarray(node.weights[f"core{st['k']}"], np.float32), order)
+        info = dict(st, last=i == len(steps) - 1, suffix=f"s{i}",
+                    blocks=_step_blocks(st["q"], st["p"], opt.block))
+        if st["p"] == 1:
+            plan.weights[f"s{i}_g"] = pack_blocks(np.ascontiguousarray(g.T), info["blocks"])
+        else:
+            plan.weights[f"s{i}_g"] = g.reshape(-1).astype(np.float32)
+        infos.append(info)
+    plan.scratch = ping_pong(infos)
+    plan.vars["steps"] = infos
+    plan.vars["bias"] = float_bias(node, plan)
+    return plan
+
+
+def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
+    plan = _plan(node)
+    infos: list[dict[str, Any]] = []
+    last = len(layer.steps) - 1
+    for i, st in enumerate(layer.steps):
+        g = st.g.astype(np.int64)
+        off = -int(st.inp.zero_point) * g.sum(axis=1)            # (q,)
+        full = st.bias is not None
+        if full:
+            off = st.bias.astype(np.int64) + off[None, :, None]   # (n, q, p)
+        if np.abs(off).max(initial=0) >= 2 ** 31:
+            raise LrfError(f"layer '{node.name}': int32 offset overflow in TT step {i}")
+        info: dict[str, Any] = {"k": st.k, "n": st.n, "q": st.q, "m": st.m, "p": st.p,
+                                "full_off": full, "ZP": int(st.out.zero_point),
+                                "LO": int(layer.act_min) if i == last else -128,
+                                "HI": int(layer.act_max) if i == last else 127,
+                                "blocks": _step_blocks(st.q, st.p, opt.block),
+                                "suffix": f"s{i}"}
+        gw = pack_blocks(st.g.T.copy(), info["blocks"]) if st.p == 1 else st.g.reshape(-1)
+        plan.weights[f"s{i}_g"] = gw.astype(np.int8)
+        plan.weights[f"s{i}_off"] = off.reshape(-1).astype(np.int32)
+        plan.weights[f"s{i}_m"] = st.multiplier.astype(np.int32)
+        plan.weights[f"s{i}_s"] = st.shift.astype(np.int32)
+        infos.append(info)
+    plan.scratch = ping_pong(infos)
+    plan.vars["steps"] = infos
+    return q8_output(layer, plan)
+
+
+def loops(node: Node, block: int) -> list[int]:
+    a = node.attrs
+    return [w for st in tt_steps(a["row_dims"], a["col_dims"], a["ranks"], a.get("order", "rl"))
+            for w in block_widths(st["q"] if st["p"] == 1 else st["p"], block)]
+
+
+KERNELS = {("tt_dense", FLOAT32): Kernel("tt_dense.c.j2", prepare),
+           ("tt_dense", INT8): Kernel("tt_dense_q8.c.j2", prepare_q8)}
