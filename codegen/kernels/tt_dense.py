@@ -25,7 +25,7 @@ from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kern
                                              ping_pong, q8_output)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
-from lrf_edge.methods.tt import core_matrix, tt_steps
+from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
 
 OPS = ("tt_dense",)
 
