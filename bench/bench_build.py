@@ -12,15 +12,12 @@ calibration is cached per toolchain and done once, before the timings).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import benchenv  # noqa: F401,I001  (bench/benchenv.py: the cache, quiet TF)
 
 
 def main() -> int:
@@ -33,7 +30,7 @@ def main() -> int:
 
     from lrf_edge.build.budgets import budgets_from_args, fmt_size
     from lrf_edge.build.bundle import write_bundle
-    from lrf_edge.build.latency_model import calibrated
+    from lrf_edge.build.latency import calibrated
     from lrf_edge.build.search import BuildOptions, Builder
     from lrf_edge.cli.render import table
     from lrf_edge.errors import LrfError

@@ -50,7 +50,7 @@ from lrf_edge.build.candidate import Candidate
 from lrf_edge.build.candidates import CandidateGenerator, supported_methods
 from lrf_edge.build.inputs import BuildInputs
 from lrf_edge.build.latency import LatencyModel, calibrated
-from lrf_edge.build.options import SIMILARITY_THRESHOLDS, BuildOptions
+from lrf_edge.build.options import BuildOptions
 from lrf_edge.build.scoring import Scorer
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph

@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from lrf_edge.cli.model_args import add_block, add_data, add_json, add_model, add_target
 from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends import load_model
@@ -18,25 +19,20 @@ HELP = ("build the model's C for a target, run it under QEMU and print per-layer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
-    p.add_argument("--target", default="riscv32f",
-                   help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
-                        "(default riscv32f)")
+    add_model(p)
+    add_target(p)
     p.add_argument("--inputs", type=int, default=1, metavar="N",
                    help="random inputs to run (counts are averaged; default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
                    "(default: the target's)")
-    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
-                   help="outputs per pass in dense/conv kernels (default 8)")
+    add_block(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8 (post-training quantization; weights "
                         "count 1 byte each)")
-    p.add_argument("--data", metavar="DATA",
-                   help="int8 calibration data: mnist5k, digits or a .npz (default: the "
-                        "random profiling inputs)")
+    add_data(p, "default: the random profiling inputs")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json(p)
 
 
 def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
