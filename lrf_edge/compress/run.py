@@ -14,11 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lrf_edge.compress import baselines
+import lrf_edge.compress.baselines as baselines
 from lrf_edge.compress.features import calibration_batch
 from lrf_edge.compress.similarity import COSTS, Choice, SimilaritySearch
 from lrf_edge.data import Dataset
-from lrf_edge.dse.latency import predict_latency
 from lrf_edge.dse.space import row_dict
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
@@ -76,8 +75,12 @@ class Compressor:
 
     def __init__(self, graph: Graph, data: Dataset, task: str, opts: CompressOptions,
                  store: Store, model_hash: str, data_key: str,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None,
+                 predict: Callable[[Graph], float] | None = None):
+        """`predict(graph)`: the predicted instructions of a candidate on `opts.target` (e.g.
+        lrf_edge.build.latency.predictor(target)) kept in its store row; None: no latency."""
         self.graph, self.data, self.task, self.opts = graph, data, task, opts.check()
+        self.predict = predict
         self.store, self.model_hash, self.data_key = store, model_hash, data_key
         self.progress = progress or (lambda msg: None)
         self._search: SimilaritySearch | None = None
@@ -160,7 +163,8 @@ class Compressor:
                 "options": self._train_options(), "choice": choice, "metric": self.metric,
                 "score": score, "params": graph.params, "flops": graph.flops,
                 "macs": graph.macs, "kept_params": graph.params, "kept_flops": graph.flops,
-                "latency": predict_latency(graph, self.opts.target), "seconds": seconds,
+                "latency": self.predict(graph) if self.predict is not None else None,
+                "seconds": seconds,
                 "extra": extra}
 
     def search_stats(self) -> dict[str, int]:
