@@ -41,8 +41,7 @@ def _flags(items) -> str:
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     """Write the bundle into `outdir`, replacing a previous one only once all is written."""
     from lrf_edge.codegen import CodegenOptions, generate
-    from lrf_edge.codegen.generator import c_floats, render
-    from lrf_edge.codegen.kernels_q8 import c_ints
+    from lrf_edge.codegen import c_floats, c_ints, render
     from lrf_edge.targets import get_target
     from lrf_edge.train import to_keras
 

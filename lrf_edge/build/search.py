@@ -44,7 +44,6 @@ from typing import Any, Callable
 import numpy as np
 
 from lrf_edge.build import policy
-from lrf_edge.build.arena import arena_bytes
 from lrf_edge.build.budgets import Budgets, fmt_size
 from lrf_edge.build.candidate import Candidate
 from lrf_edge.build.candidates import CandidateGenerator, supported_methods
@@ -52,6 +51,7 @@ from lrf_edge.build.inputs import BuildInputs
 from lrf_edge.build.latency import LatencyModel, calibrated
 from lrf_edge.build.options import BuildOptions
 from lrf_edge.build.scoring import Scorer
+from lrf_edge.codegen import arena_bytes
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import Measurement, measure
@@ -137,12 +137,11 @@ class Builder:
 
     # -- predictions -------------------------------------------------------------------
     def arena(self, graph: Graph, dtype: str) -> int:
-        """The arena bytes of a candidate's graph, planned once per structure."""
-        if dtype == "float32":
-            key = content_hash([(n.name, n.op, n.inputs, n.shape) for n in graph])
-        else:
-            key = "q8" + content_hash([(n.name, n.op, n.inputs, n.shape, n.attrs.get("ranks"))
-                                       for n in graph])
+        """The arena bytes of a candidate's graph, planned once per structure (what the
+        planner reads: ops, shapes and attributes such as TT ranks, not weight values)."""
+        key = dtype + content_hash([(n.name, n.op, n.inputs, n.shape,
+                                     {k: v for k, v in n.attrs.items() if k != "quant"})
+                                    for n in graph])
         if key not in self._arena_cache:
             self._arena_cache[key] = arena_bytes(graph, dtype)
         return self._arena_cache[key]

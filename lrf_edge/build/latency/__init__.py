@@ -26,7 +26,7 @@ from the harness), and caches the samples and coefficients under
 $LRF_EDGE_CACHE/latency/<target>-<key>.json, where the key hashes the compiler's version,
 the target's flags and the kernel templates: a new toolchain or kernel recalibrates.
 
-Each dtype has its own model: the int8 kernels (codegen/kernels_q8.py) run other
+Each dtype has its own model: the int8 kernels (codegen/kernels/, prepare_q8) run other
 instructions per MAC than the float ones (rv32imac: ~3.6 for an int8 dense, ~180 with soft
 float) and emit other code, so `dtype="int8"` calibrates on the same graphs quantized
 (calibrated on random inputs), counts the int8 code and weight bytes, and caches under

@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 
-from lrf_edge.codegen.kernels import blocks
+from lrf_edge.codegen import kernel_loops
 from lrf_edge.ir import Graph, Node
-from lrf_edge.methods.tt import tt_steps
 from lrf_edge.quant import int8_weight_bytes
 
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one")
@@ -44,22 +43,6 @@ def code_layers(graph: Graph) -> int:
     return sum(1 for n in graph if n.op not in VIEWS)
 
 
-# TODO(merge): lrf_edge.codegen.kernel_loops
-def _loops(node: Node, block: int) -> list[int]:
-    """Widths of the unrolled block loops a layer's kernel emits (dense/conv: outputs in
-    passes of `block` and a narrower tail; TT: the same per step)."""
-    if node.op in ("dense", "conv2d") or (node.op == "depthwise_conv2d"
-                                          and node.weights["kernel"].shape[-1] == 1):
-        return [b["width"] for b in blocks(node.shape[-1], block)]
-    if node.op == "tt_dense":
-        a = node.attrs
-        out = []
-        for st in tt_steps(a["row_dims"], a["col_dims"], a["ranks"], a.get("order", "rl")):
-            out += [b["width"] for b in blocks(st["q"] if st["p"] == 1 else st["p"], block)]
-        return out
-    return []
-
-
 def io_features(graph: Graph) -> list[float]:
     """[1, layers, input size, output size]: what the instructions outside the layers grow
     with (the profiled ELF's counter reads around each layer; the int8 float API's input
@@ -76,7 +59,7 @@ def code_features(graph: Graph, block: int = BLOCK) -> list[float]:
     for n in graph:
         if n.op in VIEWS:
             continue
-        w = _loops(n, block)
+        w = kernel_loops(n, block)
         layers, loops, lanes = layers + 1, loops + len(w), lanes + sum(w)
         softmax += n.activation == "softmax"
     return [1.0, float(layers), float(loops), float(lanes), float(softmax)]
