@@ -12,15 +12,9 @@ calibration is cached per toolchain and done once, before the timings).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from benchenv import build_once, print_calibration  # first: the cache, quiet TF
 
 
 def main() -> int:
@@ -32,37 +26,24 @@ def main() -> int:
     args = p.parse_args()
 
     from lrf_edge.build.budgets import budgets_from_args, fmt_size
-    from lrf_edge.build.bundle import write_bundle
-    from lrf_edge.build.latency_model import calibrated
-    from lrf_edge.build.search import BuildOptions, Builder
+    from lrf_edge.build.options import BuildOptions
     from lrf_edge.cli.render import table
     from lrf_edge.errors import LrfError
     from lrf_edge.examples import example_model
-    from lrf_edge.store import Store
 
-    t = time.time()
-    lm = calibrated(args.target)
-    print(f"latency model {args.target}: calibration error mean "
-          f"{100 * lm.errors()['mean']:.1f}% max {100 * lm.errors()['max']:.1f}% "
-          f"({time.time() - t:.0f} s incl. cache lookup)", flush=True)
+    print_calibration(args.target)
     rows = []
     for name in args.models.split(","):
         path = example_model(name)
         for budget in args.budgets.split(","):
             opts = BuildOptions(target=args.target, epochs=args.epochs, data="mnist5k",
                                 budgets=budgets_from_args(args.target, budget))
-            with tempfile.TemporaryDirectory(prefix="lrf-bench-build-") as tmp:
-                start = time.time()
-                try:
-                    with Store(Path(tmp) / "store.sqlite") as store:
-                        res = Builder(str(path), opts, store, Path(tmp) / "models").run()
-                    write_bundle(res, Path(tmp) / "out")
-                except LrfError as exc:
-                    rows.append([name, budget, "-", "-", "-", "-", "-", "-", "-",
-                                 f"{time.time() - start:.0f}", str(exc)[:60]])
-                    print(rows[-1], flush=True)
-                    continue
-                secs = time.time() - start
+            res, secs = build_once(path, opts)
+            if isinstance(res, LrfError):
+                rows.append([name, budget, "-", "-", "-", "-", "-", "-", "-", f"{secs:.0f}",
+                             str(res)[:60]])
+                print(rows[-1], flush=True)
+                continue
             c, o = res.chosen, res.original
             errs = res.prediction_errors()
             rows.append([name, budget, f"{100 * o.score:.1f}%", f"{100 * c.score:.1f}%",

@@ -13,15 +13,9 @@ accuracy and run in a few ms (~3.5 instructions per MAC instead of ~170).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from benchenv import build_once, print_calibration  # first: the cache, quiet TF
 
 
 def main() -> int:
@@ -37,20 +31,13 @@ def main() -> int:
     args = p.parse_args()
 
     from lrf_edge.build.budgets import budgets_from_args, fmt_size
-    from lrf_edge.build.bundle import write_bundle
-    from lrf_edge.build.latency_model import calibrated
-    from lrf_edge.build.search import BuildOptions, Builder
+    from lrf_edge.build.options import BuildOptions
     from lrf_edge.cli.render import table
     from lrf_edge.errors import LrfError
     from lrf_edge.examples import example_model
-    from lrf_edge.store import Store
 
     for dtype in ("float32", "int8"):
-        t = time.time()
-        lm = calibrated(args.target, dtype=dtype)
-        print(f"latency model {args.target} {dtype}: calibration error mean "
-              f"{100 * lm.errors()['mean']:.1f}% max {100 * lm.errors()['max']:.1f}% "
-              f"({time.time() - t:.0f} s incl. cache lookup)", flush=True)
+        print_calibration(args.target, dtype)
     path = example_model(args.model)
     settings = [(b, None) for b in args.budgets.split(",")]
     if args.latency:
@@ -63,19 +50,13 @@ def main() -> int:
                                 budgets=budgets_from_args(args.target, budget, None, latency,
                                                           args.clock if latency else None))
             lat = f" {latency}@{args.clock}" if latency else ""
-            with tempfile.TemporaryDirectory(prefix="lrf-bench-build-int8-") as tmp:
-                start = time.time()
-                try:
-                    with Store(Path(tmp) / "store.sqlite") as store:
-                        res = Builder(str(path), opts, store, Path(tmp) / "models").run()
-                    write_bundle(res, Path(tmp) / "out")
-                except LrfError as exc:
-                    rows.append([budget + lat, dtype, "-", "-", "-", "-", "-", "-", "-",
-                                 f"{time.time() - start:.0f}"])
-                    reasons.append(f"{budget + lat} --dtype {dtype}: {exc}")
-                    print(rows[-1], flush=True)
-                    continue
-                secs = time.time() - start
+            res, secs = build_once(path, opts)
+            if isinstance(res, LrfError):
+                rows.append([budget + lat, dtype, "-", "-", "-", "-", "-", "-", "-",
+                             f"{secs:.0f}"])
+                reasons.append(f"{budget + lat} --dtype {dtype}: {res}")
+                print(rows[-1], flush=True)
+                continue
             c, o = res.chosen, res.original
             rows.append([budget + lat, dtype, c.dtype, f"{100 * o.score:.1f}%",
                          f"{100 * c.score:.1f}%",

@@ -22,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import benchenv  # noqa: F401,I001  (bench/benchenv.py: the cache, quiet TF)
 
 
 def run_config(name: str, model: str, data: str, opts) -> tuple[float, float, list]:

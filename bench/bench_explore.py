@@ -16,14 +16,10 @@ Results resume from the store under $LRF_EDGE_CACHE/bench-explore (delete it for
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import benchenv  # noqa: F401,I001  (bench/benchenv.py: the cache, quiet TF)
 
 PAPER_COUNTS = {  # Table 1: original, after step 4, after step 5
     "lenet5": ("400,120,84,10", 1528e6, 157e6, 156),

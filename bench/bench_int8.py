@@ -11,17 +11,15 @@ the count is the layer's own instructions (requantization included), divided by 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 
 import numpy as np
 
-from lrf_edge import qemu
-from lrf_edge.codegen import CodegenOptions, generate
-from lrf_edge.ir import Graph, Node
-from lrf_edge.quant import quantize
-from lrf_edge.targets import get_target
+from benchenv import write_json
+
+from lrf_edge.ir import Graph, Node  # noqa: E402
+from lrf_edge.qemu import measure  # noqa: E402
+from lrf_edge.quant import quantize  # noqa: E402
 
 
 def _w(rng, *shape, scale=0.2):
@@ -59,13 +57,6 @@ def layer_graphs() -> dict[str, Graph]:
     return g
 
 
-def measure(model, target: str, x: np.ndarray, block: int, dtype: str):
-    t = get_target(target)
-    src = generate(model, options=CodegenOptions(block=block, dtype=dtype))
-    with tempfile.TemporaryDirectory(prefix="lrf-bench-int8-") as tmp:
-        b = t.build(src, x, workdir=tmp)
-        m = qemu.run(b)
-    return src, m, b.sizes
 
 
 def main(argv=None) -> int:
@@ -80,7 +71,7 @@ def main(argv=None) -> int:
     for label, g in layer_graphs().items():
         cal = rng.standard_normal((64, *g.input_shape)).astype(np.float32)
         qg = quantize(g, cal)
-        src, m, _ = measure(qg, "riscv32", cal[:1], args.block, "int8")
+        m = measure(qg, "riscv32", cal[:1], name=None, block=args.block)
         node = next(n for n in g if n.macs)
         n = m.layer_instructions[node.name]
         res["layers"].append({"layer": label, "macs": node.macs, "instructions": n,
@@ -97,8 +88,8 @@ def main(argv=None) -> int:
     print("LeNet-5, whole inference (instructions; quantize/dequantize of the float API "
           "included)")
     for target in ("riscv32", "riscv32f"):
-        _, mf, _ = measure(l5, target, x, args.block, "float32")
-        _, mq, _ = measure(q5, target, x, args.block, "int8")
+        mf = measure(l5, target, x, name=None, block=args.block)
+        mq = measure(q5, target, x, name=None, block=args.block)
         res["lenet5"][target] = {"float32": mf.total, "int8": mq.total,
                                  "speedup": mf.total / mq.total, "macs": l5.macs}
         print(f"  {target:9s} float32 {mf.total:>12,}  int8 {mq.total:>10,}  "
@@ -109,21 +100,18 @@ def main(argv=None) -> int:
     tt = method("tt")
     row = tt.solution(l3["fc1"], "7,4,4,7x5,3,4,5", 4)
     l3tt = l3.replace("fc1", tt.decompose(l3["fc1"], row))
-    print("LeNet-300-100 flash on rv32imac (weights = const arrays; model = weights + code)")
-    for label, model, dtype in (("float32", l3, "float32"),
-                                ("int8", quantize(l3, cal), "int8"),
-                                ("TT(fc1 r4) + int8", quantize(l3tt, cal), "int8")):
-        src, m, sizes = measure(model, "riscv32", x, args.block, dtype)
-        flash = src.weight_bytes + sizes["model_code_bytes"]
-        res["lenet300_flash"][label] = {"weight_bytes": src.weight_bytes,
-                                        "model_code_bytes": sizes["model_code_bytes"],
-                                        "model_flash_bytes": flash,
+    print("LeNet-300-100 flash on rv32imac (weights = const arrays; flash = code + rodata of "
+          "the model)")
+    for label, model in (("float32", l3), ("int8", quantize(l3, cal)),
+                         ("TT(fc1 r4) + int8", quantize(l3tt, cal))):
+        m = measure(model, "riscv32", x, name=None, block=args.block)
+        res["lenet300_flash"][label] = {"weight_bytes": m.weight_bytes,
+                                        "model_code_bytes": m.text_bytes,
+                                        "model_flash_bytes": m.flash_bytes,
                                         "instructions": m.total}
-        print(f"  {label:20s} weights {src.weight_bytes:>9,} B  model flash {flash:>9,} B  "
+        print(f"  {label:20s} weights {m.weight_bytes:>9,} B  model flash {m.flash_bytes:>9,} B  "
               f"{m.total:>11,} instr")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=2)
+    write_json(res, args.json)
     return 0
 
 

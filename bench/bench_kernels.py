@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from lrf_edge import qemu
-from lrf_edge.codegen import generate
 from lrf_edge.ir import Graph, Node
 from lrf_edge.targets import Build, get_target
 
@@ -65,11 +64,10 @@ def mlp_graph() -> Graph:
     return _graph("mlp", (784,), *nodes)
 
 
-def measure(target, graph, work: Path, x=None):
-    src = generate(graph)
-    if x is None:
-        x = np.random.default_rng(2).random((1, *graph.input_shape), np.float32)
-    return src, qemu.run(target.build(src, x, workdir=work))
+def measure(target, graph, work: Path) -> qemu.Measurement:
+    """The graph's C (default options, its own name) measured on one seeded input."""
+    x = np.random.default_rng(2).random((1, *graph.input_shape), np.float32)
+    return qemu.measure(graph, target, x, workdir=work, name=None)
 
 
 EML_MAIN = r"""
@@ -101,7 +99,7 @@ int main(void)
 """
 
 
-def emlearn_peer(target, graph: Graph, ours, work: Path) -> dict:
+def emlearn_peer(target, graph: Graph, ours: qemu.Measurement, work: Path) -> dict:
     """emlearn's 'loadable' C for the same MLP (weights W[in][out]), same flags, same run."""
     import emlearn
     from emlearn.net import c_generate_net_loadable
@@ -109,7 +107,7 @@ def emlearn_peer(target, graph: Graph, ours, work: Path) -> dict:
     code = c_generate_net_loadable([n.activation for n in dense],
                                    [n.weights["kernel"] for n in dense],
                                    [n.weights["bias"] for n in dense], "mlp")
-    src, _ = ours
+    src = ours.sources
     work.mkdir(parents=True, exist_ok=True)
     # reuse our harness pieces: the counter header and the inputs
     build = target.build(src, np.random.default_rng(2).random((1, 784), np.float32),
@@ -147,7 +145,7 @@ def main(argv=None) -> int:
             t = get_target(tname)
             t.check_toolchain()
             for label, layer, graph in cases():
-                src, m = measure(t, graph, work / tname / graph.name)
+                m = measure(t, graph, work / tname / graph.name)
                 n = m.layer_instructions[layer] if layer else m.total
                 macs = graph[layer].macs if layer else graph.macs
                 results["cases"].append({"target": tname, "case": label, "macs": macs,

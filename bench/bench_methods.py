@@ -14,14 +14,13 @@ Run: .venv/bin/python bench/bench_methods.py [--repeat 3] [--json out.json]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from benchenv import write_json
 
 from lrf_edge.ir import Graph, Node  # noqa: E402
 from lrf_edge.methods import cp, svd, svd_conv, tt, tucker2  # noqa: E402
@@ -160,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['layer']:8s} {r['method']:4s} {r['solution']:24s} {r['order']:2s} "
                   f"{r['instr']:>9,} instr ({r['instr_per_mac']:.2f}/MAC)  speed-up "
                   f"{r['speedup']:5.2f}x  FLOP ratio {r['flop_ratio']:5.2f}x")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=2)
+    write_json(res, args.json)
     return 0
 
 

@@ -1,6 +1,8 @@
 """Targets: a toolchain, its flags, a memory map, an emulator and a typical board.
 
-One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`).
+One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`): its
+toolchain, memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the
+latency model) and typical board.
 `get_target(name)` loads it; `Target.build(sources, inputs)` compiles generated C with the
 harness (templates/harness_main.c) into an ELF that runs the model on the given inputs;
 `lrf_edge.qemu.run` runs that ELF. The host target instead builds a shared library that
@@ -53,6 +55,8 @@ class Target:
     emulator: tuple[str, ...] = ()
     timeout_s: float = 120.0
     memory: dict[str, int] = field(default_factory=dict)
+    cpi: float = 1.0                           # cycles per emulated instruction
+    instructions_per_mac: float | None = None  # the latency prior without a calibrated model
 
     # -- toolchain ---------------------------------------------------------------------
     def install_hint(self) -> str:
@@ -97,7 +101,8 @@ class Target:
         """Compile the model and the harness into an ELF that runs `inputs` (n x input)."""
         if self.kind != "qemu":
             raise LrfError(f"target '{self.name}' builds a shared library, not an emulator "
-                           "ELF; use HostModel for it, or a riscv32/riscv32f/cortex-m4 target")
+                           "ELF; use HostModel for it, or one of the targets "
+                           f"{', '.join(target_names('qemu'))}")
         self.check_toolchain()
         self.check_fits(sources)
         x = np.asarray(inputs, np.float32).reshape(-1, sources.input_size)
@@ -216,6 +221,7 @@ def _load(name: str) -> Target:
     d: dict[str, Any] = tomllib.loads(path.read_text())
     emu = d.get("emulator", {})
     counter = d.get("counter", {})
+    timing = d.get("timing", {})
     return Target(
         name=d["name"], description=d["description"], kind=d["kind"], cc=d["cc"],
         size=d["size"], cflags=tuple(d["cflags"]), ldflags=tuple(d["ldflags"]),
@@ -223,12 +229,15 @@ def _load(name: str) -> Target:
         counter_header=counter.get("header", ""),
         instructions_per_unit=float(counter.get("instructions_per_unit", 1.0)),
         emulator=tuple(emu.get("command", [])), timeout_s=float(emu.get("timeout_s", 120)),
-        memory=dict(d.get("memory", {})))
+        memory=dict(d.get("memory", {})), cpi=float(timing.get("cpi", 1.0)),
+        instructions_per_mac=timing.get("instructions_per_mac"))
 
 
-def target_names() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("lrf_edge.targets").iterdir()
-                  if p.name.endswith(".toml"))
+def target_names(kind: str | None = None) -> list[str]:
+    """The targets (one per TOML file), sorted; with `kind` ('qemu', 'host') only those."""
+    names = sorted(p.name[:-5] for p in resources.files("lrf_edge.targets").iterdir()
+                   if p.name.endswith(".toml"))
+    return names if kind is None else [n for n in names if _load(n).kind == kind]
 
 
 def get_target(name: str) -> Target:

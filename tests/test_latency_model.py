@@ -45,9 +45,10 @@ def test_latency_needs_clock():
 def test_calibrated_model_predicts_lenet300(lenet300):
     """Calibrated on micro-benchmarks only, the model predicts LeNet-300-100 (and an SVD-
     factorized version it never saw) within 10% of QEMU's count; cached per toolchain."""
-    from lrf_edge.build import latency_model as lm
-    from lrf_edge.dse.latency import predict_latency
+    from lrf_edge.build import latency as lm
+    from lrf_edge.build.latency import predict_latency
     from lrf_edge.methods import METHODS
+    from lrf_edge.qemu import measure
     model = lm.calibrated("riscv32f")
     assert lm.cached("riscv32f") is not None
     assert lm.cache_path("riscv32f").name.startswith("riscv32f-")
@@ -55,7 +56,7 @@ def test_calibrated_model_predicts_lenet300(lenet300):
     fac = lenet300.replace("fc1", METHODS["svd"].decompose(
         lenet300["fc1"], METHODS["svd"].solution(lenet300["fc1"], 20)[0]))
     for graph in (lenet300, fac):
-        m = lm.measure(graph, "riscv32f")
+        m = measure(graph, "riscv32f")
         pred = model.predict(graph)
         assert abs(pred - m.total) / m.total < 0.10, (graph.name, pred, m.total)
         assert predict_latency(graph, "riscv32f") == pytest.approx(pred)
@@ -74,7 +75,8 @@ def test_int8_model_is_its_own(lenet300, mnist):
     dense MAC costs a few instructions, a soft-float one ~150+; the int8 model predicts
     LeNet-300-100 in int8 (instructions incl. the float API's quantization, flash with
     1-byte weights) within 10% of QEMU."""
-    from lrf_edge.build import latency_model as lm
+    from lrf_edge.build import latency as lm
+    from lrf_edge.qemu import measure
     from lrf_edge.quant import int8_weight_bytes, quantize
     q8 = lm.calibrated("riscv32", dtype="int8")
     f32 = lm.calibrated("riscv32")
@@ -82,7 +84,7 @@ def test_int8_model_is_its_own(lenet300, mnist):
         "riscv32-int8-")
     assert lm.cache_path("riscv32", "int8") != lm.cache_path("riscv32")
     assert 2.0 < q8.coef["dense"][0] < 6.0 < 100.0 < f32.coef["dense"][0]
-    m = lm.measure(quantize(lenet300, mnist.x_train[:200]), "riscv32", mnist.x_test[:1])
+    m = measure(quantize(lenet300, mnist.x_train[:200]), "riscv32", mnist.x_test[:1])
     assert m.dtype == "int8" and m.weight_bytes < lenet300.weight_bytes / 3.5
     assert abs(q8.predict(lenet300) - m.total) / m.total < 0.10
     assert abs(q8.flash(lenet300) - m.flash_bytes) / m.flash_bytes < 0.10

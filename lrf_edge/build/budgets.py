@@ -6,9 +6,10 @@ and MB = MiB = 1024 * 1024 bytes. Times: `s`, `ms`, `us` (a bare number is milli
 Clocks: `Hz`, `kHz`, `MHz`, `GHz` (a bare number is MHz).
 
 A latency budget at a clock becomes an instruction budget through the target's CPI (cycles
-per instruction, `CPI` below). The emulator counts instructions exactly (QEMU -icount); it
-models no pipeline or memory wait states, so CPI is 1 on every target for now: a budget of
-20 ms at 100 MHz is 2,000,000 instructions. Change CPI here once a board is measured.
+per instruction, `cpi` in the [timing] table of targets/<name>.toml). The emulator counts
+instructions exactly (QEMU -icount); it models no pipeline or memory wait states, so CPI is
+1 on every target for now: a budget of 20 ms at 100 MHz is 2,000,000 instructions. Change
+it in the target's file once a board is measured.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import re
 from dataclasses import dataclass
 
 from lrf_edge.errors import LrfError
-
-# cycles per emulated instruction, per target (documented assumption: 1, see above)
-CPI: dict[str, float] = {"riscv32": 1.0, "riscv32f": 1.0, "cortex-m4": 1.0, "host": 1.0}
+from lrf_edge.targets import get_target
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024,
                "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2}
@@ -110,4 +109,4 @@ def budgets_from_args(target: str, budget: str | None, ram: str | None = None,
         ram=parse_size(ram, "RAM budget") if ram else None,
         latency_s=parse_time(latency) if latency else None,
         clock_hz=parse_clock(clock) if clock else None,
-        cpi=CPI.get(target, 1.0))
+        cpi=get_target(target).cpi)

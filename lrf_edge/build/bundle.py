@@ -27,6 +27,7 @@ from lrf_edge.atomic import atomic_folder
 from lrf_edge.build.report import solution_json, write_reports
 from lrf_edge.build.search import BuildResult
 from lrf_edge.errors import LrfError
+from lrf_edge.qemu import measure
 
 FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
          "model.elf", "model.keras", "solution.json", "report.md", "report.html",
@@ -39,10 +40,8 @@ def _flags(items) -> str:
 
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     """Write the bundle into `outdir`, replacing a previous one only once all is written."""
-    from lrf_edge.build.latency_model import measure
     from lrf_edge.codegen import CodegenOptions, generate
-    from lrf_edge.codegen.generator import c_floats, render
-    from lrf_edge.codegen.kernels_q8 import c_ints
+    from lrf_edge.codegen import c_floats, c_ints, render
     from lrf_edge.targets import get_target
     from lrf_edge.train import to_keras
 
@@ -59,7 +58,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         # the measured ELF: built again here (deterministic) and checked against the count
         work = Path(tempfile.mkdtemp(prefix="lrf-bundle-build-"))
         try:
-            m = measure(model_in, target.name, res.inputs, workdir=work)
+            m = measure(model_in, target, res.inputs, workdir=work)
             if chosen.measured is not None and m.total != chosen.measured.total:
                 raise LrfError(f"the rebuilt ELF counts {m.total} instructions, the measured "
                                f"one {chosen.measured.total}: the build is not reproducible")

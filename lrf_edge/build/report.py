@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from lrf_edge.build.budgets import fmt_size, fmt_time
-from lrf_edge.build.search import BuildResult, Candidate
+from lrf_edge.build.candidate import Candidate
+from lrf_edge.build.search import BuildResult
 from lrf_edge.ir import Graph
 
 COST_FIELDS = ("params", "macs", "flops", "weight_bytes")

@@ -10,19 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from lrf_edge.cli.model_args import add_model, add_target
 from lrf_edge.cli.render import dump_json, table
 from lrf_edge.errors import LrfError
-from lrf_edge.targets import target_names
 
 HELP = ("compress a model to fit a device's flash, RAM and latency budgets, measure the "
         "finalists under QEMU, and write a firmware bundle (C, ELF, report)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
-    p.add_argument("--target", default="riscv32f",
-                   help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
-                        "(default riscv32f)")
+    add_model(p)
+    add_target(p)
     p.add_argument("--budget", help="flash for the model, weights + code as linked "
                                     "(e.g. 256KB; KB = KiB = 1024 bytes)")
     p.add_argument("--ram", help="RAM for the activation arena + the stack (e.g. 64KB)")
@@ -58,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.build.budgets import budgets_from_args
     from lrf_edge.build.bundle import write_bundle
     from lrf_edge.build.report import finalist_rows, layer_table, solution_json, summary_rows
-    from lrf_edge.build.search import SIMILARITY_THRESHOLDS, BuildOptions, Builder
+    from lrf_edge.build.options import SIMILARITY_THRESHOLDS, BuildOptions
+    from lrf_edge.build.search import Builder
     from lrf_edge.cli.compress_cmd import parse_knobs
     from lrf_edge.store import Store
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lrf_edge.cli.model_args import add_block, add_data, add_json, add_model
 from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.codegen import CodegenOptions, generate, write
 from lrf_edge.frontends import load_model
@@ -12,21 +13,18 @@ HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no m
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
+    add_model(p)
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for the sources (written atomically)")
     p.add_argument("--name", help="C name prefix (default: the model's name)")
-    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
-                   help="outputs per pass in dense/conv kernels (default 8)")
+    add_block(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8: post-training quantization calibrated on "
                         "--data; API <name>_infer (float) and <name>_infer_q8 (int8)")
-    p.add_argument("--data", metavar="DATA",
-                   help="int8 calibration data: mnist5k, digits or a .npz (its first "
-                        "training inputs)")
+    add_data(p, "its first training inputs")
     p.add_argument("--calibration", type=int, default=500, metavar="N",
                    help="calibration inputs for int8 (default 500)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -103,12 +103,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"  {msg}", file=sys.stderr, flush=True)
 
+    from lrf_edge.build.latency import predictor
     from lrf_edge.executor import make_executor
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     try:
         with Store(args.store or out / "store.sqlite") as store:
             comp = Compressor(graph, data, task, opts, store, file_hash(args.model),
-                              data_key(args.data), say, models_dir=out / "models")
+                              data_key(args.data), say, predictor(opts.target),
+                              models_dir=out / "models")
             base = comp.baseline()
             results = comp.evaluate_many(opts.knobs, executor)
     finally:

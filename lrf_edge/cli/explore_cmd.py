@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _explore(args, opts, graph) -> int:
+    from lrf_edge.build.latency import predictor
     from lrf_edge.dse import explore
     from lrf_edge.executor import make_executor
     from lrf_edge.store import Store
@@ -164,7 +165,8 @@ def _explore(args, opts, graph) -> int:
     try:
         with Store(args.store or out / "store.sqlite") as store:
             res = explore(args.model, args.data, opts, store, executor, graph=graph,
-                          progress=not args.json, models_dir=out / "models")
+                          progress=not args.json, models_dir=out / "models",
+                          predict=predictor(opts.target))
     finally:
         executor.close()
     write_pareto_models(res.pareto, out)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 import numpy as np
 
+from lrf_edge.cli.model_args import add_block, add_data, add_json, add_model, add_target
 from lrf_edge.cli.render import dump_json, human, table
-from lrf_edge.codegen import CodegenOptions, generate
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends import load_model
+from lrf_edge.qemu import measure
+from lrf_edge.quant import calibration_data, quantize
 from lrf_edge.targets import get_target, target_names
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
@@ -18,35 +19,31 @@ HELP = ("build the model's C for a target, run it under QEMU and print per-layer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
-    p.add_argument("--target", default="riscv32f",
-                   help=f"one of: {', '.join(n for n in target_names() if n != 'host')} "
-                        "(default riscv32f)")
+    add_model(p)
+    add_target(p)
     p.add_argument("--inputs", type=int, default=1, metavar="N",
                    help="random inputs to run (counts are averaged; default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
                    "(default: the target's)")
-    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
-                   help="outputs per pass in dense/conv kernels (default 8)")
+    add_block(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8 (post-training quantization; weights "
                         "count 1 byte each)")
-    p.add_argument("--data", metavar="DATA",
-                   help="int8 calibration data: mnist5k, digits or a .npz (default: the "
-                        "random profiling inputs)")
+    add_data(p, "default: the random profiling inputs")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json(p)
 
 
 def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
             timeout: float | None = None, block: int = 8, keep: str | None = None,
             dtype: str = "float32", data: str | None = None) -> dict:
-    from lrf_edge import qemu
+    """Measure the model on the target (lrf_edge.qemu.measure: flash = code + rodata of the
+    model's object, RAM = arena + stack) and report per layer and in total."""
     target = get_target(target_name)
     if target.kind != "qemu":
         raise LrfError(f"target '{target_name}' cannot be profiled; choose one of: "
-                       + ", ".join(n for n in target_names() if get_target(n).kind == "qemu"))
+                       + ", ".join(target_names("qemu")))
     if n_inputs < 1:
         raise LrfError("--inputs must be at least 1")
     target.check_toolchain()
@@ -54,12 +51,9 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
     x = np.random.default_rng(seed).random((n_inputs, *graph.input_shape), np.float32)
     model_in = graph
     if dtype == "int8":
-        from lrf_edge.quant import calibration_data, quantize
         model_in = quantize(graph, calibration_data(data, graph) if data else x)
-    src = generate(model_in, options=CodegenOptions(block=block, dtype=dtype))
-    target.check_fits(src)
-    with tempfile.TemporaryDirectory(prefix="lrf-profile-") as tmp:
-        m = qemu.run(target.build(src, x, workdir=keep or tmp), timeout)
+    m = measure(model_in, target, x, workdir=keep, name=None, timeout=timeout, block=block)
+    src = m.sources
     counts = m.layer_instructions
     layers = []
     for info in src.layers:
@@ -73,18 +67,19 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
     totals = {"macs": graph.macs, "instructions": m.total,
               "instructions_per_mac": m.total / graph.macs if graph.macs else None,
               "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
-              "model_code_bytes": sizes["model_code_bytes"],
+              "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
+              "model_rodata_bytes": m.rodata_bytes,
               "elf_text": sizes["elf_text"], "elf_data": sizes["elf_data"],
               "elf_bss": sizes["elf_bss"],
-              "model_flash_bytes": sizes["model_code_bytes"] + src.weight_bytes}
-    fits = {"flash": not board.flash_bytes or totals["model_flash_bytes"] <= board.flash_bytes,
-            "ram": not board.ram_bytes or src.arena_bytes <= board.ram_bytes}
+              "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
+    fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
+            "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
     return {"model": graph.name, "target": target.name, "description": target.description,
             "dtype": dtype,
             "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                       "ram_bytes": board.ram_bytes, "fits": fits},
             "inputs": n_inputs, "layers": layers, "totals": totals,
-            "counter_overhead": m.overhead}
+            "counter_overhead": m.result.overhead}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,10 +100,12 @@ def run(args: argparse.Namespace) -> int:
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
                  "arena B"], rows))
     b = rep["board"]
-    print(f"code: model {t['model_code_bytes']} B; ELF text {t['elf_text']} B, data "
+    print(f"model: code {t['model_code_bytes']} B + rodata {t['model_rodata_bytes']} B "
+          f"(weights and constants) = flash; ELF text {t['elf_text']} B, data "
           f"{t['elf_data']} B, bss {t['elf_bss']} B (with harness and libc)")
     print(f"{b['name']}: model flash {human(t['model_flash_bytes'])}B of "
           f"{human(b['flash_bytes'])}B{'' if b['fits']['flash'] else ' (DOES NOT FIT)'}, "
-          f"arena {human(t['arena_bytes'])}B of {human(b['ram_bytes'])}B RAM"
+          f"RAM {human(t['model_ram_bytes'])}B (arena {human(t['arena_bytes'])}B + stack "
+          f"{human(t['stack_bytes'])}B) of {human(b['ram_bytes'])}B"
           f"{'' if b['fits']['ram'] else ' (DOES NOT FIT)'}")
     return 0

@@ -16,12 +16,11 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import lrf_edge.compress.baselines as baselines
 from lrf_edge.atomic import save_keras
-from lrf_edge.compress import baselines
 from lrf_edge.compress.features import calibration_batch
 from lrf_edge.compress.similarity import COSTS, Choice, SimilaritySearch
 from lrf_edge.data import Dataset
-from lrf_edge.dse.latency import predict_latency
 from lrf_edge.dse.space import row_dict
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
@@ -83,13 +82,17 @@ class Compressor:
     def __init__(self, graph: Graph, data: Dataset, task: str, opts: CompressOptions,
                  store: Store, model_hash: str, data_key: str,
                  progress: Callable[[str], None] | None = None,
+                 predict: Callable[[Graph], float] | None = None,
                  models_dir: Path | None = None):
+        """`predict(graph)`: the predicted instructions of a candidate on `opts.target` (e.g.
+        lrf_edge.build.latency.predictor(target)) kept in its store row; None: no latency.
+        Every fine-tuned candidate is saved in `models_dir` as <store key>.keras: the file a
+        reported score describes (the default is a fresh temporary folder)."""
         self.graph, self.data, self.task, self.opts = graph, data, task, opts.check()
+        self.predict = predict
         self.store, self.model_hash, self.data_key = store, model_hash, data_key
         self.progress = progress or (lambda msg: None)
         self._search: SimilaritySearch | None = None
-        # every fine-tuned candidate is saved here as <store key>.keras: the file a
-        # reported score describes (the default is a fresh temporary folder)
         self.models_dir = Path(models_dir or tempfile.mkdtemp(prefix="lrf-compress-"))
 
     def model_path(self, row: dict[str, Any]) -> Path:
@@ -183,7 +186,8 @@ class Compressor:
                 "options": self._train_options(), "choice": choice, "metric": self.metric,
                 "score": score, "params": graph.params, "flops": graph.flops,
                 "macs": graph.macs, "kept_params": graph.params, "kept_flops": graph.flops,
-                "latency": predict_latency(graph, self.opts.target), "seconds": seconds,
+                "latency": self.predict(graph) if self.predict is not None else None,
+                "seconds": seconds,
                 "extra": extra}
 
     def search_stats(self) -> dict[str, int]:

@@ -8,10 +8,9 @@ executor and results in the store).
 from lrf_edge.dse.explore import (ExploreOptions, ExploreResult, SpaceReport, count_space,
                                   explore)
 from lrf_edge.dse.grid import combine, tile_layer
-from lrf_edge.dse.latency import predict_latency
 from lrf_edge.dse.select import Criteria, pareto
 from lrf_edge.dse.space import dense_stack, layer_space, select_layers
 
 __all__ = ["ExploreOptions", "ExploreResult", "SpaceReport", "count_space", "explore",
-           "combine", "tile_layer", "predict_latency", "Criteria", "pareto", "dense_stack",
+           "combine", "tile_layer", "Criteria", "pareto", "dense_stack",
            "layer_space", "select_layers"]

@@ -3,14 +3,14 @@
 A task is a plain dict (picklable, JSON-ready): the model path, the data spec, the choice
 (per layer: layer name, method, solution row as a dict), the kept layers and the training
 options. Loading the model and the data is cached per process; an executor that ships
-them once (Ray's object store) passes them in as `shared` (see `shared_inputs`).
+them once (Ray's object store) passes them in as `shared` (see `shared_with_predict`), with the latency prediction.
 """
 
 from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from lrf_edge.ir import Graph
 from lrf_edge.methods import factorize
@@ -40,6 +40,12 @@ def shared_inputs(model: str, data: str) -> dict[str, Any]:
     return {"graph": graph, "data": data, "teacher": predict(to_keras(graph), data.x_train)}
 
 
+def shared_with_predict(model: str, data: str, predict: Callable[[Graph], float] | None
+                        ) -> dict[str, Any]:
+    """`shared_inputs` and the latency prediction every task's costs use."""
+    return {**shared_inputs(model, data), "predict": predict}
+
+
 def _deterministic() -> None:
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # no retracing warnings per candidate
@@ -56,9 +62,10 @@ def build_candidate(graph: Graph, choice: list[dict[str, Any]]) -> Graph:
     return graph
 
 
-def graph_costs(graph: Graph, original: Graph, kept: list[str], target: str
-                ) -> dict[str, Any]:
-    from lrf_edge.dse.latency import predict_latency
+def graph_costs(graph: Graph, original: Graph, kept: list[str],
+                predict: Callable[[Graph], float] | None = None) -> dict[str, Any]:
+    """Sizes of the candidate, and its predicted instructions when given `predict` (the
+    latency prediction of the exploration's target, built by the caller)."""
     orig_kept_params = sum(original[n].params for n in kept)
     orig_kept_flops = sum(original[n].flops for n in kept)
     other_params = original.params - orig_kept_params
@@ -66,15 +73,16 @@ def graph_costs(graph: Graph, original: Graph, kept: list[str], target: str
     return {"params": graph.params, "flops": graph.flops, "macs": graph.macs,
             "kept_params": graph.params - other_params,
             "kept_flops": graph.flops - other_flops,
-            "latency": predict_latency(graph, target)}
+            "latency": predict(graph) if predict is not None else None}
 
 
 def evaluate_task(task: dict[str, Any], shared: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
     """Fine-tune (epochs > 0) and evaluate one candidate, saving the fine-tuned model where
     `task["save"]` says; the baseline has an empty choice and is evaluated as given (no
-    training). `shared` is `shared_inputs(model, data)` already loaded (e.g. from Ray's
-    object store); without it they are loaded here."""
+    training). `shared` is `shared_with_predict(model, data, predict)` already loaded (e.g.
+    from Ray's object store); without it the model and data are loaded here and the result
+    has no latency."""
     from lrf_edge.atomic import save_keras
     from lrf_edge.train import to_keras
     from lrf_edge.train.finetune import finetune
@@ -100,7 +108,7 @@ def evaluate_task(task: dict[str, Any], shared: dict[str, Any] | None = None
     out["score"] = evaluate(model, data, kind)
     if task.get("save"):
         save_keras(model, task["save"])
-    out.update(graph_costs(graph, original, task["kept"], task["options"]["target"]))
+    out.update(graph_costs(graph, original, task["kept"], shared.get("predict")))
     out["seconds"] = time.time() - start
     try:
         import keras

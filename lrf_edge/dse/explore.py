@@ -148,12 +148,15 @@ class ExploreResult:
 def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, executor,
             graph: Graph | None = None, progress: bool = True,
             on_result: Callable[[dict[str, Any]], None] | None = None,
-            models_dir: Path | None = None) -> ExploreResult:
+            models_dir: Path | None = None,
+            predict: Callable[[Graph], float] | None = None) -> ExploreResult:
     """Steps 1-7. Every finished evaluation is written to `store` at once; evaluations
     already in it (same model, data, training options and choice) are not recomputed.
     With `models_dir`, every fine-tuned candidate is saved there as `<store key>.keras`
-    (`candidate_model`), and a stored result whose file is missing is computed again."""
-    from lrf_edge.dse.evaluate import shared_inputs
+    (`candidate_model`), and a stored result whose file is missing is computed again.
+    `predict(graph)` is the predicted instructions of a candidate on `opts.target` (e.g.
+    lrf_edge.build.latency.predictor(target)); without it the rows have no latency."""
+    from lrf_edge.dse.evaluate import shared_with_predict
     from lrf_edge.frontends import load_model
     from lrf_edge.store import data_key, evaluation_key, file_hash
     opts.check()
@@ -188,7 +191,7 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
         bar = tqdm(total=len(tasks) + 1, initial=len(tasks) + 1 - len(todo),
                    desc="fine-tuning", unit="cand", disable=None)
     try:
-        shared = functools.partial(shared_inputs, str(model_path), data_spec)
+        shared = functools.partial(shared_with_predict, str(model_path), data_spec, predict)
         for t, res in executor.map_unordered(_run_task, todo, shared=shared):
             row = {"key": t["key"], "kind": t["kind"], "model_hash": model_hash,
                    "data": data, "options": t["opts_key"], "choice": t["choice"], **res}

@@ -7,24 +7,20 @@ A method module defines:
   parameters and params/macs/flops/weight_bytes
 - decompose(node, row) -> list[Node]: the factorized nodes for one solution of real weights
 
-Adding a method is adding a module and naming it in MODULES below. Importing this package
-registers the factorized IR ops (tt_dense) in the op table.
+Adding a method is adding a module and naming it in MODULES below.
 """
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
+from lrf_edge.methods import cp, svd, svd_conv, tt, tucker2
 
-MODULES: tuple[str, ...] = ("svd", "tt", "tucker2", "cp", "svd_conv")
+MODULES: tuple[ModuleType, ...] = (svd, tt, tucker2, cp, svd_conv)
 
-METHODS: dict[str, ModuleType] = {}
-for _module in MODULES:
-    _mod = importlib.import_module(f"lrf_edge.methods.{_module}")
-    METHODS[_mod.NAME] = _mod
+METHODS: dict[str, ModuleType] = {mod.NAME: mod for mod in MODULES}
 
 
 def factorize(graph: Graph, layer: str, method_name: str, row) -> Graph:

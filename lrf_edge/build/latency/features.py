@@ -1,0 +1,65 @@
+"""What a layer's instructions and the model's code size grow with (the latency model's
+features; see lrf_edge.build.latency for the model they feed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lrf_edge.codegen import kernel_loops
+from lrf_edge.ir import Graph, Node
+from lrf_edge.quant import int8_weight_bytes
+
+FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one")
+CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax")
+VIEWS = ("input", "flatten", "reshape")
+TRANSCENDENTAL = ("sigmoid", "tanh", "softmax")
+BLOCK = 8  # CodegenOptions.block default: outputs per pass of dense/conv kernels
+
+
+def layer_features(node: Node, block: int = BLOCK, dtype: str = "float32") -> np.ndarray:
+    """The feature vector of one layer (FEATURES); int8: weight_bytes are the layer's int8
+    constants."""
+    macs = node.macs
+    out_size = math.prod(node.shape) if node.shape else 0
+    in_size = sum(math.prod(s) for s in node.in_shapes)
+    iters = 0.0
+    if macs and node.op in ("dense", "conv2d", "depthwise_conv2d"):
+        n = node.shape[-1]
+        passes = n // block + (1 if n % block else 0)
+        iters = macs / n * passes
+    elif macs:
+        iters = macs / max(1, node.shape[-1] if node.shape else 1)
+    transc = out_size if node.activation in TRANSCENDENTAL else 0
+    wbytes = node.weight_bytes
+    if dtype == "int8" and wbytes:
+        wbytes = int8_weight_bytes([node])
+    return np.array([macs, iters, wbytes, out_size, in_size, transc, 1.0], float)
+
+
+def code_layers(graph: Graph) -> int:
+    """Layers that emit a C function (views do not)."""
+    return sum(1 for n in graph if n.op not in VIEWS)
+
+
+def io_features(graph: Graph) -> list[float]:
+    """[1, layers, input size, output size]: what the instructions outside the layers grow
+    with (the profiled ELF's counter reads around each layer; the int8 float API's input
+    quantization and output dequantization)."""
+    return [1.0, float(code_layers(graph)), float(math.prod(graph.input_shape)),
+            float(math.prod(graph.output_shape))]
+
+
+def code_features(graph: Graph, block: int = BLOCK) -> list[float]:
+    """What the model's code size grows with (CODE_FEATURES): a constant, layers with code,
+    unrolled block loops, their lanes (each lane repeats the MAC and the requantize/store
+    code), and layers with a softmax."""
+    layers = loops = lanes = softmax = 0
+    for n in graph:
+        if n.op in VIEWS:
+            continue
+        w = kernel_loops(n, block)
+        layers, loops, lanes = layers + 1, loops + len(w), lanes + sum(w)
+        softmax += n.activation == "softmax"
+    return [1.0, float(layers), float(loops), float(lanes), float(softmax)]

@@ -1,0 +1,144 @@
+"""Scores of build candidates: one-shot fine-tuning and the test metric (with data),
+output fidelity on random inputs (data-free), and the int8 score of the quantized tuned
+model run by the bit-exact reference. Every score is kept in the store (tuned weights in
+`models_dir`), so an interrupted build resumes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from lrf_edge.build.candidate import Candidate
+from lrf_edge.build.inputs import BuildInputs
+from lrf_edge.compress.features import cosine
+from lrf_edge.frontends import load_model
+from lrf_edge.frontends.keras import from_keras_model
+from lrf_edge.ir import Graph
+from lrf_edge.quant import QuantizedGraph, quantize, reference
+from lrf_edge.store import Store, content_hash, evaluation_key
+from lrf_edge.train import to_keras
+from lrf_edge.train.fit import evaluate, fit, predict
+
+
+class Reference:
+    """A quantized graph called like a Keras model (`model(x, training=False)`), so the
+    int8 score goes through the same metric (train.fit.evaluate) as every float score."""
+
+    def __init__(self, qgraph: QuantizedGraph):
+        self.qgraph = qgraph
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return reference.run(self.qgraph, np.asarray(x))
+
+
+class Scorer:
+    """Scores candidates of one build against the store."""
+
+    def __init__(self, inputs: BuildInputs, store: Store, models_dir: Path,
+                 note: Callable[[str], None]):
+        self.inputs, self.store, self.models_dir, self.note = inputs, store, models_dir, note
+        self.opts = inputs.opts
+        self._tuned: dict[str, tuple] = {}
+        self._fidelity_x: np.ndarray | None = None
+        self._fidelity_ref: np.ndarray | None = None
+
+    def score(self, c: Candidate) -> None:
+        if c.score is not None:
+            return
+        if self.inputs.data is None:
+            self._fidelity(c)
+        else:
+            self._fine_tune(c)
+        if c.dtype == "int8":
+            self._quantize(c)
+
+    def screen(self, c: Candidate) -> None:
+        """The decomposed score (no fine-tuning): cheap, ranks what to fine-tune first."""
+        if c.score_decomposed is None:
+            c.score_decomposed = evaluate(to_keras(c.graph), self.inputs.data,
+                                          self.inputs.task)
+
+    def _quantize(self, c: Candidate) -> None:
+        """int8: quantize the fine-tuned float model and score it with the bit-exact
+        reference (what the C computes)."""
+        c.score_float = c.score
+        c.qgraph = quantize(c.tuned, self.inputs.calibration())
+        if self.inputs.data is None:
+            c.score = cosine(reference.run(c.qgraph, self._fidelity_x), self._fidelity_ref)
+        else:
+            c.score = evaluate(Reference(c.qgraph), self.inputs.data, self.inputs.task)
+        metric = self.inputs.metric or "fidelity"
+        self.note(f"  {c.label}: int8 {metric} {c.score:.4f} (float {c.score_float:.4f})")
+
+    def _fine_tune(self, c: Candidate) -> None:
+        inp, o = self.inputs, self.opts
+        train = o.training(inp.task) if c.choice else {"task": inp.task}
+        choice = c.choice if c.choice else ["original"]
+        c.key = evaluation_key(inp.model_hash, inp.data_key, train, choice)
+        if c.key in self._tuned:  # the same structure in the other dtype: tuned already
+            c.score, c.score_decomposed, c.tuned = self._tuned[c.key]
+            return
+        path = self.models_dir / f"{c.key}.keras"
+        row = self.store.get(c.key)
+        if row is not None and (path.exists() or not c.choice):
+            c.score = row["score"]
+            c.score_decomposed = (row.get("extra") or {}).get("score_decomposed", row["score"])
+            c.tuned = inp.graph if not c.choice else load_model(str(path))
+            self._tuned[c.key] = (c.score, c.score_decomposed, c.tuned)
+            self.note(f"  {c.label}: {inp.metric} {c.score:.4f} (from the store)")
+            return
+        start = time.time()
+        model = to_keras(c.graph)
+        before = evaluate(model, inp.data, inp.task)
+        if c.choice and o.epochs:
+            fit(model, inp.data, inp.task, epochs=o.epochs, seed=o.seed)
+        score = evaluate(model, inp.data, inp.task)
+        if c.choice:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.models_dir / f".{c.key}.tmp.keras"
+            model.save(tmp)
+            os.replace(tmp, path)  # a kill mid-save leaves no half-written model
+            c.tuned = from_keras_model(model)
+        else:
+            c.tuned = inp.graph
+        c.score, c.score_decomposed = score, before
+        self._tuned[c.key] = (c.score, c.score_decomposed, c.tuned)
+        g = c.tuned
+        self.store.put({"key": c.key, "kind": "build" if c.choice else "baseline",
+                        "model_hash": inp.model_hash, "data": inp.data_key,
+                        "options": train, "choice": choice, "metric": inp.metric,
+                        "score": score, "params": g.params, "flops": g.flops, "macs": g.macs,
+                        "kept_params": g.params, "kept_flops": g.flops,
+                        "latency": c.pred_instructions, "seconds": time.time() - start,
+                        "extra": {"score_decomposed": before, "label": c.label,
+                                  "layers": c.layers}})
+        self.note(f"  {c.label}: {inp.metric} {before:.4f} decomposed, {score:.4f} after "
+                  f"{o.epochs if c.choice else 0} epoch(s)")
+
+    def _fidelity(self, c: Candidate) -> None:
+        """Data-free score: cosine similarity of outputs to the original's, random inputs."""
+        inp = self.inputs
+        if self._fidelity_x is None:
+            rng = np.random.default_rng(self.opts.seed)
+            self._fidelity_x = rng.random((128, *inp.graph.input_shape), np.float32)
+            self._fidelity_ref = predict(to_keras(inp.graph), self._fidelity_x)
+        c.key = content_hash({"fidelity": inp.model_hash, "choice": c.choice or ["original"],
+                              "seed": self.opts.seed})
+        row = self.store.get(c.key)
+        if row is None:
+            g: Graph = c.graph
+            score = cosine(predict(to_keras(g), self._fidelity_x), self._fidelity_ref)
+            self.store.put({"key": c.key, "kind": "build-fidelity",
+                            "model_hash": inp.model_hash, "data": "none",
+                            "options": {"seed": self.opts.seed}, "choice": c.choice,
+                            "metric": "fidelity", "score": score, "params": g.params,
+                            "flops": g.flops, "macs": g.macs,
+                            "latency": c.pred_instructions, "extra": {"label": c.label}})
+            row = self.store.get(c.key)
+        c.score = c.score_decomposed = row["score"]
+        c.tuned = c.graph
+        self.note(f"  {c.label}: fidelity {c.score:.4f} (data-free, no fine-tuning)")

@@ -1,0 +1,33 @@
+"""The arguments `profile`, `build` and `codegen` share: the model file, the target, the
+kernels' block width, the int8 calibration data and --json."""
+
+from __future__ import annotations
+
+import argparse
+
+from lrf_edge.targets import target_names
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file (.keras, .h5, .onnx, .tflite)")
+
+
+def add_target(p: argparse.ArgumentParser) -> None:
+    """--target: one of the emulated targets (targets/*.toml), riscv32f by default."""
+    p.add_argument("--target", default="riscv32f",
+                   help=f"one of: {', '.join(target_names('qemu'))} (default riscv32f)")
+
+
+def add_block(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--block", type=int, default=8, choices=(1, 2, 4, 8),
+                   help="outputs per pass in dense/conv kernels (default 8)")
+
+
+def add_data(p: argparse.ArgumentParser, default: str) -> None:
+    """--data: where int8 calibration inputs come from (`default`: what is used without)."""
+    p.add_argument("--data", metavar="DATA",
+                   help=f"int8 calibration data: mnist5k, digits or a .npz ({default})")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -1,0 +1,138 @@
+"""Measure a model on a target: generate its C, build the ELF with the profiling harness, run
+it under QEMU and read the sizes of what was linked.
+
+The one definition of a model's memory, used by `lrf-edge profile`, `lrf-edge build`, the
+benches and the latency-model calibration:
+
+    flash = code + rodata of the model's own object (model.o as compiled: its .text and its
+            .rodata/.srodata, which hold the weights and the other constants); the harness
+            and libc are not counted
+    RAM   = the activation arena (int8: with the float API's int8 input/output buffers) +
+            the stack one inference needs (gcc -fstack-usage: the infer function's frame
+            plus its deepest callee's; layer functions are leaves)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrf_edge.codegen import CodegenOptions, CSources, generate
+from lrf_edge.ir import Graph
+from lrf_edge.qemu.emulator import RunResult, run
+from lrf_edge.targets import Target, get_target
+
+
+@dataclass
+class Measurement:
+    """One model generated, built and run under the emulator (see the module docstring for
+    flash and RAM)."""
+
+    graph: Graph          # the float graph (int8: the one that was quantized)
+    dtype: str            # 'float32' or 'int8'
+    sources: CSources     # the generated C (per-layer MACs, weights, live bytes)
+    result: RunResult     # the emulator's outputs and per-layer counts
+    sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
+    stack_bytes: int
+    elf: Path | None = None  # kept only when the build folder was given
+
+    @property
+    def layer_instructions(self) -> dict[str, int]:
+        return self.result.layer_instructions
+
+    @property
+    def total(self) -> int:
+        """Instructions of one inference (mean over the inputs)."""
+        return self.result.total
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self.result.outputs
+
+    @property
+    def text_bytes(self) -> int:
+        """The model object's machine code (.text)."""
+        return self.sizes["model_code_bytes"]
+
+    @property
+    def rodata_bytes(self) -> int:
+        """The model object's constants (.rodata, .srodata): weights and tables."""
+        return self.sizes["model_rodata_bytes"]
+
+    @property
+    def flash_bytes(self) -> int:
+        """Flash: code + rodata of the model's object."""
+        return self.text_bytes + self.rodata_bytes
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.sources.weight_bytes
+
+    @property
+    def code_bytes(self) -> int:
+        """Flash that is not weights: code and the other constants (what the latency model's
+        code-size fit predicts)."""
+        return self.flash_bytes - self.weight_bytes
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.sources.arena_bytes
+
+    @property
+    def ram_bytes(self) -> int:
+        """RAM: the arena + the stack of one inference."""
+        return self.arena_bytes + self.stack_bytes
+
+
+def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
+    """Stack bytes of one inference: the infer function's frame plus its deepest callee's
+    (gcc -fstack-usage; layer functions are leaves)."""
+    t = target
+    proc = subprocess.run([t.cc, *t.cflags, "-fstack-usage", "-I.", "-c", model_c, "-o",
+                           "stack_probe.o"], cwd=workdir, capture_output=True, text=True)
+    su = workdir / "stack_probe.su"
+    if proc.returncode != 0 or not su.exists():
+        return 0
+    frames: dict[str, int] = {}
+    for line in su.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[1].strip().isdigit():
+            frames[parts[0].rsplit(":", 1)[-1]] = int(parts[1])
+    # the entry points: <name>_infer, and for int8 the <name>_infer_q8 it calls
+    entry = [k for k in frames if k.endswith("_infer") or k.endswith("_infer_q8")]
+    others = max((v for k, v in frames.items() if k not in entry), default=0)
+    return sum(frames[k] for k in entry) + others
+
+
+def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
+            workdir: str | Path | None = None, name: str | None = "model",
+            timeout: float | None = None, block: int | None = None) -> Measurement:
+    """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
+    build it for the target with the profiling harness, run it under QEMU on `inputs`
+    (default: one seeded uniform random input) and return the Measurement. `name` is the
+    C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
+    generator's default); with `workdir` the build (sources, ELF) stays there."""
+    t = get_target(target) if isinstance(target, str) else target
+    dtype = "float32" if isinstance(graph, Graph) else "int8"
+    options = CodegenOptions(dtype=dtype) if block is None else \
+        CodegenOptions(block=block, dtype=dtype)
+    src = generate(graph, name, options)
+    float_graph = graph if dtype == "float32" else graph.graph
+    if inputs is None:
+        inputs = np.random.default_rng(0).random((1, *float_graph.input_shape), np.float32)
+    with tempfile.TemporaryDirectory(prefix="lrf-measure-") as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        build = t.build(src, inputs, workdir=work)
+        result = run(build, timeout)
+        stack = stack_usage(t, work, f"{src.name}.c")
+    return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
+                       sizes=dict(build.sizes), stack_bytes=stack,
+                       elf=None if workdir is None else build.elf)
+
+
+__all__ = ["Measurement", "measure", "stack_usage"]
