@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from lrf_edge.atomic import save_keras
 from lrf_edge.errors import LrfError
 
 
@@ -87,7 +88,4 @@ def example_model(name: str, seed: int = 0, epochs: int | None = None,
     model = EXAMPLES[name]()
     fit(model, mnist5k(), "classification", epochs=epochs, seed=seed,
         verbose=2 if progress else 0)
-    tmp = path.with_suffix(".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)  # a killed run never leaves a half-written cache entry
-    return path
+    return save_keras(model, path)  # a killed run never leaves a half-written cache entry

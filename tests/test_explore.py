@@ -80,3 +80,14 @@ def test_kill_resume_equals_uninterrupted(tmp_path, lenet300_path, small_data, c
     assert json.loads(capsys.readouterr().out)["computed"] == 0
     pareto = json.loads((run / "pareto.json").read_text())
     assert all(r["acc_drop"] <= 1.5 + 1e-9 for r in pareto)
+
+    # every Pareto model written is the one scored: plain Keras, same data, same figure
+    import keras
+
+    from lrf_edge.data import fit_to, load_data
+    from lrf_edge.train.fit import evaluate
+    data = fit_to(load_data(small_data), (28, 28, 1))
+    for r in pareto:
+        model = keras.saving.load_model(run / r["file"])
+        assert model.count_params() == r["params"]
+        assert evaluate(model, data, "classification") == pytest.approx(r["score"], abs=1e-6)

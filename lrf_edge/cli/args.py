@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
+
 
 def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
     """--jobs, --executor, --ray-address: where `what` (the command's fine-tunes) run."""
@@ -16,3 +18,20 @@ def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--ray-address",
                    help="Ray cluster to join (e.g. auto, ray://head:10001); default: start "
                         "a local Ray instance")
+
+
+def add_finetune_args(p: argparse.ArgumentParser) -> None:
+    """--lr and --distill: how a factorized candidate is fine-tuned (train/finetune.py)."""
+    p.add_argument("--lr", type=float, default=DEFAULT_LR,
+                   help=f"fine-tuning learning rate (default {DEFAULT_LR:g}: factorized nets "
+                        "start near a good solution, 1e-3 throws it away)")
+    p.add_argument("--distill", type=float, default=DEFAULT_DISTILL,
+                   help="weight of the original model's outputs in the fine-tuning target, "
+                        f"0..1 (default {DEFAULT_DISTILL:g}; 1 when the data has no labels)")
+
+
+def add_max_drop(p: argparse.ArgumentParser, what: str) -> None:
+    """--max-drop (alias --max-acc-drop): the metric's allowed loss, in its own terms."""
+    p.add_argument("--max-drop", "--max-acc-drop", dest="max_drop", type=float, default=1.5,
+                   help=f"allowed drop of {what} against the original: accuracy points for "
+                        "a classifier, percent MSE increase for a regressor (default 1.5)")

@@ -2,21 +2,22 @@
 
 Sweeps the strategy's knob (similarity thresholds, energy fractions, uniform ratios), fine-
 tunes each compressed model once, and writes the sweep as JSON and a plot, plus the most
-compressive model within --max-acc-drop as .keras.
+compressive model within --max-drop as .keras.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from lrf_edge.cli.args import add_executor_args
+from lrf_edge.cli.args import add_executor_args, add_finetune_args, add_max_drop
 from lrf_edge.cli.render import dump_json, table
-from lrf_edge.compress import STRATEGIES, CompressOptions, Compressor, compressed_graph
+from lrf_edge.compress import STRATEGIES, CompressOptions, Compressor
 from lrf_edge.compress.plots import plot_sweep
 from lrf_edge.errors import LrfError
 
@@ -43,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cost", default="params", choices=["params", "flops", "latency"],
                    help="what the hybrid choice per layer minimises (default params)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
+    add_finetune_args(p)
     p.add_argument("--calibration", type=int, default=256,
                    help="calibration samples for feature maps (default 256)")
-    p.add_argument("--max-acc-drop", type=float, default=1.5,
-                   help="accuracy drop (points) allowed for the saved model (default 1.5)")
+    add_max_drop(p, "the saved model's metric")
     p.add_argument("--task", choices=["classification", "regression"])
     p.add_argument("--seed", type=int, default=0)
     add_executor_args(p, "the knobs' fine-tunes")
@@ -86,13 +87,12 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.dse.select import annotate, pareto
     from lrf_edge.frontends import load_model
     from lrf_edge.store import Store, data_key, file_hash
-    from lrf_edge.train import to_keras
     from lrf_edge.train.fit import detect_task
 
     opts = CompressOptions(strategy=args.strategy, knobs=_knobs(args),
                            methods=args.methods.split(",") if args.methods else None,
                            cost=args.cost, epochs=args.epochs, calibration=args.calibration,
-                           seed=args.seed).check()
+                           seed=args.seed, learning_rate=args.lr, distill=args.distill).check()
     graph = load_model(args.model)
     data = fit_to(load_data(args.data), graph.input_shape)
     task = args.task or detect_task(graph, data)
@@ -109,14 +109,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Store(args.store or out / "store.sqlite") as store:
             comp = Compressor(graph, data, task, opts, store, file_hash(args.model),
-                              data_key(args.data), say, predictor(opts.target))
+                              data_key(args.data), say, predictor(opts.target),
+                              models_dir=out / "models")
             base = comp.baseline()
             results = comp.evaluate_many(opts.knobs, executor)
     finally:
         executor.close()
     results = annotate(results, base)
     front = pareto(results)
-    ok = [r for r in results if r["acc_drop"] <= args.max_acc_drop + 1e-9]
+    ok = [r for r in results if r["acc_drop"] <= args.max_drop + 1e-9]
     best = min(ok, key=lambda r: (r["params"], r["acc_drop"])) if ok else None
     report = {"model": graph.name, "strategy": opts.strategy, "task": task,
               "baseline": {"score": base["score"], "params": base["params"],
@@ -124,12 +125,11 @@ def run(args: argparse.Namespace) -> int:
               "results": [_public(r) for r in results], "pareto": [_public(r) for r in front],
               "search": comp.search_stats(), "best": _public(best) if best else None}
     (out / "compress.json").write_text(dump_json(report))
-    plot_sweep(results, base, args.max_acc_drop, out / "compress.png",
+    plot_sweep(results, base, args.max_drop, out / "compress.png",
                f"{graph.name}: {opts.strategy}")
-    if best is not None:
-        model = to_keras(compressed_graph(graph, best))
+    if best is not None:  # the fine-tuned model that was scored, not a fresh decomposition
         tmp = out / ".compressed.tmp.keras"
-        model.save(tmp)
+        shutil.copyfile(comp.model_path(best), tmp)
         os.replace(tmp, out / "compressed.keras")
     if args.json:
         print(dump_json(report))
@@ -143,6 +143,7 @@ def _public(r: dict) -> dict:
             "model_flops_reduction", "latency")
     d = {k: r.get(k) for k in keep}
     d["score_decomposed"] = r["extra"].get("score_decomposed")
+    d["validation"] = r["extra"].get("validation")
     d["layers"] = r["extra"].get("layers")
     return d
 

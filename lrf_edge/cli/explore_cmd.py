@@ -9,10 +9,11 @@ a Table-2-like summary and the plots into the output folder.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
-from lrf_edge.cli.args import add_executor_args
+from lrf_edge.cli.args import add_executor_args, add_finetune_args, add_max_drop
 from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.errors import LrfError
 
@@ -38,9 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "skipped (default nearest)")
     p.add_argument("--epochs", type=int, default=3, help="step 6: fine-tuning epochs (3)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate")
-    p.add_argument("--max-acc-drop", type=float, default=1.5,
-                   help="step 7: accuracy drop limit in percentage points (default 1.5)")
+    add_finetune_args(p)
+    add_max_drop(p, "step 7: the metric")
     p.add_argument("--max-params", type=int, help="step 7: model parameter limit")
     p.add_argument("--max-flops", type=int, help="step 7: model FLOP limit")
     p.add_argument("--max-latency", type=float,
@@ -83,8 +83,9 @@ def options(args: argparse.Namespace):
     return ExploreOptions(
         methods=methods, ranks=parse_ranks(args.ranks), threshold=args.threshold,
         grid=args.grid, axes=args.axes, empty=args.empty, epochs=args.epochs, seed=args.seed,
-        batch_size=args.batch_size, learning_rate=args.lr, target=args.target,
-        criteria=Criteria(args.max_acc_drop, args.max_params, args.max_flops,
+        batch_size=args.batch_size, learning_rate=args.lr, distill=args.distill,
+        target=args.target,
+        criteria=Criteria(args.max_drop, args.max_params, args.max_flops,
                           args.max_latency)).check()
 
 
@@ -164,9 +165,11 @@ def _explore(args, opts, graph) -> int:
     try:
         with Store(args.store or out / "store.sqlite") as store:
             res = explore(args.model, args.data, opts, store, executor, graph=graph,
-                          progress=not args.json, predict=predictor(opts.target))
+                          progress=not args.json, models_dir=out / "models",
+                          predict=predictor(opts.target))
     finally:
         executor.close()
+    write_pareto_models(res.pareto, out)
     summary = res.summary()
     (out / "results.json").write_text(dump_json({"baseline": res.baseline,
                                                  "results": res.results}))
@@ -176,16 +179,28 @@ def _explore(args, opts, graph) -> int:
         from lrf_edge.dse.plots import plot_layer_space, plot_pareto
         for sp, lg in zip(res.report.spaces, res.report.grids):
             plot_layer_space(sp, lg, out / f"space_{sp.name}.png")
-        plot_pareto(res.results, res.baseline, res.pareto, opts.criteria.max_acc_drop,
+        plot_pareto(res.results, res.baseline, res.pareto, opts.criteria.max_drop,
                     out / "pareto.png", title=f"{graph.name}: {len(res.results)} candidates "
                     f"fine-tuned {opts.epochs} epochs, {len(res.pareto)} on the Pareto set")
     if args.json:
         print(dump_json(summary))
         return 0
     print(render_summary(res, graph.name, opts))
-    print(f"outputs in {out}/ (pareto.json, results.json, summary.json"
+    print(f"outputs in {out}/ (pareto.json, pareto/ with the {len(res.pareto)} Pareto models "
+          "named in it, results.json, summary.json"
           f"{'' if args.no_plots else ', pareto.png, space_*.png'})")
     return 0
+
+
+def write_pareto_models(front: list[dict], out: Path) -> None:
+    """Copy each Pareto candidate's fine-tuned model (the file its score was measured on)
+    to OUT/pareto/<file>, and name the file in its row of pareto.json."""
+    from lrf_edge.atomic import atomic_folder
+    from lrf_edge.dse.explore import candidate_model
+    with atomic_folder(out / "pareto") as tmp:
+        for i, r in enumerate(front, 1):
+            r["file"] = f"pareto/{i:02d}-{r['params']}params.keras"
+            shutil.copyfile(candidate_model(out / "models", r["key"]), tmp / Path(r["file"]).name)
 
 
 def render_summary(res, name: str, opts) -> str:

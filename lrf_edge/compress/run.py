@@ -10,11 +10,14 @@ knob values is evaluated once (the store's key is the per-layer choice).
 from __future__ import annotations
 
 import functools
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import lrf_edge.compress.baselines as baselines
+from lrf_edge.atomic import save_keras
 from lrf_edge.compress.features import calibration_batch
 from lrf_edge.compress.similarity import COSTS, Choice, SimilaritySearch
 from lrf_edge.data import Dataset
@@ -24,7 +27,8 @@ from lrf_edge.ir import Graph
 from lrf_edge.methods import METHODS, factorize
 from lrf_edge.store import Store, evaluation_key
 from lrf_edge.train import to_keras
-from lrf_edge.train.fit import evaluate, fit
+from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR, finetune
+from lrf_edge.train.fit import evaluate, predict
 
 STRATEGIES = ("similarity", "vbmf", "energy", "uniform")
 
@@ -39,6 +43,8 @@ class CompressOptions:
     calibration: int = 256
     seed: int = 0
     target: str = "riscv32f"
+    learning_rate: float = DEFAULT_LR
+    distill: float = DEFAULT_DISTILL
 
     def check(self) -> "CompressOptions":
         if self.strategy not in STRATEGIES:
@@ -76,14 +82,22 @@ class Compressor:
     def __init__(self, graph: Graph, data: Dataset, task: str, opts: CompressOptions,
                  store: Store, model_hash: str, data_key: str,
                  progress: Callable[[str], None] | None = None,
-                 predict: Callable[[Graph], float] | None = None):
+                 predict: Callable[[Graph], float] | None = None,
+                 models_dir: Path | None = None):
         """`predict(graph)`: the predicted instructions of a candidate on `opts.target` (e.g.
-        lrf_edge.build.latency.predictor(target)) kept in its store row; None: no latency."""
+        lrf_edge.build.latency.predictor(target)) kept in its store row; None: no latency.
+        Every fine-tuned candidate is saved in `models_dir` as <store key>.keras: the file a
+        reported score describes (the default is a fresh temporary folder)."""
         self.graph, self.data, self.task, self.opts = graph, data, task, opts.check()
         self.predict = predict
         self.store, self.model_hash, self.data_key = store, model_hash, data_key
         self.progress = progress or (lambda msg: None)
         self._search: SimilaritySearch | None = None
+        self.models_dir = Path(models_dir or tempfile.mkdtemp(prefix="lrf-compress-"))
+
+    def model_path(self, row: dict[str, Any]) -> Path:
+        """The fine-tuned model a stored result was scored on."""
+        return self.models_dir / f"{row['key']}.keras"
 
     @property
     def metric(self) -> str:
@@ -91,7 +105,9 @@ class Compressor:
 
     def _train_options(self) -> dict[str, Any]:
         return {"epochs": self.opts.epochs, "seed": self.opts.seed, "task": self.task,
-                "target": self.opts.target, "one_shot": True}
+                "target": self.opts.target, "one_shot": True,
+                "learning_rate": self.opts.learning_rate, "distill": self.opts.distill,
+                "finetune": "best-of-validation"}
 
     def baseline(self) -> dict[str, Any]:
         key = evaluation_key(self.model_hash, self.data_key, {"task": self.task}, ["original"])
@@ -136,19 +152,26 @@ class Compressor:
             cj = choice_json(choices)
             key = evaluation_key(self.model_hash, self.data_key, self._train_options(), cj)
             plans.append((knob, key))
-            if key not in todo and self.store.get(key) is None:
+            stored = self.store.get(key)
+            if key not in todo and (stored is None or not self.model_path(stored).exists()):
                 todo[key] = (choices, {"key": key, "choice": cj, "task": self.task,
-                                       "epochs": self.opts.epochs, "seed": self.opts.seed})
+                                       "epochs": self.opts.epochs, "seed": self.opts.seed,
+                                       "learning_rate": self.opts.learning_rate,
+                                       "distill": self.opts.distill,
+                                       "save": str(self.models_dir / f"{key}.keras")})
         if todo:
             executor = executor or LocalExecutor()
-            shared = functools.partial(dict, graph=self.graph, data=self.data)
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            teacher = predict(to_keras(self.graph), self.data.x_train)
+            shared = functools.partial(dict, graph=self.graph, data=self.data, teacher=teacher)
             if len(knobs) > 1:
                 self.progress(f"fine-tuning {len(todo)} candidate(s)")
             for t, res in executor.map_unordered(finetune_task,
                                                  [t for _, t in todo.values()],
                                                  shared=shared):
                 choices = todo[t["key"]][0]
-                extra = {"score_decomposed": res["score_decomposed"], "layers": [
+                extra = {"score_decomposed": res["score_decomposed"],
+                         "validation": res["validation"], "layers": [
                     {"layer": c.layer, "method": c.method, "solution": c.describe(),
                      "similarity": c.similarity} for c in choices]}
                 self.store.put(self._row(t["key"], "compress",
@@ -176,22 +199,27 @@ class Compressor:
 
 
 def finetune_task(task: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
-    """One-shot fine-tune and evaluate one choice (runs in an executor's worker): `shared`
-    holds the original graph and the data set."""
+    """One-shot fine-tune and evaluate one choice (runs in an executor's worker), and save
+    the fine-tuned model where `task["save"]` says: `shared` holds the original graph, the
+    data set and the original's outputs on the training inputs (the distillation target)."""
     from lrf_edge.dse.evaluate import _deterministic
     start = time.time()
     _deterministic()
     model = to_keras(compressed_graph(shared["graph"], {"choice": task["choice"]}))
     before = evaluate(model, shared["data"], task["task"])
-    if task["epochs"]:
-        fit(model, shared["data"], task["task"], epochs=task["epochs"], seed=task["seed"])
+    tuned = finetune(model, shared["data"], task["task"], task["epochs"],
+                     teacher=shared["teacher"], distill=task["distill"],
+                     learning_rate=task["learning_rate"], seed=task["seed"])
     score = evaluate(model, shared["data"], task["task"])
+    save_keras(model, task["save"])
     try:
         import keras
         keras.backend.clear_session()
     except Exception:  # pragma: no cover
         pass
-    return {"score": score, "score_decomposed": before, "seconds": time.time() - start}
+    return {"score": score, "score_decomposed": before, "seconds": time.time() - start,
+            "validation": {"decomposed": tuned.start, "fine_tuned": tuned.best,
+                           "best_epoch": tuned.best_epoch, "history": tuned.history}}
 
 
 def compressed_graph(graph: Graph, row: dict[str, Any]) -> Graph:

@@ -30,10 +30,14 @@ def _data(spec: str, shape: tuple[int, ...]):
 
 @lru_cache(maxsize=2)
 def shared_inputs(model: str, data: str) -> dict[str, Any]:
-    """What every task of one exploration needs: the model's graph and the data fitted to
-    its input (an executor's `shared` loader: `functools.partial(shared_inputs, m, d)`)."""
+    """What every task of one exploration needs: the model's graph, the data fitted to its
+    input and the model's outputs on the training inputs (the distillation target); an
+    executor's `shared` loader: `functools.partial(shared_inputs, m, d)`."""
+    from lrf_edge.train import to_keras
+    from lrf_edge.train.fit import predict
     graph = _graph(model)
-    return {"graph": graph, "data": _data(data, tuple(graph.input_shape))}
+    data = _data(data, tuple(graph.input_shape))
+    return {"graph": graph, "data": data, "teacher": predict(to_keras(graph), data.x_train)}
 
 
 def shared_with_predict(model: str, data: str, predict: Callable[[Graph], float] | None
@@ -74,12 +78,15 @@ def graph_costs(graph: Graph, original: Graph, kept: list[str],
 
 def evaluate_task(task: dict[str, Any], shared: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
-    """Fine-tune (epochs > 0) and evaluate one candidate; the baseline has an empty choice
-    and is evaluated as given (no training). `shared` is `shared_with_predict(model, data,
-    predict)` already loaded (e.g. from Ray's object store); without it the model and data
-    are loaded here and the result has no latency."""
+    """Fine-tune (epochs > 0) and evaluate one candidate, saving the fine-tuned model where
+    `task["save"]` says; the baseline has an empty choice and is evaluated as given (no
+    training). `shared` is `shared_with_predict(model, data, predict)` already loaded (e.g.
+    from Ray's object store); without it the model and data are loaded here and the result
+    has no latency."""
+    from lrf_edge.atomic import save_keras
     from lrf_edge.train import to_keras
-    from lrf_edge.train.fit import detect_task, evaluate, fit
+    from lrf_edge.train.finetune import finetune
+    from lrf_edge.train.fit import detect_task, evaluate
     start = time.time()
     _deterministic()
     if shared is None:
@@ -89,12 +96,18 @@ def evaluate_task(task: dict[str, Any], shared: dict[str, Any] | None = None
     kind = detect_task(original, data)
     model = to_keras(graph)
     epochs = int(task["options"]["epochs"]) if task["choice"] else 0
+    out: dict[str, Any] = {"metric": "accuracy" if kind == "classification" else "mse"}
     if epochs > 0:
-        fit(model, data, kind, epochs=epochs, batch_size=int(task["options"]["batch_size"]),
-            learning_rate=float(task["options"]["learning_rate"]),
-            seed=int(task["options"]["seed"]))
-    score = evaluate(model, data, kind)
-    out = {"metric": "accuracy" if kind == "classification" else "mse", "score": score}
+        o = task["options"]
+        out["score_decomposed"] = evaluate(model, data, kind)
+        tuned = finetune(model, data, kind, epochs, teacher=shared["teacher"],
+                         distill=float(o["distill"]), learning_rate=float(o["learning_rate"]),
+                         batch_size=int(o["batch_size"]), seed=int(o["seed"]))
+        out["validation"] = {"decomposed": tuned.start, "fine_tuned": tuned.best,
+                             "best_epoch": tuned.best_epoch}
+    out["score"] = evaluate(model, data, kind)
+    if task.get("save"):
+        save_keras(model, task["save"])
     out.update(graph_costs(graph, original, task["kept"], shared.get("predict")))
     out["seconds"] = time.time() - start
     try:

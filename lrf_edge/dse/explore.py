@@ -14,6 +14,7 @@ import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from lrf_edge.dse.grid import CellCandidate, LayerGrid, check_grid, combine, tile_layer
@@ -22,6 +23,7 @@ from lrf_edge.dse.space import (DEFAULT_METHODS, DEFAULT_THRESHOLD, LayerChoice,
                                 check_methods, kept_layers, layer_space, select_layers)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
+from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
 
 
 @dataclass
@@ -35,7 +37,8 @@ class ExploreOptions:
     epochs: int = 3                             # step 6
     seed: int = 0
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = DEFAULT_LR
+    distill: float = DEFAULT_DISTILL
     target: str = "riscv32f"                    # for the predicted latency
     criteria: Criteria = field(default_factory=Criteria)  # step 7
 
@@ -55,7 +58,8 @@ class ExploreOptions:
         """The options an evaluation's result depends on (part of its store key)."""
         return {"epochs": int(self.epochs), "seed": int(self.seed),
                 "batch_size": int(self.batch_size),
-                "learning_rate": float(self.learning_rate), "target": self.target}
+                "learning_rate": float(self.learning_rate), "distill": float(self.distill),
+                "finetune": "best-of-validation", "target": self.target}
 
     def space_key(self) -> dict[str, Any]:
         return {"methods": list(self.methods),
@@ -144,9 +148,12 @@ class ExploreResult:
 def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, executor,
             graph: Graph | None = None, progress: bool = True,
             on_result: Callable[[dict[str, Any]], None] | None = None,
+            models_dir: Path | None = None,
             predict: Callable[[Graph], float] | None = None) -> ExploreResult:
     """Steps 1-7. Every finished evaluation is written to `store` at once; evaluations
     already in it (same model, data, training options and choice) are not recomputed.
+    With `models_dir`, every fine-tuned candidate is saved there as `<store key>.keras`
+    (`candidate_model`), and a stored result whose file is missing is computed again.
     `predict(graph)` is the predicted instructions of a candidate on `opts.target` (e.g.
     lrf_edge.build.latency.predictor(target)); without it the rows have no latency."""
     from lrf_edge.dse.evaluate import shared_with_predict
@@ -166,14 +173,17 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
 
     def task(choice: list[dict[str, Any]], kind: str) -> dict[str, Any]:
         opts_key = training if kind == "candidate" else {"target": opts.target}
-        return {"key": evaluation_key(model_hash, data, opts_key, choice), "kind": kind,
-                "model": str(model_path), "data": data_spec, "choice": choice,
-                "kept": report.kept, "options": training, "opts_key": opts_key}
+        key = evaluation_key(model_hash, data, opts_key, choice)
+        save = candidate_model(models_dir, key) if models_dir and kind == "candidate" else None
+        return {"key": key, "kind": kind, "model": str(model_path), "data": data_spec,
+                "choice": choice, "kept": report.kept, "options": training,
+                "opts_key": opts_key, "save": str(save) if save else None}
 
     base_task = task([], "baseline")
     tasks = [task(candidate_choice(report, c), "candidate") for c in report.candidates]
     done = store.get_many([base_task["key"]] + [t["key"] for t in tasks])
-    todo = [t for t in [base_task] + tasks if t["key"] not in done]
+    todo = [t for t in [base_task] + tasks
+            if t["key"] not in done or (t["save"] and not Path(t["save"]).exists())]
     computed = 0
     bar = None
     if progress:
@@ -205,6 +215,11 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
     return ExploreResult(base_ann, results, selected, front, examples(selected), report,
                          computed, len(tasks) - sum(t["kind"] == "candidate" for t in todo),
                          time.time() - start)
+
+
+def candidate_model(models_dir: Path, key: str) -> Path:
+    """The fine-tuned model file of the stored result with this key."""
+    return Path(models_dir) / f"{key}.keras"
 
 
 def _with_cell(row: dict[str, Any], cand: CellCandidate) -> dict[str, Any]:

@@ -19,15 +19,15 @@ from lrf_edge.errors import LrfError
 
 @dataclass
 class Criteria:
-    max_acc_drop: float | None = 1.5
+    max_drop: float | None = 1.5
     max_params: int | None = None
     max_flops: int | None = None
     max_latency: float | None = None
 
     def check(self) -> "Criteria":
-        if self.max_acc_drop is not None and self.max_acc_drop < 0:
-            raise LrfError(f"--max-acc-drop {self.max_acc_drop} is negative; give a drop in "
-                           "percentage points >= 0 (paper: 1.5)")
+        if self.max_drop is not None and self.max_drop < 0:
+            raise LrfError(f"--max-drop {self.max_drop} is negative; give accuracy points "
+                           "(or % of MSE for a regressor) >= 0 (paper: 1.5)")
         for name in ("max_params", "max_flops", "max_latency"):
             v = getattr(self, name)
             if v is not None and v <= 0:
@@ -61,7 +61,7 @@ def _red(v: float, base: float) -> float:
 
 
 def passes(r: dict[str, Any], c: Criteria) -> bool:
-    return ((c.max_acc_drop is None or r["acc_drop"] <= c.max_acc_drop + 1e-9)
+    return ((c.max_drop is None or r["acc_drop"] <= c.max_drop + 1e-9)
             and (c.max_params is None or r["params"] <= c.max_params)
             and (c.max_flops is None or r["flops"] <= c.max_flops)
             and (c.max_latency is None or r["latency"] <= c.max_latency))

@@ -31,7 +31,7 @@ def detect_task(graph: Graph, data: Dataset | None = None) -> str:
     return "regression"
 
 
-def _outputs_logits(model: Any) -> bool:
+def outputs_logits(model: Any) -> bool:
     """A classifier without a final softmax produces logits."""
     activation = model.layers[-1].get_config().get("activation")
     return activation != "softmax"
@@ -46,7 +46,7 @@ def targets(data: Dataset, split: str) -> np.ndarray:
 def compile_model(model: Any, task: str, learning_rate: float = 1e-3) -> None:
     import keras
     if task == "classification":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=_outputs_logits(model))
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=outputs_logits(model))
         model.compile(keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
     else:
         model.compile(keras.optimizers.Adam(learning_rate), loss="mse")
@@ -71,12 +71,21 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
                            for i in range(0, len(x), batch_size)])
 
 
+def score(pred: np.ndarray, y: np.ndarray, task: str) -> float:
+    """The task's metric of predictions against targets: accuracy (classification, `y`
+    integer labels) or mean squared error (regression). The one metric every stage uses."""
+    if task == "classification":
+        return float(np.mean(np.argmax(pred, axis=-1) == np.asarray(y).reshape(-1)))
+    return float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
+
+
+def better(a: float, b: float, task: str) -> bool:
+    """Whether score a beats score b (higher accuracy, lower MSE)."""
+    return a > b if task == "classification" else a < b
+
+
 def evaluate(model: Any, data: Dataset, task: str) -> float:
     """Test accuracy (classification) or test MSE (regression)."""
-    pred = predict(model, data.x_test)
-    y = targets(data, "test")
-    if task == "classification":
-        if data.y_test is None:
-            raise LrfError("the model is a classifier but the data has no y_test labels")
-        return float(np.mean(np.argmax(pred, axis=-1) == y.reshape(-1)))
-    return float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
+    if task == "classification" and data.y_test is None:
+        raise LrfError("the model is a classifier but the data has no y_test labels")
+    return score(predict(model, data.x_test), targets(data, "test"), task)
