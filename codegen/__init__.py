@@ -18,7 +18,21 @@ int8 kernels, `planner.py` the arena, `render.py` the templates' environment and
 `arena_bytes(graph, dtype)` and `kernel_loops(node, block)` give the build the arena size and
 the block loops without rendering.
 
-How to add an op family (e.g. tt_dense), in codegen and templates:
+How to add an op family (e.g. tt_dense): each stage keeps one module per op family and one
+registration list (`MODULES` in the package's `__init__.py`); a new op touches exactly
+
+    lrf_edge/ir/ops/<family>.py          SPECS: output shape, MACs, bias adds
+    lrf_edge/train/builders/<family>.py  BUILDERS: the Keras layer(s) (a custom layer goes
+                                         in lrf_edge/keras_layers.py + CUSTOM_OBJECTS)
+    codegen/kernels/<family>.py          float32 and int8 kernel preparation, block loops
+    templates/<op>.c.j2, <op>_q8.c.j2    the C of one layer, float32 and int8
+    lrf_edge/quant/ops/<family>.py       float forward pass, int8 parameters, the bit-exact
+                                         int8 reference
+    lrf_edge/frontends/{keras,tflite,onnx}.py   a converter per source layer that maps to it
+    lrf_edge/methods/<method>.py         only if a factorization produces or decomposes it
+
+plus the module's name in each of those packages' MODULES (tests/test_op_homes.py checks
+that every stage knows every op). In codegen and templates:
 1. `codegen/kernels/<family>.py`: `OPS` (the IR ops it covers), `prepare(node, options)`
    (float32) and `prepare_q8(node, qlayer, options)` (int8), each returning
    `LayerPlan(vars=..., weights={suffix: array in the order the loop reads it: float32, or
@@ -42,11 +56,11 @@ lrf_edge.quant.reference bit for bit (tests/test_int8.py).
 """
 
 from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
-from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernels
+from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table
 from lrf_edge.codegen.kernels.common import (DTYPES, CodegenOptions, Kernel, LayerPlan, blocks,
                                              pack_blocks)
 from lrf_edge.codegen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
            "LayerPlan", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
-           "kernel_loops", "kernel_of", "kernels", "pack_blocks", "render", "write"]
+           "kernel_loops", "kernel_of", "kernel_table", "pack_blocks", "render", "write"]

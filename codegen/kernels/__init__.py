@@ -23,7 +23,7 @@ KERNELS: dict[tuple[str, str], Kernel] = {key: k for m in MODULES for key, k in 
 _MODULE_OF: dict[str, ModuleType] = {op: m for m in MODULES for op in m.OPS}
 
 
-def kernels(dtype: str = FLOAT32) -> dict[str, Kernel]:
+def kernel_table(dtype: str = FLOAT32) -> dict[str, Kernel]:
     """op -> kernel, for the ops the generator supports in this dtype."""
     return {op: k for (op, dt), k in KERNELS.items() if dt == dtype}
 
@@ -49,4 +49,4 @@ def kernel_loops(node: Node, block: int) -> list[int]:
 def _unsupported(node: Node, dtype: str) -> LrfError:
     what = "the code generator" if dtype == FLOAT32 else f"the {dtype} code generator"
     return LrfError(f"layer '{node.name}': {what} has no kernel for op '{node.op}'; "
-                    f"supported ops: {', '.join(sorted(kernels(dtype)))}")
+                    f"supported ops: {', '.join(sorted(kernel_table(dtype)))}")

@@ -9,7 +9,7 @@ from typing import Callable
 
 from lrf_edge.build.candidate import Candidate, dtype_label
 from lrf_edge.build.inputs import BuildInputs
-from lrf_edge.codegen import kernels
+from lrf_edge.codegen import kernel_table
 from lrf_edge.compress import CompressOptions, Compressor, baselines
 from lrf_edge.compress.family import family
 from lrf_edge.compress.run import apply_choices, choice_json
@@ -39,7 +39,7 @@ def supported_methods(graph: Graph, wanted: list[str] | None = None,
                 nodes = METHODS[m].decompose(node, rows[0])
             except LrfError:
                 continue
-            ok[m] = all(n.op in kernels("float32") and (not int8 or n.op in kernels("int8"))
+            ok[m] = all(n.op in kernel_table("float32") and (not int8 or n.op in kernel_table("int8"))
                         for n in nodes)
     return [m for m, good in ok.items() if good]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrf_edge.codegen import kernels
+from lrf_edge.codegen import kernel_table
 from lrf_edge.compress.family import family
 from lrf_edge.ir import Graph, Node
 from lrf_edge.methods import METHODS
@@ -90,7 +90,7 @@ def benchmark_graphs() -> list[Graph]:
              Node("d0", "dense", ["f0"], weights={"kernel": _rng_weights(rng, 28, 10)},
                   activation="linear")]
     g.append(Graph(nodes, "bench_conv_b"))
-    if "tt_dense" in kernels():  # the TT kernel, when the code generator has one
+    if "tt_dense" in kernel_table():  # the TT kernel, when the code generator has one
         g.extend(_tt_graphs())
     return g
 

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from lrf_edge.build.latency.model import VERSION, LatencyModel
-from lrf_edge.codegen import kernels
+from lrf_edge.codegen import kernel_table
 from lrf_edge.errors import LrfError
 from lrf_edge.examples import cache_dir
 from lrf_edge.targets import get_target
@@ -43,13 +43,13 @@ def toolchain_key(target_name: str, dtype: str = "float32") -> str:
         version = "unknown"
     h = hashlib.sha256()
     h.update(json.dumps([VERSION, t.name, version, t.cflags, t.ldflags, t.libs,
-                         sorted(kernels("float32"))]).encode())
+                         sorted(kernel_table("float32"))]).encode())
     tpl = resources.files("lrf_edge.templates")
-    names = {k.template for k in kernels("float32").values() if k.template} | {
+    names = {k.template for k in kernel_table("float32").values() if k.template} | {
         "common.j2", "model.c.j2", "harness_main.c", t.counter_header}
     if dtype == "int8":
-        h.update(json.dumps(["int8", sorted(kernels("int8"))]).encode())
-        names = {k.template for k in kernels("int8").values() if k.template} | {
+        h.update(json.dumps(["int8", sorted(kernel_table("int8"))]).encode())
+        names = {k.template for k in kernel_table("int8").values() if k.template} | {
             "common_q8.j2", "model_q8.c.j2", "harness_main.c", t.counter_header}
     for name in sorted(n for n in names if n):
         item = tpl / name
