@@ -24,8 +24,10 @@ class Candidate:
     pred_flash: float = 0.0
     pred_ram: float | None = None
     pred_instructions: float = 0.0
-    score: float | None = None
-    score_decomposed: float | None = None
+    score: float | None = None             # the test metric (reported)
+    score_decomposed: float | None = None  # the test metric before fine-tuning
+    val: float | None = None               # the validation metric (choices are made on it)
+    val_decomposed: float | None = None    # ... before fine-tuning (screening)
     key: str = ""
     tuned: Graph | None = None
     measured: Measurement | None = None
@@ -68,6 +70,7 @@ class Candidate:
                 "params": self.graph.params, "macs": self.graph.macs,
                 "weight_bytes": self.weight_bytes, "score": self.score,
                 "score_decomposed": self.score_decomposed,
+                "validation": {"decomposed": self.val_decomposed, "fine_tuned": self.val},
                 "predicted": {"flash_bytes": self.pred_flash, "ram_bytes": self.pred_ram,
                               "instructions": self.pred_instructions},
                 "measured": None if m is None else {

@@ -39,8 +39,8 @@ def supported_methods(graph: Graph, wanted: list[str] | None = None,
                 nodes = METHODS[m].decompose(node, rows[0])
             except LrfError:
                 continue
-            ok[m] = all(n.op in kernel_table("float32") and (not int8 or n.op in kernel_table("int8"))
-                        for n in nodes)
+            ok[m] = all(n.op in kernel_table("float32")
+                        and (not int8 or n.op in kernel_table("int8")) for n in nodes)
     return [m for m, good in ok.items() if good]
 
 

@@ -1,15 +1,22 @@
 """What one build works on: the model, its data (or none: data-free), the task and metric,
-and the inputs it measures on and calibrates int8 with."""
+the validation rows choices are made on, the original's outputs fine-tuning distils from,
+and the inputs it measures on and calibrates int8 with.
+
+A classifier's data without labels (most firmware teams have inputs, not labels) is
+labelled by the original model's own decisions: the metric is then agreement with the
+original, and fine-tuning distils from it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lrf_edge.build.options import BuildOptions
-from lrf_edge.data import fit_to, load_data
+from lrf_edge.data import Dataset, fit_to, load_data
 from lrf_edge.frontends import load_model
 from lrf_edge.store import data_key, file_hash
-from lrf_edge.train.fit import detect_task
+from lrf_edge.train import to_keras
+from lrf_edge.train.finetune import VALIDATION, validation_split
+from lrf_edge.train.fit import detect_task, predict, targets
 
 INT8_CALIBRATION = 500   # training inputs that calibrate the int8 quantization
 
@@ -30,6 +37,29 @@ class BuildInputs:
         self.metric = None if self.data is None else (
             "accuracy" if self.task == "classification" else "mse")
         self._calib_x: np.ndarray | None = None
+        self._teacher: np.ndarray | None = None
+        self.labels_note = ""
+        if self.data is not None and self.task == "classification" \
+                and self.data.y_train is None:
+            self.data = self._labelled_by_original(self.data)
+
+    def _labelled_by_original(self, d: Dataset) -> Dataset:
+        model = to_keras(self.graph)
+        self.labels_note = "no labels in the data: scored as agreement with the original"
+        return Dataset(d.name, d.x_train, np.argmax(predict(model, d.x_train), axis=-1),
+                       d.x_test, np.argmax(predict(model, d.x_test), axis=-1))
+
+    def teacher(self) -> np.ndarray:
+        """The original model's outputs on the training inputs (the distillation target)."""
+        if self._teacher is None:
+            self._teacher = predict(to_keras(self.graph), self.data.x_train)
+        return self._teacher
+
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of the validation rows fine-tuning holds out of the training
+        data (train.finetune.validation_split with the build's seed)."""
+        _, va = validation_split(len(self.data.x_train), VALIDATION, self.opts.seed)
+        return self.data.x_train[va], targets(self.data, "train")[va]
 
     def measurement(self) -> np.ndarray:
         """What finalists are measured on: test sample 0, or a seeded uniform random input."""

@@ -1,6 +1,7 @@
-"""The build's policy as pure functions over candidates, budgets, the metric and the int8
-tolerance: how candidates rank, which dtype is chosen and why, and the error that names a
-budget no candidate can reach. Nothing here trains, generates C or runs QEMU.
+"""The build's policy as pure functions over candidates, budgets, the metric and the
+tolerance: how candidates rank, which one (and so which dtype) is chosen and why, and the
+error that names a budget no candidate can reach. Nothing here trains, generates C or runs
+QEMU.
 
 `metric` is 'accuracy' (higher is better), 'mse' (lower is better) or None (data-free:
 fidelity, higher is better). `requested` is the --dtype option: 'float32', 'int8' or
@@ -15,51 +16,121 @@ from lrf_edge.build.budgets import Budgets, fmt_size, fmt_time
 from lrf_edge.build.candidate import Candidate
 from lrf_edge.errors import LrfError
 
-INT8_TOLERANCE = 0.005   # auto keeps float32 unless int8 scores this much better
 DTYPE_ORDER = ("float32", "int8")
+# Scores this close to the best count as tied, and the fastest tied candidate wins: in the
+# metric's own terms (accuracy points; percent of the best MSE; fidelity points), never an
+# absolute number that means one thing for accuracy and another for MSE.
+DEFAULT_TOLERANCE = {"accuracy": 0.5, "mse": 2.0, None: 0.5}
+
+
+def selection_score(c: Candidate, decomposed: bool = False) -> float | None:
+    """The score choices are made on: validation when the candidate has one (the test split
+    is for the reported figures), else its score (data-free fidelity)."""
+    if decomposed:
+        return c.val_decomposed if c.val_decomposed is not None else c.score_decomposed
+    return c.val if c.val is not None else c.score
 
 
 def better(c: Candidate, metric: str | None, decomposed: bool = False) -> tuple:
     """Sort key: best score first (the decomposed one with `decomposed`), then smaller
     flash, then the label."""
-    v = c.score_decomposed if decomposed else c.score
+    v = selection_score(c, decomposed)
     s = -math.inf if v is None else (-v if metric == "mse" else v)
     return (-s, c.flash, c.label)
 
 
-def pick(best: dict[str, Candidate | None], pools: dict[str, list[Candidate]],
-         requested: str, metric: str | None, tolerance: float, budgets: Budgets
-         ) -> tuple[Candidate | None, str]:
-    """The choice over the dtypes and why: with 'auto', float32 when its best measured
-    candidate scores within `tolerance` of int8's best, else int8."""
-    f, q = best.get("float32"), best.get("int8")
-    name = metric or "fidelity"
-    if requested != "auto":
-        return (f or q), "as requested"
-    if f is None and q is None:
-        return None, ""
-    if q is None:
-        return f, "no int8 candidate met every budget when measured"
-    if f is None:
-        fits = [c for c in pools["float32"] if not c.misses(budgets)]
-        if not fits:
-            return q, ("no float32 candidate can meet every budget: "
-                       + float_floor(pools["float32"], budgets))
-        return q, "no float32 candidate met every budget when measured"
+def within(score: float, best: float, metric: str | None, tolerance: float) -> bool:
+    """Whether `score` is within `tolerance` of `best`: accuracy/fidelity points below it,
+    or percent above the best MSE."""
     if metric == "mse":
-        close = f.score <= q.score * (1 + tolerance) + 1e-12
-        gap = f"mse {f.score:.4g} vs int8 {q.score:.4g}"
+        return score <= best * (1 + tolerance / 100) + 1e-12
+    return score >= best - tolerance / 100 - 1e-12
+
+
+def tolerance_text(metric: str | None, tolerance: float) -> str:
+    if metric == "mse":
+        return f"{tolerance:g}% of the best mse"
+    return f"{tolerance:g} points of the best {metric or 'fidelity'}"
+
+
+def _fmt(v: float, metric: str | None) -> str:
+    return f"{100 * v:.2f}%" if metric == "accuracy" else f"{v:.4g}"
+
+
+def pick(measured: list[Candidate], pools: dict[str, list[Candidate]], requested: str,
+         metric: str | None, tolerance: float, budgets: Budgets
+         ) -> tuple[Candidate | None, str]:
+    """The choice among the measured candidates that meet every budget, and why: the best
+    (validation) score, except that among candidates within `tolerance` of it the one with
+    the fewest measured instructions wins (so int8 wins on an FPU-less core when it is as
+    accurate). `pools` (every candidate per dtype) explains a dtype that has none."""
+    ok = [c for c in measured if c.measured is not None and not c.misses(budgets)
+          and not c.rejected and selection_score(c) is not None]
+    if not ok:
+        return None, ""
+    best = min(ok, key=lambda c: better(c, metric))
+    top = selection_score(best)
+    tied = [c for c in ok if within(selection_score(c), top, metric, tolerance)]
+    chosen = min(tied, key=lambda c: (c.instructions, better(c, metric)))
+    name = metric or "fidelity"
+    if chosen is best:
+        why = f"the best {name} ({_fmt(top, metric)})"
+        if len(tied) > 1:
+            why += (f" and the fastest of the {len(tied)} candidates within "
+                    f"{tolerance_text(metric, tolerance)}")
     else:
-        close = f.score >= q.score - tolerance
-        gap = (f"{name} {100 * f.score:.2f}% vs int8 {100 * q.score:.2f}%"
-               if metric == "accuracy" else f"{name} {f.score:.4f} vs int8 "
-               f"{q.score:.4f}")
-    tol_txt = f"{100 * tolerance:g} points" if metric == "accuracy" else f"{tolerance:g}"
-    if close:
-        return f, (f"float32 meets every budget with {gap} (within {tol_txt}: float "
-                   "kept)")
-    return q, (f"int8 scores better than float32 within the budgets: float32 {gap} "
-               f"(more than {tol_txt} apart)")
+        speedup = best.instructions / max(chosen.instructions, 1)
+        why = (f"the fastest of the {len(tied)} candidates within "
+               f"{tolerance_text(metric, tolerance)}: {name} "
+               f"{_fmt(selection_score(chosen), metric)} vs {_fmt(top, metric)} for "
+               f"{best.label}, {chosen.instructions:,.0f} vs {best.instructions:,.0f} "
+               f"instructions ({speedup:.1f}x faster)")
+    if requested != "auto":
+        return chosen, f"as requested; {why}"
+    missing = [d for d in DTYPE_ORDER if d in pools and not any(c.dtype == d for c in ok)]
+    for d in missing:
+        fits = [c for c in pools[d] if not c.misses(budgets)]
+        why += (f"; no {d} candidate can meet every budget: {float_floor(pools[d], budgets)}"
+                if not fits else f"; no {d} candidate met every budget when measured")
+    return chosen, why
+
+
+NEAR_BUDGET = 0.9  # a candidate predicted at >= 90% of a budget spends it
+
+
+def near_budget(fitting: list[Candidate], b: Budgets, metric: str | None
+                ) -> list[Candidate]:
+    """Per strategy and per budget, the best (decomposed score) of the candidates predicted
+    within 10% of that budget: evaluated whatever else happens, so a budget is never left
+    unspent because only small candidates were tried."""
+    key = lambda c: better(c, metric, decomposed=True)  # noqa: E731
+    first: list[Candidate] = []
+    for strategy in dict.fromkeys(c.strategy for c in fitting):
+        for cost, limit in (("flash", b.flash), ("ram", b.ram),
+                            ("instructions", b.instructions)):
+            near = [c for c in fitting if c.strategy == strategy and limit is not None
+                    and getattr(c, cost) >= NEAR_BUDGET * limit]
+            if near and min(near, key=key) not in first:
+                first.append(min(near, key=key))
+    return first
+
+
+def evaluation_order(fitting: list[Candidate], b: Budgets, metric: str | None,
+                     ranked: bool = True) -> list[Candidate]:
+    """The order to score candidates in: the near-budget ones, then the rest, best
+    (decomposed score) first when `ranked` (with data), else in the given order."""
+    first = near_budget(fitting, b, metric)
+    rest = [c for c in fitting if c not in first]
+    if ranked:
+        rest.sort(key=lambda c: better(c, metric, decomposed=True))
+    return first + rest
+
+
+def keep_evaluating(scored: int, stale: int, must: int, patience: int, ceiling: int) -> bool:
+    """Whether to fine-tune the next candidate: never past `ceiling` (--max-evaluations),
+    always the first `must` (the near-budget ones), then until `patience` candidates in a
+    row have not beaten the best so far."""
+    return scored < ceiling and (scored < must or stale < patience)
 
 
 def float_floor(pool: list[Candidate], b: Budgets) -> str:

@@ -84,7 +84,10 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
         "data": res.options.data, "seed": res.options.seed, "epochs": res.options.epochs,
         "budgets": res.budgets.as_dict(),
         "dtype": c.dtype, "dtype_requested": res.options.dtype,
-        "dtype_reason": res.dtype_reason,
+        "dtype_reason": res.dtype_reason, "why_chosen": res.dtype_reason,
+        "tolerance": {"value": res.options.tolerance_for(res.metric),
+                      "unit": "percent of the best mse" if res.metric == "mse" else "points"},
+        "score_change": res.score_change,
         "int8": None if c.dtype != "int8" else {
             "calibration": res.int8_calibration,
             "score_int8": c.score, "score_float": c.score_float,
@@ -178,6 +181,9 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
     rows = [["dtype", before["dtype"], after["dtype"], res.options.dtype],
             [metric, _fmt_score(before["score"], res.metric),
              _fmt_score(after["score"], res.metric), "-"],
+            *([["per-sample score change (mean / max)", "-",
+                f"{100 * res.score_change['mean']:.2f}% / "
+                f"{100 * res.score_change['max']:.2f}%", "-"]] if res.score_change else []),
             *([[f"{metric} of the float model (before int8)", "-",
                 _fmt_score(after["score_float"], res.metric), "-"]]
               if after["score_float"] is not None else []),
@@ -228,12 +234,14 @@ def finalist_rows(res: BuildResult) -> tuple[list[str], list[list[Any]]]:
     for c in res.finalists:
         p, m = c.pred_at_measure, c.measured
         err = (p["instructions"] - m.total) / m.total if m.total else 0.0
-        rows.append([c.label, _fmt_score(c.score, res.metric), f"{m.total:,}",
-                     f"{p['instructions']:,.0f}", f"{100 * err:+.1f}%",
+        rows.append([c.label, _fmt_score(c.val_decomposed, res.metric),
+                     _fmt_score(c.val, res.metric), _fmt_score(c.score, res.metric),
+                     f"{m.total:,}", f"{p['instructions']:,.0f}", f"{100 * err:+.1f}%",
                      fmt_size(m.flash_bytes), fmt_size(p["flash_bytes"]),
                      c.rejected or ("chosen" if c is res.chosen else "")])
-    return (["finalist", res.metric or "fidelity", "instructions", "predicted", "error",
-             "flash", "predicted flash", "note"], rows)
+    metric = res.metric or "fidelity"
+    return (["finalist", "validation decomposed", "validation tuned", f"test {metric}",
+             "instructions", "predicted", "error", "flash", "predicted flash", "note"], rows)
 
 
 def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
@@ -255,7 +263,7 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
              f"{budgets}. Mode: {mode}. Chosen: **{c.label}** after {res.rounds} round(s) "
              f"of measure, refit and re-rank; {len(res.candidates)} candidates, "
              f"{len(res.finalists)} measured under QEMU. dtype **{c.dtype}** "
-             f"(--dtype {res.options.dtype}: {res.dtype_reason}).")
+             f"(--dtype {res.options.dtype}); chosen as {res.dtype_reason}.")
     if c.dtype == "int8":
         intro += (f" int8: post-training quantization of the fine-tuned model, calibrated "
                   f"on {res.int8_calibration}; {res.metric or 'fidelity'} "

@@ -1,17 +1,20 @@
-"""Scores of build candidates: one-shot fine-tuning and the test metric (with data),
-output fidelity on random inputs (data-free), and the int8 score of the quantized tuned
-model run by the bit-exact reference. Every score is kept in the store (tuned weights in
-`models_dir`), so an interrupted build resumes."""
+"""Scores of build candidates: one-shot fine-tuning (train.finetune: never worse on
+validation than the decomposed start, distilled from the original) with the validation
+metric choices are made on and the test metric reported (with data), output fidelity on
+random inputs (data-free), and the int8 scores of the quantized tuned model run by the
+bit-exact reference. Every score is kept in the store (tuned weights in `models_dir`), so
+an interrupted build resumes."""
 
 from __future__ import annotations
 
-import os
+import math
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from lrf_edge.atomic import save_keras
 from lrf_edge.build.candidate import Candidate
 from lrf_edge.build.inputs import BuildInputs
 from lrf_edge.compress.features import cosine
@@ -21,7 +24,8 @@ from lrf_edge.ir import Graph
 from lrf_edge.quant import QuantizedGraph, quantize, reference
 from lrf_edge.store import Store, content_hash, evaluation_key
 from lrf_edge.train import to_keras
-from lrf_edge.train.fit import evaluate, fit, predict
+from lrf_edge.train.finetune import finetune
+from lrf_edge.train.fit import evaluate, predict, score, targets
 
 
 class Reference:
@@ -56,11 +60,15 @@ class Scorer:
         if c.dtype == "int8":
             self._quantize(c)
 
+    def _val_score(self, model) -> float:
+        x, y = self.inputs.validation()
+        return score(predict(model, x), y, self.inputs.task)
+
     def screen(self, c: Candidate) -> None:
-        """The decomposed score (no fine-tuning): cheap, ranks what to fine-tune first."""
-        if c.score_decomposed is None:
-            c.score_decomposed = evaluate(to_keras(c.graph), self.inputs.data,
-                                          self.inputs.task)
+        """The decomposed validation score (no fine-tuning): cheap, ranks what to fine-tune
+        first."""
+        if c.val_decomposed is None:
+            c.val_decomposed = self._val_score(to_keras(c.graph))
 
     def _quantize(self, c: Candidate) -> None:
         """int8: quantize the fine-tuned float model and score it with the bit-exact
@@ -71,6 +79,7 @@ class Scorer:
             c.score = cosine(reference.run(c.qgraph, self._fidelity_x), self._fidelity_ref)
         else:
             c.score = evaluate(Reference(c.qgraph), self.inputs.data, self.inputs.task)
+            c.val = self._val_score(Reference(c.qgraph))
         metric = self.inputs.metric or "fidelity"
         self.note(f"  {c.label}: int8 {metric} {c.score:.4f} (float {c.score_float:.4f})")
 
@@ -79,35 +88,46 @@ class Scorer:
         train = o.training(inp.task) if c.choice else {"task": inp.task}
         choice = c.choice if c.choice else ["original"]
         c.key = evaluation_key(inp.model_hash, inp.data_key, train, choice)
-        if c.key in self._tuned:  # the same structure in the other dtype: tuned already
-            c.score, c.score_decomposed, c.tuned = self._tuned[c.key]
-            return
+        if c.key not in self._tuned:
+            self._tuned[c.key] = self._stored(c) or self._tune(c)
+        # the same structure in the other dtype is tuned once
+        (c.score, c.score_decomposed, c.val, c.val_decomposed), c.tuned = self._tuned[c.key]
+
+    def _stored(self, c: Candidate) -> tuple | None:
+        """A score the store already has (and, factorized, the tuned model it came from)."""
+        inp = self.inputs
         path = self.models_dir / f"{c.key}.keras"
         row = self.store.get(c.key)
-        if row is not None and (path.exists() or not c.choice):
-            c.score = row["score"]
-            c.score_decomposed = (row.get("extra") or {}).get("score_decomposed", row["score"])
-            c.tuned = inp.graph if not c.choice else load_model(str(path))
-            self._tuned[c.key] = (c.score, c.score_decomposed, c.tuned)
-            self.note(f"  {c.label}: {inp.metric} {c.score:.4f} (from the store)")
-            return
+        if row is None or (c.choice and not path.exists()):
+            return None
+        extra = row.get("extra") or {}
+        val = extra.get("validation") or {}
+        self.note(f"  {c.label}: {inp.metric} {row['score']:.4f} (from the store)")
+        return ((row["score"], extra.get("score_decomposed", row["score"]),
+                 val.get("fine_tuned"), val.get("decomposed")),
+                inp.graph if not c.choice else load_model(str(path)))
+
+    def _tune(self, c: Candidate) -> tuple:
+        """Fine-tune (factorized candidates), score on validation and test, save, store."""
+        inp, o = self.inputs, self.opts
+        train = o.training(inp.task) if c.choice else {"task": inp.task}
+        choice = c.choice if c.choice else ["original"]
         start = time.time()
         model = to_keras(c.graph)
         before = evaluate(model, inp.data, inp.task)
-        if c.choice and o.epochs:
-            fit(model, inp.data, inp.task, epochs=o.epochs, seed=o.seed)
+        if c.choice:
+            tuned = finetune(model, inp.data, inp.task, o.epochs, teacher=inp.teacher(),
+                             distill=o.distill, learning_rate=o.learning_rate, seed=o.seed)
+            val, val_before = tuned.best, tuned.start
+        else:
+            val = val_before = self._val_score(model)
         score = evaluate(model, inp.data, inp.task)
         if c.choice:
-            self.models_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.models_dir / f".{c.key}.tmp.keras"
-            model.save(tmp)
-            os.replace(tmp, path)  # a kill mid-save leaves no half-written model
-            c.tuned = from_keras_model(model)
+            save_keras(model, self.models_dir / f"{c.key}.keras")
+            graph = from_keras_model(model)
         else:
-            c.tuned = inp.graph
-        c.score, c.score_decomposed = score, before
-        self._tuned[c.key] = (c.score, c.score_decomposed, c.tuned)
-        g = c.tuned
+            graph = inp.graph
+        g = graph
         self.store.put({"key": c.key, "kind": "build" if c.choice else "baseline",
                         "model_hash": inp.model_hash, "data": inp.data_key,
                         "options": train, "choice": choice, "metric": inp.metric,
@@ -115,9 +135,30 @@ class Scorer:
                         "kept_params": g.params, "kept_flops": g.flops,
                         "latency": c.pred_instructions, "seconds": time.time() - start,
                         "extra": {"score_decomposed": before, "label": c.label,
-                                  "layers": c.layers}})
+                                  "layers": c.layers,
+                                  "validation": {"decomposed": val_before, "fine_tuned": val}}})
         self.note(f"  {c.label}: {inp.metric} {before:.4f} decomposed, {score:.4f} after "
-                  f"{o.epochs if c.choice else 0} epoch(s)")
+                  f"{o.epochs if c.choice else 0} epoch(s) (validation {val_before:.4f} -> "
+                  f"{val:.4f})")
+        return (score, before, val, val_before), graph
+
+    def score_change(self, c: Candidate) -> dict[str, float] | None:
+        """An autoencoder's per-sample score fidelity: the relative change of each test
+        input's reconstruction error against the original model's (mean and max), because
+        anomaly thresholds are set on those scores. None for other models."""
+        inp = self.inputs
+        if inp.data is None or inp.task != "regression" or \
+                math.prod(inp.graph.output_shape) != math.prod(inp.graph.input_shape):
+            return None
+        x, y = inp.data.x_test, targets(inp.data, "test").reshape(len(inp.data.x_test), -1)
+
+        def errors(model) -> np.ndarray:
+            return np.mean((predict(model, x).reshape(len(x), -1) - y) ** 2, axis=1)
+
+        before = errors(to_keras(inp.graph))
+        after = errors(Reference(c.qgraph) if c.dtype == "int8" else to_keras(c.tuned))
+        rel = np.abs(after - before) / np.maximum(before, 1e-12)
+        return {"mean": float(rel.mean()), "max": float(rel.max()), "samples": int(len(x))}
 
     def _fidelity(self, c: Candidate) -> None:
         """Data-free score: cosine similarity of outputs to the original's, random inputs."""

@@ -11,17 +11,23 @@
    Only methods whose factorized ops the code generator has kernels for are used.
 2. Predicted costs: flash = weight bytes + a code-size model, RAM = the planned arena + the
    stack, instructions = the calibrated latency model (lrf_edge.build.latency).
-3. Scores, for candidates that fit every budget (largest first, at most `max_evaluations`):
-   with data, one-shot fine-tuning and test accuracy (or MSE), kept in the store with the
-   tuned weights so an interrupted build resumes; without data, no fine-tuning: fidelity, the
-   cosine similarity of the compressed model's outputs to the original's on fixed random
-   inputs.
+3. Scores, for candidates that fit every budget: first, per strategy, the best predicted
+   within 10% of each budget (so a budget is spent), then the rest best-decomposed first
+   until `patience` in a row beat nothing, at most `max_evaluations`. With data, one-shot
+   fine-tuning (train.finetune: validation split, best epoch kept, distilled from the
+   original) scored on validation (choices) and test (reports), kept in the store with the
+   tuned weights so an interrupted build resumes; without data, no fine-tuning: fidelity,
+   the cosine similarity of the compressed model's outputs to the original's on fixed
+   random inputs.
 4. Finalists (the best-scored fitting candidates) are built and run under QEMU; their
    measured per-layer instructions, code and stack refit the latency model, every candidate
    is predicted again, finalists that miss a budget when measured drop out, and the loop
    repeats until the choice is stable.
-5. The choice: the best-scored measured candidate that meets every budget. When no
-   candidate can meet a budget, LrfError names it and the smallest reachable value.
+5. The choice (policy.pick): among the measured candidates that meet every budget, the
+   best validation score, except that candidates within the tolerance of it (0.5 accuracy
+   points, 2% of the best MSE) count as tied and the fastest tied one wins; the result
+   says why. When no candidate can meet a budget, LrfError names it and the smallest
+   reachable value.
 
 dtype (`--dtype float32|int8|auto`): every candidate structure exists in each dtype the
 build considers. An int8 candidate's flash counts 1-byte weights (+ int32 biases,
@@ -29,9 +35,9 @@ multipliers, shifts, tables: quant.int8_weight_bytes) and the int8 code, its ins
 and code come from the int8 latency model (its own calibration); its score is that of the
 fine-tuned float model quantized (post-training, calibrated on the first 500 training
 inputs, or on seeded random inputs without data) and run by quant.reference (bit-exact with
-the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools and takes
-float32 when a float candidate meets every budget with a score within INT8_TOLERANCE of the
-best int8 one (0.5 points of accuracy), else int8; the result says which and why.
+the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools and the choice above
+decides between them: int8 wins on an FPU-less core when it is as accurate, float32 where
+int8 is slower (an FPU) unless int8 scores beyond the tolerance better.
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ class BuildResult:
     latency_models: dict[str, LatencyModel] = field(default_factory=dict)
     dtype_reason: str = ""
     int8_calibration: str = ""
+    score_change: dict[str, float] | None = None   # autoencoders: per-sample score change
 
     @property
     def dtype(self) -> str:
@@ -129,6 +136,7 @@ class Builder:
             self.inputs, store, lambda g, d: self.lms[d].weight_bytes(g),
             lambda c: self.predict(c, arena=False), lambda g: self.lms["float32"].predict(g))
         self.dtype_reason = ""
+        self.tolerance = opts.tolerance_for(self.metric)
         self._arena_cache: dict[str, int] = {}
 
     def note(self, msg: str) -> None:
@@ -227,8 +235,8 @@ class Builder:
                 ok = sorted([c for c in pools[d] if c.measured is not None and not c.rejected],
                             key=self.better)
                 best[d] = ok[0] if ok else None
-            pick, reason = policy.pick(best, pools, o.dtype, self.metric,
-                                       o.int8_tolerance, b)
+            pick, reason = policy.pick([c for c in cands if c.measured is not None], pools,
+                                       o.dtype, self.metric, self.tolerance, b)
             self.note(f"round {rounds}: {', '.join(fit_counts)} candidates fit as predicted; "
                       f"choice: {pick.label if pick else 'none yet'}")
             stable = pick is not None and pick is chosen and prev == best and not new_any
@@ -250,7 +258,8 @@ class Builder:
                           self.data is None, self.lms[chosen.dtype], rounds, b, o, self.log,
                           time.time() - start, self.inputs.measurement(),
                           self.inputs.measurement_note(), dict(self.lms), self.dtype_reason,
-                          self.inputs.calibration_note() if "int8" in dtypes else "")
+                          self.inputs.calibration_note() if "int8" in dtypes else "",
+                          self.scorer.score_change(chosen))
         return res
 
     def _float_original(self) -> Candidate:
@@ -269,7 +278,8 @@ class Builder:
         if self.data is not None:  # screen by the decomposed score, fine-tune the best
             for c in fitting:
                 self.scorer.screen(c)
-            fitting.sort(key=lambda c: self.better(c, decomposed=True))
+        fitting = policy.evaluation_order(fitting, b, self.metric,
+                                          ranked=self.data is not None)
         todo = [c for c in fitting if c.score is None]
         if chosen is not None and self.data is not None:
             # later rounds: only candidates that, as decomposed, beat the current choice
@@ -278,8 +288,7 @@ class Builder:
             todo = [c for c in todo if self.better(c, decomposed=True) < bar]
         elif chosen is not None:
             todo = [c for c in todo if c.weight_bytes > chosen.weight_bytes]
-        for c in todo[:o.max_evaluations]:
-            self.score(c)
+        done = self._evaluate(todo, fitting)
         scored = sorted([c for c in fitting if c.score is not None], key=self.better)
         new = [c for c in scored[:o.finalists] if c.measured is None]
         for c in new:
@@ -294,4 +303,24 @@ class Builder:
             if miss:
                 c.rejected = "measured " + ", ".join(miss) + " over budget"
                 self.note(f"  {c.label}: {c.rejected}")
-        return new, todo[o.max_evaluations:], len(fitting)
+        return new, todo[done:], len(fitting)
+
+    def _evaluate(self, todo: list[Candidate], fitting: list[Candidate]) -> int:
+        """Score candidates in order until the best is not beaten by `patience` in a row
+        (the near-budget ones, first in the order, are always scored), at most
+        `max_evaluations`; returns how many were scored."""
+        o = self.opts
+        near = set(map(id, policy.near_budget(fitting, o.budgets, self.metric)))
+        must = sum(1 for c in todo if id(c) in near)  # first in the order
+        best = min((self.better(c) for c in fitting if c.score is not None), default=None)
+        scored = stale = 0
+        while scored < len(todo) and policy.keep_evaluating(scored, stale, must, o.patience,
+                                                            o.max_evaluations):
+            c = todo[scored]
+            self.score(c)
+            scored += 1
+            if best is None or self.better(c) < best:
+                best, stale = self.better(c), 0
+            else:
+                stale += 1
+        return scored

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lrf_edge.cli.args import add_finetune_args
 from lrf_edge.cli.model_args import add_model, add_target
 from lrf_edge.cli.render import dump_json, table
 from lrf_edge.errors import LrfError
@@ -32,16 +33,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=("float32", "int8", "auto"),
                    help="weights and arithmetic of the C: float32, int8 (post-training "
                         "quantization, 1-byte weights, calibrated on the data's training "
-                        "inputs) or auto (default): float32 when a float candidate meets "
-                        "every budget within 0.5 points of the best int8 one, else int8")
+                        "inputs) or auto (default): both, and the choice decides (see "
+                        "--tolerance)")
+    p.add_argument("--tolerance", type=float,
+                   help="scores this close to the best count as tied and the fastest tied "
+                        "candidate wins: accuracy points (default 0.5) or percent of the "
+                        "best MSE (default 2)")
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
+    add_finetune_args(p)
     p.add_argument("--thresholds", help="similarity thresholds to sweep (default "
                                         "0.7,0.8,0.9,0.95,0.98,0.99,0.995)")
     p.add_argument("--methods", help="comma-separated methods to consider (default: all "
                                      "with C kernels)")
-    p.add_argument("--max-evaluations", type=int, default=4,
-                   help="candidates fine-tuned at most (default 4)")
+    p.add_argument("--max-evaluations", type=int, default=8,
+                   help="candidates fine-tuned at most per round and dtype (default 8): the "
+                        "best near each budget always, then until 3 in a row beat nothing")
     p.add_argument("--finalists", type=int, default=2,
                    help="best candidates measured under QEMU per round (default 2)")
     p.add_argument("--task", choices=["classification", "regression"])
@@ -72,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
                         epochs=args.epochs, thresholds=thresholds,
                         methods=args.methods.split(",") if args.methods else None,
                         max_evaluations=args.max_evaluations, finalists=args.finalists,
-                        seed=args.seed, dtype=args.dtype)
+                        seed=args.seed, dtype=args.dtype, tolerance=args.tolerance,
+                        learning_rate=args.lr, distill=args.distill)
     out = Path(args.output or f"build-{Path(args.model).stem}")
     store_path = Path(args.store) if args.store else out.parent / f".{out.name}.store.sqlite"
     models_dir = store_path.with_name(store_path.name.replace(".sqlite", "") + ".models")
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{res.graph.name} -> {out}/ for {args.target}: chosen {res.chosen.label}"
           + (" (data-free: decompositions only, no fine-tuning)" if res.data_free else ""))
-    print(f"dtype: {res.dtype} (--dtype {args.dtype}: {res.dtype_reason})")
+    print(f"dtype: {res.dtype}; why {res.chosen.label}: {res.dtype_reason}")
     print(table(*summary_rows(res)))
     print()
     print(table(*layer_table(res)))

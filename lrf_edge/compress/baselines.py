@@ -47,7 +47,8 @@ def _row_for_ranks(node: Node, method: str, ranks: list[int]) -> np.void | None:
     return row if row["params"] < node.params else None
 
 
-def pick_method(node: Node, methods: list[str] | None, allowed: tuple[str, ...] | None) -> str | None:
+def pick_method(node: Node, methods: list[str] | None, allowed: tuple[str, ...] | None
+                ) -> str | None:
     """The method for this layer: the first of `methods` that applies, else the default."""
     found = applicable(node)
     wanted = methods or [DEFAULT_METHODS.get(node.op, "")]

@@ -3,7 +3,8 @@
 A task is a plain dict (picklable, JSON-ready): the model path, the data spec, the choice
 (per layer: layer name, method, solution row as a dict), the kept layers and the training
 options. Loading the model and the data is cached per process; an executor that ships
-them once (Ray's object store) passes them in as `shared` (see `shared_with_predict`), with the latency prediction.
+them once (Ray's object store) passes them in as `shared` (see `shared_with_predict`), with
+the latency prediction.
 """
 
 from __future__ import annotations
