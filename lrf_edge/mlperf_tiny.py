@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrf_edge.data import Dataset
+from lrf_edge.data import Dataset, machine_sounds
 from lrf_edge.errors import LrfError
 
 
@@ -100,28 +100,12 @@ NETWORKS: dict[str, Callable[[], Any]] = {
     "mobilenet_v1": mobilenet_v1}
 
 
-def machine_sounds(n: int, seed: int = 0, anomalous: float = 0.0) -> np.ndarray:
-    """Spectrogram-like frames in the AD model's input layout (5 frames x 128 log-mel bins,
-    flattened to 640): a machine's stationary harmonic spectrum, a slow per-frame drift and
-    noise; `anomalous` adds that fraction of the frames' energy at random extra bins."""
-    rng = np.random.default_rng(seed)
-    bins = np.arange(128)
-    f0 = rng.uniform(6, 14, size=(n, 1, 1))
-    harmonics = sum(np.exp(-0.5 * ((bins - k * f0) / 1.5) ** 2) / k for k in range(1, 8))
-    drift = 1.0 + 0.1 * rng.standard_normal((n, 5, 1))
-    spec = np.log1p(4.0 * harmonics * drift + 0.05 * rng.random((n, 5, 128)))
-    if anomalous:
-        spec += anomalous * (rng.random((n, 5, 128)) < 0.03)
-    return spec.reshape(n, 640).astype(np.float32)
-
-
 def data_for(name: str, n_train: int = 512, n_test: int = 128, seed: int = 0) -> Dataset:
     """Offline data in the network's input shape: machine-sound frames for the autoencoder
     (no labels: the target is the input), else class-structured random inputs whose labels
     follow a fixed random linear rule of the inputs (learnable, balanced)."""
     if name == "ad_autoencoder":
-        x = machine_sounds(n_train + n_test, seed)
-        return Dataset(name, x[:n_train], None, x[n_train:], None)
+        return machine_sounds(n_train, n_test, seed)
     try:
         model_shape, classes = {"ds_cnn": ((49, 10, 1), 12), "resnet8": ((32, 32, 3), 10),
                                 "mobilenet_v1": ((96, 96, 3), 2)}[name]

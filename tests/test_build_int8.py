@@ -101,7 +101,9 @@ def test_int8_accuracy_close_to_its_float_model(built):
     acc_int8 = float(np.mean(np.argmax(reference.run(qg, d.x_test), -1) == d.y_test))
     assert acc_int8 == pytest.approx(sol["int8"]["score_int8"])
     assert acc_float == pytest.approx(sol["int8"]["score_float"], abs=1e-3)
-    assert acc_float - acc_int8 <= 0.005
+    # 0.5 points of the 1,000 test samples: at most 5 more wrong (counted, not subtracted
+    # in floating point: 0.896 - 0.891 > 0.005 in binary)
+    assert round((acc_float - acc_int8) * len(d.y_test)) <= 0.005 * len(d.y_test)
     assert sol["after"]["score"] == pytest.approx(acc_int8)
 
 

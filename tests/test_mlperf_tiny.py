@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lrf_edge import mlperf_tiny
+from lrf_edge.data import machine_sound_frames
 from lrf_edge.frontends import from_keras_model
 
 # ../shared/docs/mlperf_tiny.md: params (with BN folded where the table gives it), MACs
@@ -32,7 +33,7 @@ def test_reference_sizes(name):
 
 
 def test_machine_sounds_are_structured_and_seeded():
-    a, b = mlperf_tiny.machine_sounds(64, seed=1), mlperf_tiny.machine_sounds(64, seed=1)
+    a, b = machine_sound_frames(64, seed=1), machine_sound_frames(64, seed=1)
     assert np.array_equal(a, b) and a.shape == (64, 640)
     # low-rank structure an autoencoder can learn: few components hold most of the energy
     s = np.linalg.svd(a - a.mean(0), compute_uv=False)

@@ -7,7 +7,7 @@ import shutil
 
 from lrf_edge.examples import DEFAULT_EPOCHS, EXAMPLES, example_model
 
-HELP = "train a bundled example model on MNIST-5k (cached) and copy it to -o"
+HELP = "train a bundled example model on its built-in data (cached) and copy it to -o"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
