@@ -110,3 +110,30 @@ def test_permute_that_moves_data_is_refused():
     assert ok.output_shape == (4, 1, 3)
     with pytest.raises(LrfError, match="moves data"):
         from_keras_model(keras.Model(x, keras.layers.Permute((1, 3, 2))(x)))
+
+
+def test_conv1d_and_pointwise_factorizations(cases):
+    """Tucker-2, CP and SVD of Conv1D (causal dilated, strided 'same', 'valid') and SVD of a
+    separable conv's pointwise half: the table's counts are the factorized graph's, the float
+    C matches the factorized Keras model and the int8 C its reference."""
+    from lrf_edge.methods import applicable, method
+    from lrf_edge.train import to_keras
+    _, g, x, _ = cases["conv1d"]
+    x = x[:12]
+    assert applicable(g["c1"]) == ["tucker2", "svd_conv"]  # CP's depthwise has no dilation
+    assert applicable(g["sep"]) == ["svd_conv"]
+    for layer in ("c1", "c2", "sep"):
+        for name in applicable(g[layer]):
+            table = method(name).space(g[layer])
+            row = table[len(table) // 2]
+            nodes = method(name).decompose(g[layer], row)
+            f = g.replace(layer, nodes)
+            parts = [f[n.name] for n in nodes]
+            assert (sum(n.params for n in parts), sum(n.macs for n in parts)) == \
+                (row["params"], row["macs"]), (layer, name)
+            ref = to_keras(f).predict(x, verbose=0).reshape(len(x), -1)
+            assert np.abs(HostModel(generate(f))(x) - ref).max() <= 1e-4 * np.abs(ref).max()
+            qg = quantize(f, x)
+            xq = qg.input.quantize(x)
+            np.testing.assert_array_equal(host_q8(generate(qg), xq)[0],
+                                          reference.run_q8(qg, xq))
