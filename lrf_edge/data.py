@@ -91,7 +91,7 @@ def load_data(spec: str) -> Dataset:
         return digits()
     if spec in BUILTIN:
         from lrf_edge.timeseries import load
-        return load(spec)
+        return Dataset(spec, *load(spec))
     return load_npz(spec)
 
 

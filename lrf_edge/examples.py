@@ -3,7 +3,9 @@
 LeNet-300-100 (784-300-100-10) and LeNet-5 (conv 6@5x5 same, pool, conv 16@5x5, pool,
 400-120-84-10): the FC stacks the SAMOS paper factorizes (its Table 1 and 2 count FC memory
 265,600 and 58,284 parameters for the kept layers), and cnn4, a deeper CNN of four 3x3
-convolutions for the rank-selection strategies.
+convolutions for the rank-selection strategies; and two sequence models on the offline
+time-series sets (lrf_edge.timeseries): har1d, a 1D-CNN activity classifier on BasicMotions,
+and gru_vowels, a GRU speaker classifier on JapaneseVowels.
 """
 
 from __future__ import annotations
@@ -67,8 +69,35 @@ def cnn4() -> Any:
     ], name="cnn4")
 
 
-EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5, "cnn4": cnn4}
-DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15, "cnn4": 15}
+def har1d() -> Any:
+    """Human-activity recognition from a smartwatch's 6 IMU channels (100 steps)."""
+    import keras
+    return keras.Sequential([
+        keras.Input((100, 6)),
+        keras.layers.Conv1D(16, 5, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling1D(2, name="pool1"),
+        keras.layers.Conv1D(32, 5, padding="same", activation="relu", name="conv2"),
+        keras.layers.MaxPooling1D(2, name="pool2"),
+        keras.layers.SeparableConv1D(32, 3, padding="same", activation="relu", name="sep3"),
+        keras.layers.GlobalAveragePooling1D(name="gap"),
+        keras.layers.Dense(4, activation="softmax", name="fc"),
+    ], name="har1d")
+
+
+def gru_vowels() -> Any:
+    """Speaker of a vowel from 25 frames of 12 LPC coefficients."""
+    import keras
+    return keras.Sequential([
+        keras.Input((25, 12)),
+        keras.layers.GRU(32, name="gru"),
+        keras.layers.Dense(9, activation="softmax", name="fc"),
+    ], name="gru_vowels")
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {"lenet300": lenet300, "lenet5": lenet5, "cnn4": cnn4,
+                                          "har1d": har1d, "gru_vowels": gru_vowels}
+DEFAULT_EPOCHS = {"lenet300": 15, "lenet5": 15, "cnn4": 15, "har1d": 60, "gru_vowels": 40}
+DATA = {"har1d": "basicmotions", "gru_vowels": "japanesevowels"}  # others: mnist5k
 
 
 def example_model(name: str, seed: int = 0, epochs: int | None = None,
@@ -77,15 +106,16 @@ def example_model(name: str, seed: int = 0, epochs: int | None = None,
     if name not in EXAMPLES:
         raise LrfError(f"unknown example '{name}'; examples: {', '.join(EXAMPLES)}")
     epochs = DEFAULT_EPOCHS[name] if epochs is None else epochs
-    path = cache_dir() / f"{name}-mnist5k-s{seed}-e{epochs}.keras"
+    data = DATA.get(name, "mnist5k")
+    path = cache_dir() / f"{name}-{data}-s{seed}-e{epochs}.keras"
     if path.exists():
         return path
-    from lrf_edge.data import mnist5k
+    from lrf_edge.data import load_data
     from lrf_edge.train.fit import fit
 
     import keras
     keras.utils.set_random_seed(seed)
     model = EXAMPLES[name]()
-    fit(model, mnist5k(), "classification", epochs=epochs, seed=seed,
-        verbose=2 if progress else 0)
+    fit(model, load_data(data), "classification", epochs=epochs, seed=seed,
+        batch_size=16 if data != "mnist5k" else 64, verbose=2 if progress else 0)
     return save_keras(model, path)  # a killed run never leaves a half-written cache entry

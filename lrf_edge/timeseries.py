@@ -67,12 +67,11 @@ def parse_ts(text: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(x.transpose(0, 2, 1)), y
 
 
-def load(name: str):
-    """One set as a lrf_edge.data.Dataset (labels 0..k-1 in the header's order)."""
-    from lrf_edge.data import Dataset
+def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One set's x_train, y_train, x_test, y_test (labels 0..k-1 in the header's order)."""
     stem = SETS[name]
     with _wheel() as whl:
         parts = {split: parse_ts(whl.read(f"aeon/datasets/data/{stem}_{split}.ts").decode())
                  for split in ("TRAIN", "TEST")}
     (xtr, ytr), (xte, yte) = parts["TRAIN"], parts["TEST"]
-    return Dataset(name, xtr, ytr, xte, yte)
+    return xtr, ytr, xte, yte

@@ -137,3 +137,20 @@ def test_conv1d_and_pointwise_factorizations(cases):
             xq = qg.input.quantize(x)
             np.testing.assert_array_equal(host_q8(generate(qg), xq)[0],
                                           reference.run_q8(qg, xq))
+
+
+@pytest.mark.slow
+def test_sequence_examples_train_and_run_in_c():
+    """The cached examples: the float C and the int8 reference keep their accuracy."""
+    from lrf_edge.data import load_data
+    from lrf_edge.examples import DATA, example_model
+    from lrf_edge.frontends import load_model
+    for name, floor in (("har1d", 0.9), ("gru_vowels", 0.85)):
+        g, d = load_model(str(example_model(name))), load_data(DATA[name])
+        x = d.x_test[:60]
+        acc = float((HostModel(generate(g))(x).argmax(1) == d.y_test[:60]).mean())
+        qg = quantize(g, d.x_train[:200])
+        xq = qg.input.quantize(x[:8])
+        np.testing.assert_array_equal(host_q8(generate(qg), xq)[0], reference.run_q8(qg, xq))
+        acc8 = float((reference.run(qg, x).argmax(1) == d.y_test[:60]).mean())
+        assert acc >= floor and acc8 >= acc - 0.05, (name, acc, acc8)
