@@ -125,7 +125,8 @@ FLAVOURS = {
                      ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
                      io_bytes=_no_io, context=_no_context),
     INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
-                  ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t"},
+                  ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+                          np.dtype(np.int32): "int32_t"},
                   prepare=_prepare_int8, io_bytes=_int8_io, context=_int8_context),
 }
 

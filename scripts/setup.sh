@@ -43,3 +43,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.lrf-edge-*
   touch "$stamp"
 fi
+# Offline time-series sets (lrf_edge/timeseries.py): the pinned aeon wheel's bundled .ts files,
+# read from the zip (aeon itself is not installed).
+wheels="${LRF_EDGE_CACHE:-$HOME/.cache/lrf-edge}/wheels"
+if [ ! -f "$wheels/aeon-1.6.0-py3-none-any.whl" ]; then
+  .venv/bin/python -m pip download -q --no-deps aeon==1.6.0 -d "$wheels"
+fi

@@ -53,3 +53,19 @@ def test_fit_to_reshapes_same_size_and_refuses_other_sizes(mnist):
     assert flat.x_train.shape == (4000, 784)
     with pytest.raises(LrfError, match="shape \\(28, 28, 1\\) but the model expects \\(64,\\)"):
         fit_to(mnist, (64,))
+
+
+def test_time_series_sets_from_the_pinned_aeon_wheel(tmp_path, monkeypatch):
+    from lrf_edge.data import load_data
+    from lrf_edge.timeseries import parse_ts, wheel_path
+    if not wheel_path().is_file():
+        pytest.skip("the aeon wheel is not in the cache (scripts/setup.sh downloads it)")
+    bm, jv = load_data("basicmotions"), load_data("japanesevowels")
+    assert (bm.x_train.shape, bm.x_test.shape) == ((40, 100, 6), (40, 100, 6))
+    assert (jv.x_train.shape, jv.x_test.shape) == ((270, 25, 12), (370, 25, 12))
+    assert sorted(set(bm.y_train)) == [0, 1, 2, 3] and jv.y_test.max() == 8
+    x, y = parse_ts("@classLabel true b a\n@data\n1,2,3:4,5,6:a\n7,8,9:1,2,3:b\n")
+    assert x.shape == (2, 3, 2) and x[0, :, 1].tolist() == [4, 5, 6] and y.tolist() == [1, 0]
+    monkeypatch.setenv("LRF_EDGE_CACHE", str(tmp_path))
+    with pytest.raises(LrfError, match="setup.sh"):
+        load_data("basicmotions")

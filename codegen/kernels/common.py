@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Node, spatial_pads
+from lrf_edge.ir import Node, dilation, hwc, spatial_pads
 
 FLOAT32, INT8 = "float32", "int8"
 DTYPES = (FLOAT32, INT8)
@@ -86,14 +86,16 @@ def float_bias(node: Node, plan: LayerPlan) -> bool:
 
 
 def spatial(node: Node, kh: int, kw: int) -> dict[str, Any]:
-    """Template variables of a kh x kw window over an (H, W, C) input: sizes, strides,
-    padding and the padded extent (conv, depthwise, pooling; float and int8)."""
-    h, w, c = node.in_shapes[0]
-    ho, wo, n = node.shape
+    """Template variables of a kh x kw window over an (H, W, C) input (a (T, C) sequence is
+    1 x T x C): sizes, strides, dilation, padding and the padded extent (conv, depthwise,
+    pooling; float and int8)."""
+    h, w, c = hwc(node.in_shapes[0])
+    ho, wo, n = hwc(node.shape)
     sh, sw = node.attrs.get("strides", (1, 1))
+    dh, dw = dilation(node)
     pt, pb, pl, pr = spatial_pads(node, kh, kw)
     return {"H": h, "W": w, "C": c, "HO": ho, "WO": wo, "N": n, "KH": kh, "KW": kw,
-            "SH": sh, "SW": sw, "PT": pt, "PB": pb, "PL": pl, "PR": pr,
+            "SH": sh, "SW": sw, "DH": dh, "DW": dw, "PT": pt, "PB": pb, "PL": pl, "PR": pr,
             "padded": bool(pt or pb or pl or pr), "HP": h + pt + pb, "WP": w + pl + pr}
 
 

@@ -1,5 +1,5 @@
-"""input, flatten, reshape: no code. The input is the caller's buffer; flatten and reshape
-are views that share their source's memory."""
+"""input, flatten, reshape, permute (of unit axes): no code. The input is the caller's
+buffer; the others are views that share their source's memory."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kern
                                              no_loops)
 from lrf_edge.ir import Node
 
-OPS = ("input", "flatten", "reshape")
+OPS = ("input", "flatten", "reshape", "permute")
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
@@ -23,4 +23,4 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
 loops = no_loops
 
 KERNELS = {(op, dtype): Kernel(None, prepare if dtype == FLOAT32 else prepare_q8)
-           for op in ("flatten", "reshape") for dtype in (FLOAT32, INT8)}
+           for op in ("flatten", "reshape", "permute") for dtype in (FLOAT32, INT8)}

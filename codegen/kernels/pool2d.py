@@ -1,4 +1,5 @@
-"""max_pool2d, avg_pool2d (one template, `kind` max or avg) and global_avg_pool2d; int8
+"""max_pool2d, avg_pool2d (one template, `kind` max or avg), global_avg_pool2d and
+global_max_pool2d (1D too: a sequence is 1 x T x C); int8
 keeps the input's scale and clamps/applies the activation as a pass over the output."""
 
 from __future__ import annotations
@@ -7,9 +8,9 @@ from typing import Any
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops, q8_output, spatial)
-from lrf_edge.ir import Node
+from lrf_edge.ir import Node, hwc
 
-OPS = ("max_pool2d", "avg_pool2d", "global_avg_pool2d")
+OPS = ("max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d")
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
@@ -23,8 +24,9 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
 
 
 def prepare_global(node: Node, opt: CodegenOptions) -> LayerPlan:
-    h, w, c = node.in_shapes[0]
-    return LayerPlan(vars={"HW": h * w, "C": c})
+    h, w, c = hwc(node.in_shapes[0])
+    return LayerPlan(vars={"HW": h * w, "C": c,
+                           "kind": "max" if node.op == "global_max_pool2d" else "avg"})
 
 
 def prepare_global_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
@@ -39,4 +41,7 @@ KERNELS = {("max_pool2d", FLOAT32): Kernel("pool2d.c.j2", prepare),
            ("avg_pool2d", INT8): Kernel("pool2d_q8.c.j2", prepare_q8),
            ("global_avg_pool2d", FLOAT32): Kernel("global_avg_pool2d.c.j2", prepare_global),
            ("global_avg_pool2d", INT8): Kernel("global_avg_pool2d_q8.c.j2",
+                                               prepare_global_q8),
+           ("global_max_pool2d", FLOAT32): Kernel("global_max_pool2d.c.j2", prepare_global),
+           ("global_max_pool2d", INT8): Kernel("global_max_pool2d_q8.c.j2",
                                                prepare_global_q8)}

@@ -6,14 +6,14 @@ from typing import Any
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops, q8_output)
-from lrf_edge.ir import Node
+from lrf_edge.ir import Node, hwc
 
 OPS = ("zero_pad2d",)
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     (t, b), (l, r) = node.attrs["padding"]
-    h, w, c = node.in_shapes[0]
+    h, w, c = hwc(node.in_shapes[0])
     return LayerPlan(vars={"H": h, "W": w, "C": c, "PT": t, "PB": b, "PL": l, "PR": r})
 
 

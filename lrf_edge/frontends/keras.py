@@ -20,7 +20,7 @@ from lrf_edge.frontends.keras_config import LayerRecord, read_h5, records_from_c
 from lrf_edge.ir import ACTIVATIONS, Graph, Node
 from lrf_edge.registry import registrar
 
-Converter = Callable[[LayerRecord], Node | None]
+Converter = Callable[[LayerRecord], "Node | list[Node] | None"]
 CONVERTERS: dict[str, Converter] = {}
 converter = registrar(CONVERTERS)
 
@@ -39,7 +39,7 @@ def activation_name(value: object, layer: str) -> str:
     if isinstance(value, dict):
         value = value.get("config", {}).get("name") or value.get("class_name")
     name = str(value or "linear").lower()
-    name = {"none": "linear", "identity": "linear"}.get(name, name)
+    name = {"none": "linear", "identity": "linear", "hard_silu": "hard_swish"}.get(name, name)
     if name not in ACTIVATIONS:
         raise LrfError(f"layer '{layer}': unsupported activation '{name}'; supported: "
                        f"{', '.join(ACTIVATIONS)}")
@@ -82,14 +82,19 @@ def _dense(rec: LayerRecord) -> Node:
 
 
 def _windowed(rec: LayerRecord, op: str) -> Node:
-    """A Conv2D or DepthwiseConv2D record: kernel, bias, strides, padding, activation."""
+    """A Conv2D or DepthwiseConv2D record: kernel, bias, strides, dilation, padding,
+    activation."""
     _check_channels_last(rec)
-    if _pair(rec.config.get("dilation_rate"), (1, 1)) != (1, 1):
-        raise LrfError(f"layer '{rec.name}': dilated convolutions are not supported")
+    dil = _pair(rec.config.get("dilation_rate"), (1, 1))
+    if dil != (1, 1) and op != "conv2d":
+        raise LrfError(f"layer '{rec.name}': dilated depthwise convolutions are not "
+                       "supported; supported: dilation in Conv1D and Conv2D")
     w = _weights(rec, ["kernel"], rec.config.get("use_bias", True))
-    return Node(rec.name, op, weights=w,
-                attrs={"strides": _pair(rec.config.get("strides"), (1, 1)),
-                       "padding": rec.config.get("padding", "valid")},
+    attrs = {"strides": _pair(rec.config.get("strides"), (1, 1)),
+             "padding": rec.config.get("padding", "valid")}
+    if dil != (1, 1):
+        attrs["dilation"] = dil
+    return Node(rec.name, op, weights=w, attrs=attrs,
                 activation=activation_name(rec.config.get("activation"), rec.name))
 
 
@@ -169,10 +174,14 @@ def _activation(rec: LayerRecord) -> Node:
 @converter("ReLU")
 def _relu(rec: LayerRecord) -> Node:
     cfg = rec.config
-    if float(cfg.get("negative_slope") or 0) != 0 or float(cfg.get("threshold") or 0) != 0:
-        raise LrfError(f"layer '{rec.name}': ReLU with negative_slope or threshold is not "
-                       "supported; supported: plain ReLU and ReLU(max_value=6)")
+    if float(cfg.get("threshold") or 0) != 0 or (float(cfg.get("negative_slope") or 0) != 0
+                                                  and cfg.get("max_value") is not None):
+        raise LrfError(f"layer '{rec.name}': ReLU with a threshold, or negative_slope with "
+                       "max_value, is not supported; supported: ReLU, ReLU(max_value=6), "
+                       "ReLU(negative_slope=a)")
     max_value = cfg.get("max_value")
+    if float(cfg.get("negative_slope") or 0) != 0:
+        return Node(rec.name, "leaky_relu", attrs={"alpha": float(cfg["negative_slope"])})
     if max_value is None:
         return Node(rec.name, "activation", activation="relu")
     if float(max_value) == 6.0:
@@ -222,10 +231,176 @@ def _tt_dense(rec: LayerRecord) -> Node:
                        "order": cfg.get("order", "rl")})
 
 
-@converter("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "Identity")
+@converter("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "Identity")
 def _dropped(rec: LayerRecord) -> None:
     """Training-only layers vanish at inference."""
     return None
+
+
+# -- sequences (1D), separable convs, merges, activations with parameters, recurrent ----
+
+def _one(value: object, default: int) -> int:
+    """A 1D layer's size argument (an int or a one-element list)."""
+    if value is None:
+        return default
+    return int(value if isinstance(value, int) else value[0])
+
+
+@converter("Conv1D", "Convolution1D")
+def _conv1d(rec: LayerRecord) -> Node:
+    """Conv1D is conv2d with a unit height: kernel (K, C, N) -> (1, K, C, N)."""
+    if int(rec.config.get("groups", 1)) != 1:
+        raise LrfError(f"layer '{rec.name}': grouped convolutions are not supported")
+    return _windowed1d(rec, "conv2d")
+
+
+def _windowed1d(rec: LayerRecord, op: str) -> Node:
+    """A 1D conv record as the 2D op with a unit height: kernel (K, C, X) -> (1, K, C, X)."""
+    cfg = rec.config
+    node = _windowed(LayerRecord(rec.name, rec.class_name, {
+        **cfg, "strides": (1, _one(cfg.get("strides"), 1)),
+        "dilation_rate": (1, _one(cfg.get("dilation_rate"), 1))}, rec.weights), op)
+    node.weights["kernel"] = node.weights["kernel"][None]
+    return node
+
+
+@converter("DepthwiseConv1D")
+def _depthwise1d(rec: LayerRecord) -> Node:
+    return _windowed1d(rec, "depthwise_conv2d")
+
+
+@converter("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+           "SeparableConvolution2D")
+def _separable(rec: LayerRecord) -> list[Node]:
+    """Depthwise (no bias, no activation) then pointwise 1x1 conv (bias, activation): the
+    two kernels the C and the factorization methods already have."""
+    cfg = rec.config
+    one_d = "1D" in rec.class_name
+    _check_channels_last(rec)
+    dil = (1, _one(cfg.get("dilation_rate"), 1)) if one_d else _pair(cfg.get("dilation_rate"),
+                                                                      (1, 1))
+    if dil != (1, 1):
+        raise LrfError(f"layer '{rec.name}': dilated separable convolutions are not "
+                       "supported; supported: dilation in Conv1D and Conv2D")
+    w = _weights(rec, ["depthwise", "pointwise"], cfg.get("use_bias", True))
+    dw, pw = w.pop("depthwise"), w.pop("pointwise")
+    strides = (1, _one(cfg.get("strides"), 1)) if one_d else _pair(cfg.get("strides"), (1, 1))
+    if one_d:
+        dw, pw = dw[None], pw[None]
+    padding = cfg.get("padding", "valid")
+    return [Node(f"{rec.name}_dw", "depthwise_conv2d", weights={"kernel": dw},
+                 attrs={"strides": strides, "padding": padding}),
+            Node(rec.name, "conv2d", weights={"kernel": pw, **w},
+                 attrs={"strides": (1, 1), "padding": "valid"},
+                 activation=activation_name(cfg.get("activation"), rec.name))]
+
+
+def _pool1d(op: str) -> Converter:
+    def convert(rec: LayerRecord) -> Node:
+        _check_channels_last(rec)
+        pool = _one(rec.config.get("pool_size"), 2)
+        return Node(rec.name, op, attrs={
+            "pool_size": (1, pool), "strides": (1, _one(rec.config.get("strides"), pool)),
+            "padding": rec.config.get("padding", "valid")})
+    return convert
+
+
+converter("MaxPooling1D", "MaxPool1D")(_pool1d("max_pool2d"))
+converter("AveragePooling1D", "AvgPool1D")(_pool1d("avg_pool2d"))
+
+
+def _global(op: str) -> Converter:
+    def convert(rec: LayerRecord) -> Node:
+        _check_channels_last(rec)
+        if rec.config.get("keepdims", False):
+            raise LrfError(f"layer '{rec.name}': {rec.class_name}(keepdims=True) is not "
+                           "supported; use keepdims=False")
+        return Node(rec.name, op)
+    return convert
+
+
+converter("GlobalAveragePooling1D", "GlobalAvgPool1D")(_global("global_avg_pool2d"))
+converter("GlobalMaxPooling1D", "GlobalMaxPool1D", "GlobalMaxPooling2D",
+          "GlobalMaxPool2D")(_global("global_max_pool2d"))
+
+
+@converter("ZeroPadding1D")
+def _zeropad1d(rec: LayerRecord) -> Node:
+    pad = rec.config.get("padding", 1)
+    pads = (pad, pad) if isinstance(pad, int) else tuple(int(p) for p in pad)
+    return Node(rec.name, "zero_pad2d", attrs={"padding": ((0, 0), pads)})
+
+
+@converter("UpSampling1D", "UpSampling2D")
+def _upsample(rec: LayerRecord) -> Node:
+    cfg = rec.config
+    if cfg.get("interpolation", "nearest") != "nearest":
+        raise LrfError(f"layer '{rec.name}': UpSampling2D interpolation "
+                       f"'{cfg['interpolation']}' is not supported; supported: nearest")
+    _check_channels_last(rec)
+    size = (1, _one(cfg.get("size"), 2)) if rec.class_name == "UpSampling1D" else \
+        _pair(cfg.get("size"), (2, 2))
+    return Node(rec.name, "upsample2d", attrs={"size": size})
+
+
+@converter("Concatenate")
+def _concat(rec: LayerRecord) -> Node:
+    if rec.config.get("axis", -1) != -1:
+        raise LrfError(f"layer '{rec.name}': Concatenate(axis={rec.config.get('axis')}) is "
+                       "not supported; supported: the last axis (axis=-1)")
+    return Node(rec.name, "concat")
+
+
+@converter("Multiply")
+def _multiply(rec: LayerRecord) -> Node:
+    return Node(rec.name, "multiply")
+
+
+@converter("Subtract")
+def _subtract(rec: LayerRecord) -> Node:
+    return Node(rec.name, "subtract")
+
+
+@converter("Permute")
+def _permute(rec: LayerRecord) -> Node:
+    return Node(rec.name, "permute", attrs={"dims": tuple(int(d) for d in rec.config["dims"])})
+
+
+@converter("LeakyReLU")
+def _leaky(rec: LayerRecord) -> Node:
+    cfg = rec.config
+    alpha = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+    return Node(rec.name, "leaky_relu", attrs={"alpha": float(alpha)})
+
+
+@converter("PReLU")
+def _prelu(rec: LayerRecord) -> Node:
+    return Node(rec.name, "prelu", weights=_weights(rec, ["alpha"], False))
+
+
+def _recurrent(op: str) -> Converter:
+    def convert(rec: LayerRecord) -> Node:
+        cfg = rec.config
+        acts = (activation_name(cfg.get("activation", "tanh"), rec.name),
+                activation_name(cfg.get("recurrent_activation", "sigmoid"), rec.name))
+        if acts != ("tanh", "sigmoid"):
+            raise LrfError(f"layer '{rec.name}': {rec.class_name} with activations {acts} is "
+                           "not supported; supported: activation tanh, recurrent sigmoid")
+        for flag in ("go_backwards", "stateful", "return_state"):
+            if cfg.get(flag, False):
+                raise LrfError(f"layer '{rec.name}': {rec.class_name}({flag}=True) is not "
+                               "supported; supported: stateless, forward, outputs only")
+        w = _weights(rec, ["kernel", "recurrent_kernel"], cfg.get("use_bias", True))
+        attrs = {"units": int(cfg["units"]),
+                 "return_sequences": bool(cfg.get("return_sequences", False))}
+        if op == "gru":
+            attrs["reset_after"] = bool(cfg.get("reset_after", True))
+        return Node(rec.name, op, weights=w, attrs=attrs)
+    return convert
+
+
+converter("GRU")(_recurrent("gru"))
+converter("LSTM")(_recurrent("lstm"))
 
 
 def supported_layers() -> list[str]:
@@ -247,9 +422,12 @@ def records_to_graph(name: str, records: list[LayerRecord]) -> Graph:
         if node is None:
             alias[rec.name] = inputs[0]
             continue
-        node.inputs = inputs
-        nodes.append(node)
-        last = node.name
+        for part in node if isinstance(node, list) else [node]:  # a chain, e.g. separable
+            part.inputs = inputs
+            nodes.append(part)
+            inputs = [part.name]
+        last = inputs[0]
+        alias[rec.name] = last
     nodes, output = _fuse(nodes, alias.get(records[-1].name, last))
     return Graph(nodes, name=name, output=output)
 

@@ -8,7 +8,7 @@ from typing import Iterable
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Node
+from lrf_edge.ir import Node, hwc
 from lrf_edge.ir.ops import spec_of
 
 FLOAT_BYTES = 4  # weights are float32; weight_bytes = params * FLOAT_BYTES
@@ -61,8 +61,8 @@ def spatial(node: Node) -> tuple[int, int, int, int, int, int]:
     if not node.in_shapes or not node.shape:
         raise LrfError(f"layer '{node.name}' has no inferred shapes; take the node from a "
                        "Graph (graph[name]) so its input size is known")
-    h, w, c = node.in_shapes[0]
-    ho, wo, n = node.shape
+    h, w, c = hwc(node.in_shapes[0])
+    ho, wo, n = hwc(node.shape)
     return h, w, c, ho, wo, n
 
 
@@ -94,13 +94,17 @@ def prod(xs: Iterable[int]) -> int:
 
 def conv_node(name: str, kernel: np.ndarray, strides=(1, 1), padding: str = "valid",
               bias: np.ndarray | None = None, activation: str = "linear",
-              depthwise: bool = False) -> Node:
+              depthwise: bool = False, like: Node | None = None) -> Node:
+    """A conv node; `like`: the conv it replaces a windowed part of, whose dilation it
+    keeps (a Conv1D's or a dilated Conv2D's)."""
     weights = {"kernel": f32(kernel)}
     if bias is not None:
         weights["bias"] = f32(bias)
+    attrs = {"strides": tuple(int(s) for s in strides), "padding": padding}
+    if like is not None and "dilation" in like.attrs:
+        attrs["dilation"] = tuple(like.attrs["dilation"])
     return Node(name, "depthwise_conv2d" if depthwise else "conv2d", weights=weights,
-                attrs={"strides": tuple(int(s) for s in strides), "padding": padding},
-                activation=activation)
+                attrs=attrs, activation=activation)
 
 
 def conv_geometry(node: Node) -> dict[str, int]:

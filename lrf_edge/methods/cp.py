@@ -21,7 +21,8 @@ import warnings
 
 import numpy as np
 
-from lrf_edge.ir import Node, conv_out, same_pads
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Node, conv_out, dilation, hwc, same_pads
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
                                       fill_costs, one_blas_thread, rank_values, spatial,
                                       table, tensorly_svd)
@@ -33,7 +34,8 @@ TOL = 1e-7
 
 
 def applies(node: Node) -> bool:
-    if node.op != "conv2d":
+    """Undilated convs (the depthwise factors have no dilation)."""
+    if node.op != "conv2d" or dilation(node) != (1, 1):
         return False
     kh, kw, c, n = node.weights["kernel"].shape
     return kh * kw > 1
@@ -44,13 +46,16 @@ def _plan(node: Node) -> tuple[tuple[tuple[int, int], tuple[int, int]] | None, s
     """(explicit pads or None, padding of the kh x 1, padding of the 1 x kw, strides of the
     1 x kw, output (rows, cols) of the kh x 1)."""
     kh, kw = node.weights["kernel"].shape[:2]
-    h, w = node.in_shapes[0][:2]
+    h, w = hwc(node.in_shapes[0])[:2]
     strides = tuple(node.attrs.get("strides", (1, 1)))
     pad = node.attrs.get("padding", "valid")
     if strides == (1, 1):
         return None, pad, pad, (1, 1), (conv_out(h, kh, 1, pad), w)
     pads = None
-    if pad == "same":
+    if pad == "causal":
+        pads = ((0, 0), (kw - 1, 0))
+        h, w = h + sum(pads[0]), w + sum(pads[1])
+    elif pad == "same":
         pads = (same_pads(h, kh, strides[0]), same_pads(w, kw, strides[1]))
         h, w = h + sum(pads[0]), w + sum(pads[1])
         if not any(pads[0] + pads[1]):
@@ -75,6 +80,9 @@ def max_rank(node: Node) -> int:
 def space(node: Node, ranks=None) -> np.ndarray:
     """Ranks given (1 .. 4 x max_rank), or by default 1 .. the last rank that saves params."""
     check_op(node, NAME, ("conv2d",))
+    if dilation(node) != (1, 1):
+        raise LrfError(f"layer '{node.name}': CP does not factorize dilated convolutions; "
+                       "use tucker2 or svd_conv")
     g = conv_geometry(node)
     top = max_rank(node)
     r = rank_values(ranks, 1, 4 * top, "CP rank", range(1, top + 1))

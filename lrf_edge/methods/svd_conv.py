@@ -67,7 +67,8 @@ def decompose(node: Node, row) -> list[Node]:
     u, s, vt = np.linalg.svd(m, full_matrices=False)
     root = np.sqrt(s[:r])
     first = conv_node(f"{node.name}_svdc1", (u[:, :r] * root).reshape(kh, kw, c, r),
-                      node.attrs.get("strides", (1, 1)), node.attrs.get("padding", "valid"))
+                      node.attrs.get("strides", (1, 1)), node.attrs.get("padding", "valid"),
+                      like=node)
     second = conv_node(f"{node.name}_svdc2", (root[:, None] * vt[:r]).reshape(1, 1, r, n),
                        bias=node.weights.get("bias"), activation=node.activation)
     return chain(node, [first, second])

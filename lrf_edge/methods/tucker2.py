@@ -81,7 +81,7 @@ def decompose(node: Node, row) -> list[Node]:
     return chain(node, [
         conv_node(f"{node.name}_tucker1", u.reshape(1, 1, c, r3)),
         conv_node(f"{node.name}_tucker2", core, node.attrs.get("strides", (1, 1)),
-                  node.attrs.get("padding", "valid")),
+                  node.attrs.get("padding", "valid"), like=node),
         conv_node(f"{node.name}_tucker3", v.T.reshape(1, 1, r4, n), bias=node.weights.get("bias"),
                   activation=node.activation),
     ])

@@ -22,7 +22,7 @@ from lrf_edge.quant.fixedpoint import requantize, round_away
 from lrf_edge.quant.params import QParams
 from lrf_edge.quant.qgraph import QLayer
 
-TABLE_ACTS = ("sigmoid", "tanh", "softmax")
+TABLE_ACTS = ("sigmoid", "tanh", "softmax", "hard_sigmoid", "hard_swish")
 SIGMOID_OUT = QParams(1.0 / 256, -128)
 TANH_OUT = QParams(1.0 / 128, 0)
 SOFTMAX_OUT = QParams(1.0 / 256, -128)
@@ -40,30 +40,35 @@ def activate(v: np.ndarray, act: str) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-v))
     if act == "tanh":
         return np.tanh(v)
+    if act == "hard_sigmoid":
+        return np.clip(v + 3.0, 0.0, 6.0) / 6.0
+    if act == "hard_swish":
+        return v * (np.clip(v + 3.0, 0.0, 6.0) / 6.0)
     if act == "softmax":
         e = np.exp(v - v.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
     raise LrfError(f"unsupported activation '{act}'")
 
 
-def quantize_activation(layer: QLayer, n: int) -> None:
+def quantize_activation(layer: QLayer, n: int, out: QParams | None = None) -> None:
     """Fill out/act_min/act_max/lut/exp_table/exp_bits from layer.pre and layer.act; `n` is
-    the length of the rows a softmax normalizes (the node's last axis)."""
+    the length of the rows a softmax normalizes (the node's last axis); `out` the calibrated
+    output of a hard swish (whose range is the data's, not fixed)."""
     pre, act = layer.pre, layer.act
     layer.act_min, layer.act_max, layer.out = -128, 127, pre
     if act in ("relu", "relu6"):
         layer.act_min = max(-128, pre.zero_point)
         if act == "relu6":
             layer.act_max = int(min(127, pre.zero_point + round_away(6.0 / pre.scale)))
-    elif act in ("sigmoid", "tanh"):
-        q = np.arange(-128, 128)
-        real = (q - pre.zero_point) * pre.scale
-        if act == "sigmoid":
-            layer.out = SIGMOID_OUT
-            val = 1.0 / (1.0 + np.exp(-real))
+    elif act in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
+        real = (np.arange(-128, 128) - pre.zero_point) * pre.scale
+        if act == "hard_swish":
+            if out is None:
+                raise LrfError(f"layer '{layer.name}': hard swish needs its calibrated range")
+            layer.out = out
         else:
-            layer.out = TANH_OUT
-            val = np.tanh(real)
+            layer.out = TANH_OUT if act == "tanh" else SIGMOID_OUT
+        val = activate(real, act)
         out = layer.out
         layer.lut = np.clip(round_away(val / out.scale) + out.zero_point, -128, 127
                             ).astype(np.int8)

@@ -55,11 +55,12 @@ class QLayer:
     exp_table: np.ndarray | None = None   # int32[256] for softmax: exp(-scale d) 2^K
     exp_bits: int = 0
     steps: list[TTStep] = field(default_factory=list)
-    add: dict[str, Any] = field(default_factory=dict)  # add: multipliers/shifts per input
+    add: dict[str, Any] = field(default_factory=dict)  # add/concat/...: scalar multipliers
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # other constants (GRU/LSTM)
 
     def const_arrays(self) -> list[np.ndarray]:
         arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut,
-                            self.exp_table) if a is not None]
+                            self.exp_table) if a is not None] + list(self.arrays.values())
         for st in self.steps:
             arrs += [st.g, st.multiplier, st.shift] + ([st.bias] if st.bias is not None
                                                        else [])

@@ -40,7 +40,7 @@ def int8_weight_bytes(graph: Graph) -> int:
         mod = OPS.get(node.op)
         if mod is not None and mod.REQUANTIZES:
             total += mod.weight_bytes(node)
-        if node.activation in ("sigmoid", "tanh"):
+        if node.activation in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
             total += 256
         elif node.activation == "softmax":
             total += 1024
@@ -73,7 +73,8 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         layer = QLayer(node.name, node.op, act, ins, pre, pre)
         if mod.REQUANTIZES:
             mod.quantize(node, layer, ranges)
-        quantize_activation(layer, node.shape[-1])
+        quantize_activation(layer, node.shape[-1],
+                            qparams(*ranges.out[node.name]) if act == "hard_swish" else None)
         tensors[node.name] = layer.out
         layers[node.name] = layer
     return QuantizedGraph(graph, tensors, layers, ranges)

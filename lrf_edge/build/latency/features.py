@@ -13,8 +13,9 @@ from lrf_edge.quant import int8_weight_bytes
 
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one")
 CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax")
-VIEWS = ("input", "flatten", "reshape")
+VIEWS = ("input", "flatten", "reshape", "permute")
 TRANSCENDENTAL = ("sigmoid", "tanh", "softmax")
+RECURRENT_TRANSC = {"gru": 3, "lstm": 5}  # sigmoid/tanh per unit and step
 BLOCK = 8  # CodegenOptions.block default: outputs per pass of dense/conv kernels
 
 
@@ -32,6 +33,8 @@ def layer_features(node: Node, block: int = BLOCK, dtype: str = "float32") -> np
     elif macs:
         iters = macs / max(1, node.shape[-1] if node.shape else 1)
     transc = out_size if node.activation in TRANSCENDENTAL else 0
+    if node.op in RECURRENT_TRANSC:
+        transc = node.in_shapes[0][0] * node.attrs["units"] * RECURRENT_TRANSC[node.op]
     wbytes = node.weight_bytes
     if dtype == "int8" and wbytes:
         wbytes = int8_weight_bytes([node])

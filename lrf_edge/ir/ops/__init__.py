@@ -16,13 +16,14 @@ from __future__ import annotations
 from types import ModuleType
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir.ops import (activation, add, conv2d, dense, depthwise_conv2d, layout, pool2d,
-                             tt_dense, zero_pad2d)
-from lrf_edge.ir.ops.base import (ACTIVATIONS, OpSpec, Shape, conv_out, same_pads,
-                                  spatial_pads)
+from lrf_edge.ir.ops import (activation, add, concat, conv2d, dense, depthwise_conv2d, layout,
+                             multiply, pool2d, prelu, recurrent, tt_dense, upsample, zero_pad2d)
+from lrf_edge.ir.ops.base import (ACTIVATIONS, OpSpec, Shape, conv_out, dilation, hwc,
+                                  same_pads, spatial_pads)
 
 MODULES: tuple[ModuleType, ...] = (layout, dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
-                                   zero_pad2d, add, activation)
+                                   zero_pad2d, add, activation, concat, multiply, prelu,
+                                   upsample, recurrent)
 
 OPS: dict[str, OpSpec] = {op: spec for mod in MODULES for op, spec in mod.SPECS.items()}
 
@@ -35,5 +36,5 @@ def spec_of(op: str) -> OpSpec:
         raise LrfError(f"unknown IR op '{op}'; known ops: {', '.join(sorted(OPS))}") from None
 
 
-__all__ = ["ACTIVATIONS", "MODULES", "OPS", "OpSpec", "Shape", "conv_out", "same_pads",
-           "spatial_pads", "spec_of"]
+__all__ = ["ACTIVATIONS", "MODULES", "OPS", "OpSpec", "Shape", "conv_out", "dilation", "hwc",
+           "same_pads", "spatial_pads", "spec_of"]

@@ -1,4 +1,5 @@
-"""add: the elementwise sum of inputs of one shape (residual connections)."""
+"""add: the elementwise sum of inputs of one shape (residual connections); subtract: the
+first of two inputs less the second (Keras Subtract)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from lrf_edge.ir.ops.base import Layer, OpSpec, Shape
 
 
 def _shape(node: Layer, ins: list[Shape]) -> Shape:
-    if any(s != ins[0] for s in ins):
-        raise LrfError(f"layer '{node.name}': add needs equal input shapes, got {ins}")
+    if any(s != ins[0] for s in ins) or (node.op == "subtract" and len(ins) != 2):
+        raise LrfError(f"layer '{node.name}': {node.op} needs equal input shapes "
+                       f"(subtract: two), got {ins}")
     return ins[0]
 
 
-SPECS = {"add": OpSpec(shape=_shape)}
+def signs(node: Layer) -> list[int]:
+    """+1 or -1 per input: what each input is multiplied by before the sum."""
+    n = len(node.in_shapes) or len(node.inputs)
+    return [1] + [-1 if node.op == "subtract" else 1] * (n - 1)
+
+
+SPECS = {"add": OpSpec(shape=_shape), "subtract": OpSpec(shape=_shape)}

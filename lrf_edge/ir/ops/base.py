@@ -13,7 +13,8 @@ from lrf_edge.errors import LrfError
 
 Shape = tuple[int, ...]
 
-ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax")
+ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "hard_sigmoid",
+               "hard_swish")
 
 
 class Layer(Protocol):
@@ -35,9 +36,22 @@ class OpSpec:
     bias_adds: Callable[[Layer, list[Shape]], int] = lambda node, ins: 0
 
 
+def hwc(shape: Shape) -> Shape:
+    """A windowed op's view of its tensor: a sequence (T, C) is a unit-height image
+    (1, T, C), so Conv1D, 1D pooling and 1D padding run the 2D kernels and references."""
+    return (1, *shape) if len(shape) == 2 else tuple(shape)
+
+
+def dilation(node: Layer) -> tuple[int, int]:
+    """(DH, DW) of a conv node ((1, 1) unless dilated)."""
+    dh, dw = node.attrs.get("dilation", (1, 1))
+    return int(dh), int(dw)
+
+
 def conv_out(size: int, k: int, stride: int, padding: str) -> int:
-    """Output length of one spatial axis (Keras semantics for 'same' and 'valid')."""
-    if padding == "same":
+    """Output length of one spatial axis (Keras semantics for 'same', 'valid' and
+    'causal'; k is the dilated kernel extent)."""
+    if padding in ("same", "causal"):
         return math.ceil(size / stride)
     return (size - k) // stride + 1
 
@@ -51,25 +65,34 @@ def same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
 
 def spatial_pads(node: Layer, kh: int, kw: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) padding a kh x kw window over the node's input needs: the
-    one definition the kernels, the quantizer and the references share."""
-    h, w, _ = node.in_shapes[0]
-    if node.attrs.get("padding", "valid") != "same":
+    one definition the kernels, the quantizer and the references share. 'causal' (Conv1D)
+    pads the dilated kernel's extent less one before the sequence, nothing after."""
+    h, w, _ = hwc(node.in_shapes[0])
+    dh, dw = dilation(node)
+    kh, kw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    padding = node.attrs.get("padding", "valid")
+    if padding == "causal":
+        return 0, 0, kw - 1, 0
+    if padding != "same":
         return 0, 0, 0, 0
     sh, sw = node.attrs.get("strides", (1, 1))
     return (*same_pads(h, kh, sh), *same_pads(w, kw, sw))
 
 
-def spatial_out(node: Layer, shp: Shape, kh: int, kw: int) -> tuple[int, int]:
-    """(HO, WO) of a kh x kw window sliding over an (H, W, C) input with the node's strides
-    and padding."""
-    if len(shp) != 3:
-        raise LrfError(f"layer '{node.name}': expects an (H, W, C) input, got {shp}")
+def spatial_out(node: Layer, shp: Shape, kh: int, kw: int) -> tuple[int, ...]:
+    """(HO, WO) of a kh x kw window sliding over an (H, W, C) input with the node's strides,
+    dilation and padding; (WO,) over a (T, C) sequence (kh is then 1)."""
+    if len(shp) not in (2, 3):
+        raise LrfError(f"layer '{node.name}': expects an (H, W, C) or (T, C) input, got {shp}")
     sh, sw = node.attrs.get("strides", (1, 1))
+    dh, dw = dilation(node)
     pad = node.attrs.get("padding", "valid")
-    ho, wo = conv_out(shp[0], kh, sh, pad), conv_out(shp[1], kw, sw, pad)
-    if ho < 1 or wo < 1:
+    h, w, _ = hwc(shp)
+    ho = conv_out(h, (kh - 1) * dh + 1, sh, pad)
+    wo = conv_out(w, (kw - 1) * dw + 1, sw, pad)
+    if ho < 1 or wo < 1 or (len(shp) == 2 and ho != 1):
         raise LrfError(f"layer '{node.name}': a {kh}x{kw} window does not fit the {shp} input")
-    return ho, wo
+    return (ho, wo) if len(shp) == 3 else (wo,)
 
 
 def bias_count(node: Layer, out: Shape) -> int:

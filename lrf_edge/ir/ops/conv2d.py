@@ -1,4 +1,5 @@
-"""conv2d: kernel (KH, KW, C, N) over an (H, W, C) input, strides and 'same'/'valid'."""
+"""conv2d: kernel (KH, KW, C, N) over an (H, W, C) input, strides, dilation and 'same'/
+'valid'; Conv1D is a conv2d with KH = 1 over a (T, C) sequence (base.hwc)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def _shape(node: Layer, ins: list[Shape]) -> Shape:
 
 def _macs(node: Layer, ins: list[Shape]) -> int:
     kh, kw, c, n = node.weights["kernel"].shape
-    return math.prod(_shape(node, ins)[:2]) * n * kh * kw * c
+    return math.prod(_shape(node, ins)[:-1]) * n * kh * kw * c
 
 
 SPECS = {"conv2d": OpSpec(

@@ -17,7 +17,7 @@ def _shape(node: Layer, ins: list[Shape]) -> Shape:
 
 def _macs(node: Layer, ins: list[Shape]) -> int:
     kh, kw, c, m = node.weights["kernel"].shape
-    return math.prod(_shape(node, ins)[:2]) * c * m * kh * kw
+    return math.prod(_shape(node, ins)[:-1]) * c * m * kh * kw
 
 
 SPECS = {"depthwise_conv2d": OpSpec(

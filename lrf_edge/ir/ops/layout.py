@@ -1,4 +1,5 @@
-"""Layout ops that move no data: the model input, flatten and reshape (views in the C)."""
+"""Layout ops that move no data: the model input, flatten, reshape, and permute where it
+moves only unit axes (views in the C)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ def _reshape(node: Layer, ins: list[Shape]) -> Shape:
     return target
 
 
-SPECS = {"input": OpSpec(shape=lambda node, ins: tuple(node.attrs["shape"])),
+def _permute(node: Layer, ins: list[Shape]) -> Shape:
+    """Keras Permute(dims) (1-based axes): only where the non-unit axes keep their order, so
+    the values stay where they are in memory."""
+    dims = [int(d) - 1 for d in node.attrs["dims"]]
+    if sorted(dims) != list(range(len(ins[0]))):
+        raise LrfError(f"layer '{node.name}': Permute{tuple(d + 1 for d in dims)} does not "
+                       f"fit the {ins[0]} input")
+    out = tuple(ins[0][d] for d in dims)
+    moved = [d for d in dims if ins[0][d] != 1]
+    if moved != sorted(moved):
+        raise LrfError(f"layer '{node.name}': Permute{tuple(d + 1 for d in dims)} of "
+                       f"{ins[0]} moves data; supported: permutes that move only unit axes")
+    return out
+
+
+SPECS = {"permute": OpSpec(shape=_permute),
+         "input": OpSpec(shape=lambda node, ins: tuple(node.attrs["shape"])),
          "flatten": OpSpec(shape=lambda node, ins: (math.prod(ins[0]),)),
          "reshape": OpSpec(shape=_reshape)}

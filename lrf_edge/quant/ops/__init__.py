@@ -23,11 +23,13 @@ from types import ModuleType
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
-from lrf_edge.quant.ops import (activation, add, conv2d, dense, depthwise_conv2d, layout,
-                                pool2d, tt_dense, zero_pad2d)
+from lrf_edge.quant.ops import (activation, add, concat, conv2d, dense, depthwise_conv2d,
+                                layout, multiply, pool2d, prelu, recurrent, tt_dense, upsample,
+                                zero_pad2d)
 
 MODULES: tuple[ModuleType, ...] = (dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
-                                   zero_pad2d, add, activation, layout)
+                                   zero_pad2d, add, activation, layout, concat, multiply, prelu,
+                                   upsample, recurrent)
 
 OPS: dict[str, ModuleType] = {op: mod for mod in MODULES for op in mod.OPS}
 

@@ -1,25 +1,26 @@
-"""add: the elementwise sum of n inputs, at its own calibrated scale. int8 is TFLite's int8
+"""add, subtract: the elementwise (signed) sum of n inputs, at its own calibrated scale. int8 is TFLite's int8
 ADD generalized to n inputs: each input, less its zero point, is shifted left by 20 bits
 (18 above four inputs, so that the sum fits int32) and rescaled to twice the largest input
-scale; the sum is requantized to the output."""
+scale; the sum (subtract: the difference) is requantized to the output."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lrf_edge.ir import Node
+from lrf_edge.ir.ops.add import signs
 from lrf_edge.quant.activations import finish
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multipliers
 from lrf_edge.quant.qgraph import QLayer
 from lrf_edge.quant.ranges import Ranges
 
-OPS = ("add",)
+OPS = ("add", "subtract")
 REQUANTIZES = True
 ADD_SHIFT = 20
 
 
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
-    return sum(xs)
+    return sum(s * x for s, x in zip(signs(node), xs))
 
 
 def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
@@ -40,7 +41,7 @@ def weight_bytes(node: Node) -> int:
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     a = layer.add
     total = 0
-    for k, (xi, qp) in enumerate(zip(xs, layer.inputs)):
+    for k, (xi, qp, sign) in enumerate(zip(xs, layer.inputs, signs(node))):
         shifted = (xi.astype(np.int64) - qp.zero_point) << a["left_shift"]
-        total = total + mbqm(shifted, a["multiplier"][k], a["shift"][k])
+        total = total + sign * mbqm(shifted, a["multiplier"][k], a["shift"][k])
     return finish(layer, total, a["out_multiplier"], a["out_shift"])

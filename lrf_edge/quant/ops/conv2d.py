@@ -22,7 +22,8 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     k = node.weights["kernel"].astype(np.float64)
     kh, kw, _, n = k.shape
     win = node_windows(node, xs[0], kh, kw, node.attrs.get("strides", (1, 1)))
-    return plus_bias(node, win.reshape(*win.shape[:3], -1) @ k.reshape(-1, n))
+    y = win.reshape(*win.shape[:3], -1) @ k.reshape(-1, n)
+    return plus_bias(node, y.reshape(len(y), *node.shape))
 
 
 def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
@@ -38,5 +39,5 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     z = layer.inputs[0].zero_point
     win = node_windows(node, xs[0], kh, kw, node.attrs.get("strides", (1, 1)), z)
     win = win.astype(np.int64).reshape(*win.shape[:3], -1) - z
-    acc = imatmul(win, layer.kernel.reshape(-1, n))
+    acc = imatmul(win, layer.kernel.reshape(-1, n)).reshape(len(win), *node.shape)
     return finish(layer, acc + bias_q8(layer, n))

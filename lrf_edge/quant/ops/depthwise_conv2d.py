@@ -22,9 +22,8 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     x = xs[0]
     k = node.weights["kernel"].astype(np.float64)
     kh, kw, c, m = k.shape
-    ho, wo, _ = node.shape
     win = node_windows(node, x, kh, kw, node.attrs.get("strides", (1, 1)))
-    y = np.einsum(_CONTRACT, win, k).reshape(x.shape[0], ho, wo, c * m)
+    y = np.einsum(_CONTRACT, win, k).reshape(x.shape[0], *node.shape)
     return plus_bias(node, y)
 
 

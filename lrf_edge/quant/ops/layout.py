@@ -1,4 +1,4 @@
-"""flatten, reshape: the same values in the node's shape, at the input's scale. (`input`, the
+"""flatten, reshape, permute (of unit axes): the same values in the node's shape, at the input's scale. (`input`, the
 graph's entry, has no rule here: the calibration, quantization and reference loops take
 it as given.)"""
 
@@ -10,7 +10,7 @@ from lrf_edge.ir import Node
 from lrf_edge.quant.activations import clamp
 from lrf_edge.quant.qgraph import QLayer
 
-OPS = ("flatten", "reshape")
+OPS = ("flatten", "reshape", "permute")
 REQUANTIZES = False
 
 

@@ -26,8 +26,18 @@ def with_bias(node: Node, *names: str) -> list[np.ndarray]:
     return arrays + ([node.weights["bias"]] if "bias" in node.weights else [])
 
 
-def spatial(node: Node) -> dict[str, Any]:
-    """Keras keyword arguments of a conv-like node: strides, padding, bias, activation."""
-    return {"strides": node.attrs.get("strides", (1, 1)),
-            "padding": node.attrs.get("padding", "valid"), "activation": node.activation,
-            "use_bias": "bias" in node.weights, "name": node.name}
+def is_sequence(x: Any) -> bool:
+    """Whether a Keras tensor is a (batch, T, C) sequence: the node is then the 1D layer."""
+    return len(x.shape) == 3
+
+
+def spatial(node: Node, one_d: bool = False) -> dict[str, Any]:
+    """Keras keyword arguments of a conv-like node: strides, padding, bias, activation; for
+    a 1D layer the width axis alone (the IR's unit height dropped)."""
+    strides = tuple(node.attrs.get("strides", (1, 1)))
+    kw = {"strides": strides[1] if one_d else strides,
+          "padding": node.attrs.get("padding", "valid"), "activation": node.activation,
+          "use_bias": "bias" in node.weights, "name": node.name}
+    if "dilation" in node.attrs:
+        kw["dilation_rate"] = node.attrs["dilation"][1] if one_d else node.attrs["dilation"]
+    return kw

@@ -7,11 +7,14 @@ from typing import Any
 import keras
 
 from lrf_edge.ir import Node
-from lrf_edge.train.builders.base import apply, spatial, with_bias
+from lrf_edge.train.builders.base import apply, is_sequence, spatial, with_bias
 
 
 def _depthwise(node: Node, xs: list[Any]) -> Any:
     kh, kw, _, m = node.weights["kernel"].shape
+    if is_sequence(xs[0]):
+        layer = keras.layers.DepthwiseConv1D(kw, depth_multiplier=m, **spatial(node, True))
+        return apply(layer, xs[0], [node.weights["kernel"][0], *with_bias(node)[1:]])
     layer = keras.layers.DepthwiseConv2D((kh, kw), depth_multiplier=m, **spatial(node))
     return apply(layer, xs[0], with_bias(node))
 

@@ -1,4 +1,4 @@
-"""flatten, reshape -> keras.layers.Flatten / Reshape (the input is made by to_keras)."""
+"""flatten, reshape, permute -> keras.layers.Flatten / Reshape / Permute (the input is made by to_keras)."""
 
 from __future__ import annotations
 
@@ -17,4 +17,8 @@ def _reshape(node: Node, xs: list[Any]) -> Any:
     return keras.layers.Reshape(node.attrs["target_shape"], name=node.name)(xs[0])
 
 
-BUILDERS = {"flatten": _flatten, "reshape": _reshape}
+def _permute(node: Node, xs: list[Any]) -> Any:
+    return keras.layers.Permute(node.attrs["dims"], name=node.name)(xs[0])
+
+
+BUILDERS = {"flatten": _flatten, "reshape": _reshape, "permute": _permute}

@@ -1,0 +1,171 @@
+"""gru and lstm in float (Keras' equations) and in integers: int8 weights, int16 state.
+
+Why int16 state and not float: the int8 targets have no FPU (rv32imac), where float state
+would make every gate a soft-float call, and a float reference cannot be bit-exact with C's
+expf/tanhf; int16 fixed point keeps the gates and the state to ~1e-4 (a sixtieth of the int8
+output's step) with integer operations only, as TFLite's integer LSTM does (int16 gates).
+
+Integer semantics (the C kernel computes exactly these):
+- input x int8 (s_x, z_x); kernel W and recurrent kernel R int8, one scale per column;
+- hidden state h int16 Q15 (value h / 2^15), h_0 = 0; LSTM cell state c int16 Q11;
+- gate pre-activations in Q11 saturated to int16 (|value| < 16):
+    gx[j] = sat16(mbqm(sum_k (x_k - z_x) W[k][j] + bx[j], Mx[j], Sx[j]))   Mx = s_x s_w[j] 2^11
+    gh[j] = sat16(mbqm(sum_k h_k R[k][j] + bh[j], Mh[j], Sh[j]))           Mh = s_r[j] 2^-4
+  (bx, bh int32 at the accumulators' scales; bh only for a GRU with reset_after);
+- sigmoid and tanh: 257-entry Q15 tables over [-8, 8] in steps of 1/16, linearly
+  interpolated (`act_q`); products of Q15 values are rounded right shifts (`rshift`);
+- output: the Q15 state requantized to int8 at scale 1/128, zero point 0 (h is in (-1, 1)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrf_edge.ir import Node
+from lrf_edge.ir.ops.recurrent import gates
+from lrf_edge.quant.channels import quantize_bias, quantize_weights, weight_scales
+from lrf_edge.quant.fixedpoint import mbqm, quantize_multipliers
+from lrf_edge.quant.params import QParams
+from lrf_edge.quant.qgraph import QLayer
+from lrf_edge.quant.ranges import Ranges
+
+OPS = ("gru", "lstm")
+REQUANTIZES = True
+GATE_BITS = 11    # gate pre-activations and the LSTM cell state: Q11 in int16
+STATE_BITS = 15   # hidden state and gate outputs: Q15
+OUT = QParams(1.0 / 128, 0)
+TABLE_STEP_BITS = 7  # Q11 / 2^7: table steps of 1/16; 256 steps over [-8, 8)
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _split_bias(node: Node) -> tuple[np.ndarray, np.ndarray | None]:
+    """(bias added to x W, bias added to h R or None) in float64, zeros without a bias."""
+    g, u = gates(node), node.attrs["units"]
+    b = node.weights.get("bias")
+    if b is None:
+        return np.zeros(g * u), None
+    b = np.asarray(b, np.float64)
+    if b.ndim == 2:
+        return b[0], b[1]
+    return b, None
+
+
+def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
+    x = xs[0]
+    u = node.attrs["units"]
+    w = node.weights["kernel"].astype(np.float64)
+    r = node.weights["recurrent_kernel"].astype(np.float64)
+    bx, bh = _split_bias(node)
+    h = np.zeros((len(x), u))
+    c = np.zeros((len(x), u))
+    seq = []
+    for t in range(x.shape[1]):
+        gx = x[:, t] @ w + bx
+        if node.op == "lstm":
+            z = gx + h @ r
+            i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+            h = _sigmoid(o) * np.tanh(c)
+        else:
+            if node.attrs.get("reset_after", True):
+                gh = h @ r + (bh if bh is not None else 0.0)
+                zt = _sigmoid(gx[:, :u] + gh[:, :u])
+                rt = _sigmoid(gx[:, u:2 * u] + gh[:, u:2 * u])
+                hh = np.tanh(gx[:, 2 * u:] + rt * gh[:, 2 * u:])
+            else:
+                zt = _sigmoid(gx[:, :u] + h @ r[:, :u])
+                rt = _sigmoid(gx[:, u:2 * u] + h @ r[:, u:2 * u])
+                hh = np.tanh(gx[:, 2 * u:] + (rt * h) @ r[:, 2 * u:])
+            h = zt * h + (1.0 - zt) * hh
+        seq.append(h)
+    return np.stack(seq, axis=1) if node.attrs.get("return_sequences", False) else h
+
+
+def table(fn) -> np.ndarray:
+    """fn at -8, -8 + 1/16, ..., 8 in Q15, saturated to int16."""
+    v = fn(np.arange(257) / 16.0 - 8.0) * (1 << STATE_BITS)
+    return np.clip(np.floor(v + 0.5), -32767, 32767).astype(np.int16)
+
+
+def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
+    """int8 columns of W and R, int32 biases, the Q11 multipliers, the two tables; the
+    output scale is fixed (OUT), so the calibrated one is replaced."""
+    s_x = layer.inputs[0].scale
+    w = np.asarray(node.weights["kernel"], np.float64)
+    r = np.asarray(node.weights["recurrent_kernel"], np.float64)
+    sw, sr = weight_scales(w), weight_scales(r)
+    bx, bh = _split_bias(node)
+    a = layer.arrays
+    a["w"], a["r"] = quantize_weights(w, sw), quantize_weights(r, sr)
+    a["bx"] = quantize_bias(bx, s_x * sw)
+    a["mx"], a["sx"] = quantize_multipliers(s_x * sw * (1 << GATE_BITS))
+    if bh is not None:
+        a["bh"] = quantize_bias(bh, sr / (1 << STATE_BITS))
+    a["mh"], a["sh"] = quantize_multipliers(sr * (1 << GATE_BITS) / (1 << STATE_BITS))
+    a["sig"], a["tanh"] = table(_sigmoid), table(np.tanh)
+    layer.pre = layer.out = OUT
+
+
+def weight_bytes(node: Node) -> int:
+    """int8 W and R, int32 biases, 8 bytes per gate column for each of the two multiplier
+    sets, two 257-entry int16 tables."""
+    gu = gates(node) * node.attrs["units"]
+    b = node.weights.get("bias")
+    return (node.weights["kernel"].size + node.weights["recurrent_kernel"].size
+            + 4 * gu * (2 if b is not None and b.ndim == 2 else 1) + 16 * gu + 2 * 2 * 257)
+
+
+def sat16(v: np.ndarray) -> np.ndarray:
+    return np.clip(v, -32768, 32767)
+
+
+def rshift(v: np.ndarray, n: int) -> np.ndarray:
+    """Rounded arithmetic right shift (half up), as the C's (v + 2^(n-1)) >> n."""
+    return (v + (1 << (n - 1))) >> n
+
+
+def act_q(tab: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A Q11 value through a Q15 table, linearly interpolated between its 1/16 steps."""
+    v = np.clip(v, -16384, 16383) + 16384
+    i, f = v >> TABLE_STEP_BITS, v & ((1 << TABLE_STEP_BITS) - 1)
+    t = tab.astype(np.int64)
+    return t[i] + rshift((t[i + 1] - t[i]) * f, TABLE_STEP_BITS)
+
+
+def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
+    a = {k: v.astype(np.int64) for k, v in layer.arrays.items()}
+    x = xs[0].astype(np.int64) - layer.inputs[0].zero_point
+    u = node.attrs["units"]
+    sig, tanh = a["sig"], a["tanh"]
+    h = np.zeros((len(x), u), np.int64)
+    c = np.zeros((len(x), u), np.int64)
+
+    def rec(hv: np.ndarray, cols: slice) -> np.ndarray:
+        acc = hv @ a["r"][:, cols] + (a["bh"][cols] if "bh" in a else 0)
+        return sat16(mbqm(acc, a["mh"][cols], a["sh"][cols]))
+
+    seq = []
+    for t in range(x.shape[1]):
+        gx = sat16(mbqm(x[:, t] @ a["w"] + a["bx"], a["mx"], a["sx"]))
+        if node.op == "lstm":
+            z = gx + rec(h, slice(None))
+            i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+            i, f, o, g = act_q(sig, i), act_q(sig, f), act_q(sig, o), act_q(tanh, g)
+            c = sat16(rshift(f * c, STATE_BITS) + rshift(i * g, 2 * STATE_BITS - GATE_BITS))
+            h = rshift(o * act_q(tanh, c), STATE_BITS)
+        else:
+            zr = gx[:, :2 * u] + rec(h, slice(0, 2 * u))
+            zt, rt = act_q(sig, zr[:, :u]), act_q(sig, zr[:, u:])
+            if node.attrs.get("reset_after", True):
+                hh = act_q(tanh, gx[:, 2 * u:] + rshift(rt * rec(h, slice(2 * u, None)),
+                                                         STATE_BITS))
+            else:
+                rh = rshift(rt * h, STATE_BITS)
+                hh = act_q(tanh, gx[:, 2 * u:] + rec(rh, slice(2 * u, None)))
+            h = rshift(zt * h + ((1 << STATE_BITS) - zt) * hh, STATE_BITS)
+        seq.append(np.clip(rshift(h, 8), -128, 127))
+    out = np.stack(seq, axis=1) if node.attrs.get("return_sequences", False) else seq[-1]
+    return out.astype(np.int8)
