@@ -159,7 +159,8 @@ def _print(report: dict, base: dict, out: Path, best: dict | None) -> None:
     print(f"{report['model']}: original {m} {base['score']:.4f}, params {base['params']}, "
           f"FLOPs {base['flops']}")
     print(table(["knob", "params", "-params", "FLOPs", "-FLOPs", f"{m} decomposed",
-                 f"{m} tuned", "drop", "per layer"], rows))
+                 f"{m} tuned", "drop (points)" if m == "accuracy" else "drop (% mse)",
+                 "per layer"], rows))
     if report["search"]:
         s = report["search"]
         print(f"similarities computed: {s['evaluated']} (a full sweep: "
@@ -168,5 +169,5 @@ def _print(report: dict, base: dict, out: Path, best: dict | None) -> None:
         print(f"saved {out / 'compressed.keras'}: knob {best['knob']}, "
               f"-{best['model_mem_reduction']:.1f}% params, {m} {best['score']:.4f}")
     else:
-        print("no result within the accuracy drop; nothing saved")
+        print("no result within --max-drop; nothing saved")
     print(f"sweep: {out / 'compress.json'}, plot: {out / 'compress.png'}")
