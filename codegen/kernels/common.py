@@ -143,3 +143,23 @@ def requant_arrays(layer: Any, plan: LayerPlan) -> None:
     """The per-channel multipliers `m` and shifts `s`."""
     plan.weights["m"] = layer.multiplier.astype(np.int32)
     plan.weights["s"] = layer.shift.astype(np.int32)
+
+
+def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether every channel can be requantized with 32-bit operations only,
+    ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
+    int32 accumulator reachable from int8 inputs, no intermediate overflows int32."""
+    s = layer.shift.astype(np.int64)
+    if s.size == 0 or s.max() > -2:
+        return False
+    m = layer.multiplier.astype(np.int64)
+    rs = -1 - s
+    if rs.max() > 30:
+        return False
+    acc = np.abs(bias.astype(np.int64)) + 128 * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    hi = -((-acc * np.abs(m)) >> 32)                   # ceil(|acc| |m| / 2^32) >= |hi|
+    k = (2 * int(layer.pre.zero_point) + 1) << rs       # 2 r
+    r = k >> 1
+    lim = 2 ** 31
+    return bool((np.abs(k) < lim).all() and (hi + r < lim).all() and (r - hi >= -lim).all()
+                and (acc < lim).all())

@@ -1,5 +1,8 @@
 """conv2d: B output channels per pass over each output pixel (weights packed
-[N/B][KH][KW][C][B]); 'same' padding copies the input into a zero-padded scratch first."""
+[N/B][KH][KW][C][B]); float: 'same' padding copies the input into a zero-padded scratch
+first. int8: two output pixels per pass share each weight load; a 1x1 unpadded conv reads
+its input pixels in place, any other gathers each pixel's window into a 2-window scratch
+(`col`), writing the zero point where it pads (no padded copy of the input)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, float_bias, folded_bias,
+                                             block_widths, blocks, fast_requant, float_bias,
+                                             folded_bias,
                                              pack_blocks, padded_scratch, q8_output,
                                              requant_arrays, spatial)
 from lrf_edge.ir import Node
@@ -38,7 +42,11 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.weights["w"] = pack_blocks(k2, parts)
     plan.weights["b"] = folded_bias(layer, k2)
     requant_arrays(layer, plan)
-    plan.scratch = padded_scratch(v)
+    direct = kh == kw == 1 and not v["padded"]
+    plan.vars.update({"col": not direct, "fastrq": fast_requant(layer, k2, plan.weights["b"]),
+                      # 1x1, stride 1, unpadded: the pixels are one contiguous run
+                      "flat": direct and v["SH"] == v["SW"] == 1})
+    plan.scratch = 0 if direct else 2 * kh * kw * c
     return q8_output(layer, plan)
 
 
