@@ -163,3 +163,16 @@ def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
     lim = 2 ** 31
     return bool((np.abs(k) < lim).all() and (hi + r < lim).all() and (r - hi >= -lim).all()
                 and (acc < lim).all())
+
+
+def requant_q8(layer: Any, kernel2d: np.ndarray, plan: LayerPlan) -> None:
+    """The requantization arrays of a blocked kernel (common_q8.j2 `store_px`): the
+    multipliers `m` and, with `fastrq`, the right shifts `rs` = -1 - s of fast_requant's
+    formula (precomputed; as many bytes as the shifts `s` it replaces), else `s`."""
+    fast = fast_requant(layer, kernel2d, plan.weights["b"])
+    plan.vars["fastrq"] = fast
+    plan.weights["m"] = layer.multiplier.astype(np.int32)
+    if fast:
+        plan.weights["rs"] = (-1 - layer.shift.astype(np.int64)).astype(np.int32)
+    else:
+        plan.weights["s"] = layer.shift.astype(np.int32)

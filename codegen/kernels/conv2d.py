@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, fast_requant, float_bias,
-                                             folded_bias,
+                                             block_widths, blocks, float_bias, folded_bias,
                                              pack_blocks, padded_scratch, q8_output,
-                                             requant_arrays, spatial)
+                                             requant_q8, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -41,9 +40,9 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k2 = k.reshape(kh * kw * c, n)
     plan.weights["w"] = pack_blocks(k2, parts)
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_arrays(layer, plan)
+    requant_q8(layer, k2, plan)
     direct = kh == kw == 1 and not v["padded"]
-    plan.vars.update({"col": not direct, "fastrq": fast_requant(layer, k2, plan.weights["b"]),
+    plan.vars.update({"col": not direct,
                       # 1x1, stride 1, unpadded: the pixels are one contiguous run
                       "flat": direct and v["SH"] == v["SW"] == 1})
     plan.scratch = 0 if direct else 2 * kh * kw * c
