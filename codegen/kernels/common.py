@@ -31,6 +31,7 @@ class LayerPlan:
     # suffix -> constant array: float32 for float kernels; int8/int32 for int8 kernels
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     scratch: int = 0  # arena elements (floats, or bytes for int8) live only during the layer
+    inplace: bool = False  # may write its output over its dead (possibly larger) input
 
 
 @dataclass(frozen=True)
