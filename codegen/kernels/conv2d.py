@@ -45,7 +45,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.vars.update({"col": not direct,
                       # 1x1, stride 1, unpadded: the pixels are one contiguous run
                       "flat": direct and v["SH"] == v["SW"] == 1})
-    plan.scratch = 0 if direct else 2 * kh * kw * c
+    # a 1x1, stride 1 conv that does not widen may write over its input once each pass's
+    # two pixels are copied aside (the planner decides whether the input is dead by then)
+    stage = plan.inplace = plan.vars["stage"] = plan.vars["flat"] and n <= c
+    plan.scratch = 2 * kh * kw * c if not direct or stage else 0
     return q8_output(layer, plan)
 
 

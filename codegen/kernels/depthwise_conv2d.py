@@ -1,6 +1,7 @@
 """depthwise_conv2d: with multiplier 1, P adjacent outputs along x per pass, each
 channel's window contiguous (weights [C][KH][KW]); other multipliers read the Keras layout
-[KH][KW][C*M]. int8 with multiplier 1 requantizes with 32-bit operations only when no
+[KH][KW][C*M]. int8 multiplier 1 with padding reads its rows from a ring of KH padded input
+rows (not a padded copy of the input) and may then run in place. int8 with multiplier 1 requantizes with 32-bit operations only when no
 intermediate can overflow (`fastrq`, common.fast_requant)."""
 
 from __future__ import annotations
@@ -45,12 +46,26 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     else:
         plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)
+    ring = m == 1 and v["padded"]
+    plan.vars["ring"] = ring
     if m == 1:
         plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
         plan.vars["fastrq"] = fast_requant(layer, k2, plan.weights["b"])
     requant_arrays(layer, plan)
-    plan.scratch = padded_scratch(v)
+    plan.scratch = (kh + 1) * v["WP"] * c if ring else padded_scratch(v)
+    plan.inplace = plan.vars["inplace"] = ring and ring_inplace(v)
     return q8_output(layer, plan)
+
+
+def ring_inplace(v: dict[str, Any]) -> bool:
+    """Whether output row oy, written once the input rows up to oy SH - PT + KH - 1 are in
+    the ring, never covers an input row not yet copied there (so y may be x)."""
+    row_in, row_out = v["W"] * v["C"], v["WO"] * v["N"]
+    for oy in range(v["HO"]):
+        copied = min(v["H"], oy * v["SH"] - v["PT"] + v["KH"])  # rows 0 .. copied - 1
+        if copied < v["H"] and (oy + 1) * row_out > copied * row_in:
+            return False
+    return True
 
 
 def loops(node: Node, block: int) -> list[int]:
