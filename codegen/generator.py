@@ -85,15 +85,6 @@ def _prepare_int8(kernel: Kernel, node: Node, model: Model, opt: CodegenOptions)
     return kernel.prepare(node, model.layers[node.name], opt)
 
 
-def _no_io(graph: Graph) -> int:
-    return 0
-
-
-def _int8_io(graph: Graph) -> int:
-    """The float API's int8 copies of the input and output."""
-    return math.prod(graph.input_shape) + math.prod(graph.output_shape)
-
-
 def _no_context(model: Model) -> dict[str, Any]:
     return {}
 
@@ -116,18 +107,18 @@ class Flavour:
     suffix: str              # of the model templates: model<suffix>.c.j2, weights<suffix>.h.j2
     ctypes: dict[np.dtype, str]                  # constant arrays' numpy dtype -> C type
     prepare: Callable[[Kernel, Node, Model, CodegenOptions], LayerPlan]
-    io_bytes: Callable[[Graph], int]             # static buffers besides the arena
+    io_buffers: bool   # the float API's int8 input/output copies are planned in the arena
     context: Callable[[Model], dict[str, Any]]   # extra variables of the model templates
 
 
 FLAVOURS = {
     FLOAT32: Flavour(FLOAT32, elem_bytes=4, align=2, suffix="",
                      ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
-                     io_bytes=_no_io, context=_no_context),
+                     io_buffers=False, context=_no_context),
     INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
                   ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
                           np.dtype(np.int32): "int32_t"},
-                  prepare=_prepare_int8, io_bytes=_int8_io, context=_int8_context),
+                  prepare=_prepare_int8, io_buffers=True, context=_int8_context),
 }
 
 
@@ -159,7 +150,7 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if n.op != "input"}
     plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
              for n in graph if n.op != "input"}
-    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name])
+    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name], flavour.io_buffers)
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
@@ -175,7 +166,7 @@ def arena_bytes(model: Model, dtype: str = FLOAT32) -> int:
         model = quantize(model, x)
     flavour = _flavour_of(model, CodegenOptions(dtype=dtype))
     planned = _plan(model, flavour, CodegenOptions())
-    return flavour.elem_bytes * planned.arena + flavour.io_bytes(planned.graph)
+    return flavour.elem_bytes * planned.arena
 
 
 # -- generation --------------------------------------------------------------------------
@@ -229,7 +220,8 @@ def generate(model: Model, name: str | None = None,
             profile_index=len(layers) - 1 if fn else None,
             live_bytes=size * sum(b.size for b in buffers if b.start <= pos <= b.end)))
 
-    total = size * p.arena + flavour.io_bytes(graph)
+    total = size * p.arena
+    io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
     weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
            "weights": weights, "arena_size": p.arena, "arena_bytes": total,
@@ -237,7 +229,8 @@ def generate(model: Model, name: str | None = None,
            "input_size": math.prod(graph.input_shape),
            "output_size": math.prod(graph.output_shape),
            "final_copy": ptr(loc[graph.output]) if loc[graph.output] != "output" else None,
-           "macs": graph.macs, "weight_bytes": weight_bytes, **flavour.context(model)}
+           "macs": graph.macs, "weight_bytes": weight_bytes, "qin": io.get("io:input"),
+           "qout": io.get("io:output"), **flavour.context(model)}
     s = flavour.suffix
     files = {f"{name}.h": render(f"model{s}.h.j2", **ctx),
              f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),

@@ -59,13 +59,18 @@ def check(buffers: list[Buffer]) -> None:
                 assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
 
 
-def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["Node"], Any]
-                ) -> tuple[dict[str, Any], list[Buffer]]:
+def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["Node"], Any],
+                io_buffers: bool = False) -> tuple[dict[str, Any], list[Buffer]]:
     """Where each value lives: 'input', 'output' (the caller's buffers) or an arena Buffer.
 
     `plans` give each layer's scratch size and `kernel_for` its kernel (a view has no
-    template and shares its source; an in-place kernel may reuse its dead input). Sizes are
-    in the caller's element units: floats for the float generator, bytes for int8.
+    template and shares its source; an in-place kernel may reuse its dead input: an
+    element-wise one of the same size, or a layer whose plan says `inplace`, an input at
+    least as large). Sizes are in the caller's element units: floats for the float
+    generator, bytes for int8. With `io_buffers` the arena also holds a copy of the input
+    ('io:input', live until its last reader) and of the output ('io:output', from the
+    layer that writes it): the int8 float API's quantized input and output, which then
+    share memory with the activations instead of adding to them.
     """
     nodes = list(graph)
     index = {n.name: i for i, n in enumerate(nodes)}
@@ -96,16 +101,23 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
                 src.values.append(node.name)
         elif node.name == graph.output:
             loc[node.name] = "output"
-        elif (kernel.inplace and isinstance(src, Buffer) and src.size == size
-              and max(last_use[v] for v in src.values) == i):
+        elif (isinstance(src, Buffer) and max(last_use[v] for v in src.values) == i
+              and ((kernel.inplace and src.size == size)
+                   or (plans[node.name].inplace and src.size >= size))):
             loc[node.name] = src
             src.values.append(node.name)
         else:
             loc[node.name] = new_buffer(size, i, node.name)
         if plans[node.name].scratch:
             new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
+    if io_buffers:
+        readers = [last_use[v] for v, where in loc.items() if where == "input"]  # views too
+        buffers.append(Buffer(id=len(buffers), size=math.prod(graph.input_shape), start=0,
+                              end=max(readers), values=["io:input"]))
+        buffers.append(Buffer(id=len(buffers), size=math.prod(graph.output_shape),
+                              start=index[graph.output], end=len(nodes), values=["io:output"]))
     for buf in buffers:
-        if not buf.values[0].startswith("scratch:"):
+        if not buf.values[0].startswith(("scratch:", "io:")):
             buf.end = max(last_use[v] for v in buf.values)
             buf.start = min(index[v] for v in buf.values)
     return loc, buffers

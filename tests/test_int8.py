@@ -11,6 +11,7 @@ import pytest
 
 from lrf_edge import qemu
 from lrf_edge.codegen import generate
+from lrf_edge.ir import Graph, Node
 from lrf_edge.methods import method
 from lrf_edge.quant import quantize, reference
 from lrf_edge.targets import HostModel
@@ -118,3 +119,47 @@ def test_cli_codegen_and_profile_int8(lenet5_path, tmp_path, capsys):
                  "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["dtype"] == "int8" and rep["totals"]["instructions_per_mac"] < 8
+
+
+def kernel_variants_graph() -> Graph:
+    """One small layer per int8 kernel variant of the real networks: a first conv (3
+    channels, 'same', odd width: the window gather and the one-pixel tail), a 1x1 conv in
+    place (staged pixels), a strided 1x1 conv (read in place), depthwise 'same' in place
+    (the row ring) at stride 1 and 2, a 10x4 strided conv and a short-row dense."""
+    rng = np.random.default_rng(5)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def conv(name, src, k, c, n, stride=1, padding="same", act="relu"):
+        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": w(*k, c, n), "bias": w(n)}, activation=act)
+
+    def dw(name, src, c, stride):
+        return Node(name, "depthwise_conv2d", [src],
+                    attrs={"strides": (stride, stride), "padding": "same"},
+                    weights={"kernel": w(3, 3, c, 1), "bias": w(c)}, activation="relu")
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (9, 7, 3)}),
+        conv("first", "x", (3, 3), 3, 8),
+        conv("pw", "first", (1, 1), 8, 8, padding="valid"),
+        dw("dw1", "pw", 8, 1), dw("dw2", "dw1", 8, 2),
+        conv("short", "dw2", (1, 1), 8, 12, stride=2, padding="valid"),
+        conv("k10x4", "short", (10, 4), 12, 8, stride=2, act="linear"),
+        Node("fl", "flatten", ["k10x4"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": w(16, 16), "bias": w(16)})],
+        name="variants")
+
+
+def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
+    g = kernel_variants_graph()
+    x = np.random.default_rng(6).standard_normal((40, *g.input_shape)).astype(np.float32)
+    qg, src = assert_host_exact(g, x[:8], x)
+    layers = {l.name: l for l in src.layers}
+    assert layers["pw"].output == layers["first"].output  # the 1x1 conv ran in place
+    assert layers["dw1"].output == layers["pw"].output     # and the depthwise after it
+    # live in dw1: its 9x7x8 buffer and a ring of 3 + 1 padded rows, no padded input copy
+    assert layers["dw1"].live_bytes == 9 * 7 * 8 + 4 * 9 * 8
+    m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))

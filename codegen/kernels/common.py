@@ -31,6 +31,7 @@ class LayerPlan:
     # suffix -> constant array: float32 for float kernels; int8/int32 for int8 kernels
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     scratch: int = 0  # arena elements (floats, or bytes for int8) live only during the layer
+    inplace: bool = False  # may write its output over its dead (possibly larger) input
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,36 @@ def requant_arrays(layer: Any, plan: LayerPlan) -> None:
     """The per-channel multipliers `m` and shifts `s`."""
     plan.weights["m"] = layer.multiplier.astype(np.int32)
     plan.weights["s"] = layer.shift.astype(np.int32)
+
+
+def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether every channel can be requantized with 32-bit operations only,
+    ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
+    int32 accumulator reachable from int8 inputs, no intermediate overflows int32."""
+    s = layer.shift.astype(np.int64)
+    if s.size == 0 or s.max() > -2:
+        return False
+    m = layer.multiplier.astype(np.int64)
+    rs = -1 - s
+    if rs.max() > 30:
+        return False
+    acc = np.abs(bias.astype(np.int64)) + 128 * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    hi = -((-acc * np.abs(m)) >> 32)                   # ceil(|acc| |m| / 2^32) >= |hi|
+    k = (2 * int(layer.pre.zero_point) + 1) << rs       # 2 r
+    r = k >> 1
+    lim = 2 ** 31
+    return bool((np.abs(k) < lim).all() and (hi + r < lim).all() and (r - hi >= -lim).all()
+                and (acc < lim).all())
+
+
+def requant_q8(layer: Any, kernel2d: np.ndarray, plan: LayerPlan) -> None:
+    """The requantization arrays of a blocked kernel (common_q8.j2 `store_px`): the
+    multipliers `m` and, with `fastrq`, the right shifts `rs` = -1 - s of fast_requant's
+    formula (precomputed; as many bytes as the shifts `s` it replaces), else `s`."""
+    fast = fast_requant(layer, kernel2d, plan.weights["b"])
+    plan.vars["fastrq"] = fast
+    plan.weights["m"] = layer.multiplier.astype(np.int32)
+    if fast:
+        plan.weights["rs"] = (-1 - layer.shift.astype(np.int64)).astype(np.int32)
+    else:
+        plan.weights["s"] = layer.shift.astype(np.int32)

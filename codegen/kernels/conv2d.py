@@ -1,5 +1,8 @@
 """conv2d: B output channels per pass over each output pixel (weights packed
-[N/B][KH][KW][C][B]); 'same' padding copies the input into a zero-padded scratch first."""
+[N/B][KH][KW][C][B]); float: 'same' padding copies the input into a zero-padded scratch
+first. int8: two output pixels per pass share each weight load; a 1x1 unpadded conv reads
+its input pixels in place, any other gathers each pixel's window into a 2-window scratch
+(`col`), writing the zero point where it pads (no padded copy of the input)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import numpy as np
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
                                              pack_blocks, padded_scratch, q8_output,
-                                             requant_arrays, spatial)
+                                             requant_q8, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -37,8 +40,15 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k2 = k.reshape(kh * kw * c, n)
     plan.weights["w"] = pack_blocks(k2, parts)
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_arrays(layer, plan)
-    plan.scratch = padded_scratch(v)
+    requant_q8(layer, k2, plan)
+    direct = kh == kw == 1 and not v["padded"]
+    plan.vars.update({"col": not direct,
+                      # 1x1, stride 1, unpadded: the pixels are one contiguous run
+                      "flat": direct and v["SH"] == v["SW"] == 1})
+    # a 1x1, stride 1 conv that does not widen may write over its input once each pass's
+    # two pixels are copied aside (the planner decides whether the input is dead by then)
+    stage = plan.inplace = plan.vars["stage"] = plan.vars["flat"] and n <= c
+    plan.scratch = 2 * kh * kw * c if not direct or stage else 0
     return q8_output(layer, plan)
 
 

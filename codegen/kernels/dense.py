@@ -10,7 +10,7 @@ import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, q8_output, requant_arrays)
+                                             pack_blocks, q8_output, requant_q8)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -33,7 +33,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
-    requant_arrays(layer, plan)
+    requant_q8(layer, k, plan)
     return q8_output(layer, plan)
 
 

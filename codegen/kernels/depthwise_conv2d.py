@@ -1,7 +1,8 @@
 """depthwise_conv2d: with multiplier 1, P adjacent outputs along x per pass, each
 channel's window contiguous (weights [C][KH][KW]); other multipliers read the Keras layout
-[KH][KW][C*M]. int8 with multiplier 1 requantizes with 32-bit operations only when no
-intermediate can overflow (`fastrq`)."""
+[KH][KW][C*M]. int8 multiplier 1 with padding reads its rows from a ring of KH padded input
+rows (not a padded copy of the input) and may then run in place. int8 with multiplier 1 requantizes with 32-bit operations only when no
+intermediate can overflow (`fastrq`, common.fast_requant)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, float_bias, folded_bias,
-                                             padded_scratch, q8_output, requant_arrays,
-                                             spatial)
+                                             block_widths, fast_requant, float_bias,
+                                             folded_bias, padded_scratch, q8_output,
+                                             requant_arrays, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -34,26 +35,6 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     return plan
 
 
-def _fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
-    """Whether every channel can be requantized with 32-bit operations only,
-    ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
-    int32 accumulator reachable from int8 inputs, no intermediate overflows int32."""
-    s = layer.shift.astype(np.int64)
-    if s.size == 0 or s.max() > -2:
-        return False
-    m = layer.multiplier.astype(np.int64)
-    rs = -1 - s
-    if rs.max() > 30:
-        return False
-    acc = np.abs(bias.astype(np.int64)) + 128 * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
-    hi = -((-acc * np.abs(m)) >> 32)                   # ceil(|acc| |m| / 2^32) >= |hi|
-    k = (2 * int(layer.pre.zero_point) + 1) << rs       # 2 r
-    r = k >> 1
-    lim = 2 ** 31
-    return bool((np.abs(k) < lim).all() and (hi + r < lim).all() and (r - hi >= -lim).all()
-                and (acc < lim).all())
-
-
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, m = k.shape
@@ -65,12 +46,26 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     else:
         plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)
+    ring = m == 1 and v["padded"]
+    plan.vars["ring"] = ring
     if m == 1:
         plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
-        plan.vars["fastrq"] = _fast_requant(layer, k2, plan.weights["b"])
+        plan.vars["fastrq"] = fast_requant(layer, k2, plan.weights["b"])
     requant_arrays(layer, plan)
-    plan.scratch = padded_scratch(v)
+    plan.scratch = (kh + 1) * v["WP"] * c if ring else padded_scratch(v)
+    plan.inplace = plan.vars["inplace"] = ring and ring_inplace(v)
     return q8_output(layer, plan)
+
+
+def ring_inplace(v: dict[str, Any]) -> bool:
+    """Whether output row oy, written once the input rows up to oy SH - PT + KH - 1 are in
+    the ring, never covers an input row not yet copied there (so y may be x)."""
+    row_in, row_out = v["W"] * v["C"], v["WO"] * v["N"]
+    for oy in range(v["HO"]):
+        copied = min(v["H"], oy * v["SH"] - v["PT"] + v["KH"])  # rows 0 .. copied - 1
+        if copied < v["H"] and (oy + 1) * row_out > copied * row_in:
+            return False
+    return True
 
 
 def loops(node: Node, block: int) -> list[int]:
