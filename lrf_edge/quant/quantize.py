@@ -33,8 +33,8 @@ CALIBRATION_SAMPLES = 500
 
 def int8_weight_bytes(graph: Graph) -> int:
     """Flash bytes of the int8 model's constants, without calibration: 1 byte per weight,
-    4 per bias, 8 per output channel (multiplier + shift), 256 per sigmoid/tanh/softmax table
-    (int32 for softmax). Ops without int8 rules count nothing."""
+    4 per bias, 8 per output channel (multiplier + shift), 256 per sigmoid/tanh table. Ops
+    without int8 rules count nothing."""
     total = 0
     for node in graph:
         mod = OPS.get(node.op)
@@ -42,8 +42,6 @@ def int8_weight_bytes(graph: Graph) -> int:
             total += mod.weight_bytes(node)
         if node.activation in ("sigmoid", "tanh"):
             total += 256
-        elif node.activation == "softmax":
-            total += 1024
     return int(total)
 
 
@@ -73,7 +71,7 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         layer = QLayer(node.name, node.op, act, ins, pre, pre)
         if mod.REQUANTIZES:
             mod.quantize(node, layer, ranges)
-        quantize_activation(layer, node.shape[-1])
+        quantize_activation(layer)
         tensors[node.name] = layer.out
         layers[node.name] = layer
     return QuantizedGraph(graph, tensors, layers, ranges)

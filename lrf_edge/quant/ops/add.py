@@ -42,5 +42,5 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     total = 0
     for k, (xi, qp) in enumerate(zip(xs, layer.inputs)):
         shifted = (xi.astype(np.int64) - qp.zero_point) << a["left_shift"]
-        total = total + mbqm(shifted, a["multiplier"][k], a["shift"][k])
+        total = total + mbqm(shifted, a["multiplier"][k], a["shift"][k], layer.rounding)
     return finish(layer, total, a["out_multiplier"], a["out_shift"])

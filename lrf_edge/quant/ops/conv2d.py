@@ -25,8 +25,9 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     return plus_bias(node, win.reshape(*win.shape[:3], -1) @ k.reshape(-1, n))
 
 
-def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
-    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64))
+def quantize(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
+    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64),
+                ranges is None)
 
 
 def weight_bytes(node: Node) -> int:
