@@ -51,7 +51,10 @@ def _params(node: Node, key: str = "output") -> QParams | None:
     return None if v is None else QParams(float(v[0]), int(v[1]))
 
 
-def file_io(graph: Graph) -> tuple[QParams, QParams, tuple[str, str]]:
+FileIO = tuple[QParams, QParams, tuple[str, str]]
+
+
+def file_io(graph: Graph) -> FileIO:
     """The file's input and output int8 parameters and the API's element types."""
     inp, out = graph.input, graph[graph.output]
     in_q = _params(inp)
@@ -61,7 +64,7 @@ def file_io(graph: Graph) -> tuple[QParams, QParams, tuple[str, str]]:
                        "TFLite file)")
     dtypes = tuple(n.attrs.get("quant", {}).get("io", {}).get("dtype", "int8")
                    for n in (inp, out))
-    return in_q, out_q, dtypes  # type: ignore[return-value]
+    return in_q, out_q, (dtypes[0], dtypes[1])
 
 
 def _check(node: Node) -> None:
