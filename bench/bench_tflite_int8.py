@@ -1,0 +1,92 @@
+"""The MLPerf Tiny networks as full-int8 .tflite files, run with the files' own numerics:
+our C's instructions on rv32imac (QEMU -icount, exact) and its RAM beside TFLite Micro's
+arena (its host interpreter's print_allocations), and the bit-exactness checks.
+
+    .venv/bin/python bench/bench_tflite_int8.py [--json OUT.json] [--inputs 20]
+        [--networks ad_autoencoder,ds_cnn,resnet8,mobilenet_v1]
+
+Each network: seeded random weights, converted by TFLite to full int8 with 64
+representative inputs of `mlperf_tiny.data_for` (cached by content hash under
+LRF_EDGE_CACHE). Bit-exactness: our C (host, both runtimes' arithmetic) against TFLite
+Micro and ai-edge-litert's reference kernels, and the rv32imac outputs against TFLite Micro,
+on `--inputs` inputs. Our RAM: the arena of activations (the planner's) and the C API's
+int8 input/output copies; TFLite Micro's "head" is its activations, "total" adds its
+persistent data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from benchenv import write_json
+
+from lrf_edge import mlperf_tiny  # noqa: E402
+from lrf_edge.codegen import generate  # noqa: E402
+from lrf_edge.frontends.tflite import load_tflite  # noqa: E402
+from lrf_edge.qemu import measure  # noqa: E402
+from lrf_edge.quant import from_file, reference  # noqa: E402
+from lrf_edge.targets import HostModel  # noqa: E402
+from lrf_edge.tflite_int8 import convert_int8, run_litert, run_tflm, tflm_arena  # noqa: E402
+
+RUNTIMES = {"tflm": run_tflm, "litert": run_litert}
+
+
+def bench_network(name: str, n_inputs: int) -> dict:
+    import keras
+    keras.utils.set_random_seed(0)
+    data = mlperf_tiny.data_for(name, n_train=64, n_test=n_inputs)
+    path = convert_int8(mlperf_tiny.NETWORKS[name](), data.x_train, os.environ["LRF_EDGE_CACHE"])
+    graph = load_tflite(str(path))
+    exact = {}
+    for runtime, run_ref in RUNTIMES.items():
+        qg = from_file(graph, runtime)
+        xq = qg.input.quantize(data.x_test)
+        theirs = run_ref(path, xq).astype(np.int8)
+        c = HostModel(generate(qg, name)).run_q8(xq)
+        exact[runtime] = {"host_c": int((c != theirs).sum()),
+                          "reference": int((reference.run_q8(qg, xq) != theirs).sum()),
+                          "values": int(theirs.size)}
+    qg = from_file(graph, "tflm")
+    xf = qg.input.dequantize(qg.input.quantize(data.x_test))
+    m = measure(qg, "riscv32", xf, name=name)
+    rv32 = int((qg.output.quantize(m.outputs) != run_tflm(path, qg.input.quantize(xf))).sum())
+    src = m.sources
+    io = src.input_size + src.output_size
+    return {"network": name, "macs": graph.macs, "instructions": m.total,
+            "instructions_per_mac": m.total / graph.macs, "ours_arena_bytes": src.arena_bytes - io,
+            "ours_io_bytes": io, "ours_stack_bytes": m.stack_bytes,
+            "ours_weight_bytes": src.weight_bytes, "tflm_arena": tflm_arena(path),
+            "mismatches": {**exact, "rv32_vs_tflm": rv32}}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json")
+    p.add_argument("--inputs", type=int, default=20)
+    p.add_argument("--networks", default=",".join(mlperf_tiny.NETWORKS))
+    args = p.parse_args()
+    rows = []
+    print(f"{'network':15} {'MACs':>10} {'instr (rv32imac)':>16} {'instr/MAC':>9} "
+          f"{'ours arena B':>12} {'TFLM head B':>11} {'TFLM total B':>12} "
+          f"{'mismatches tflm/litert/rv32':>28}")
+    for name in args.networks.split(","):
+        r = bench_network(name, args.inputs)
+        rows.append(r)
+        mm = r["mismatches"]
+        print(f"{name:15} {r['macs']:>10} {r['instructions']:>16} "
+              f"{r['instructions_per_mac']:>9.2f} {r['ours_arena_bytes']:>12} "
+              f"{r['tflm_arena']['head']:>11} {r['tflm_arena']['total']:>12} "
+              f"{mm['tflm']['host_c']:>10}/{mm['litert']['host_c']}/{mm['rv32_vs_tflm']}"
+              f" of {mm['tflm']['values']}", flush=True)
+    print("ours arena: activations only (+ the C API's int8 input/output copies, "
+          "+ stack, in the JSON); TFLM head: its activations, total: with persistent data")
+    write_json(rows, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
