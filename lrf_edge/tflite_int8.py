@@ -4,7 +4,8 @@ against: what the tests and bench/bench_tflite_int8.py share.
 - `convert_int8(model, representative, cache)`: TFLite's converter, full int8 (int8 or uint8
   I/O) at batch 1 (only real ops), cached under `cache` by a hash of the weights,
   architecture and representative data (a second run reads the file);
-- `run_tflm(path, xq)`: TFLite Micro's host interpreter (PyPI tflite-micro) on int8 inputs;
+- `run_tflm(path, xq)`: TFLite Micro's host interpreter (PyPI tflite-micro) on int8 inputs,
+  in a subprocess (it aborts the process on some files: TflmAborted);
   `tflm_arena(path)`: its arena as `print_allocations` reports it ("head": activations,
   "total": with persistent data), from a subprocess (the report is printed by C++);
 - `run_litert(path, xq)`: ai-edge-litert with its reference kernels (OpResolverType
@@ -19,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +66,42 @@ def convert_int8(model: Any, representative: np.ndarray, cache: str | os.PathLik
     return path
 
 
+class TflmAborted(RuntimeError):
+    """TFLite Micro's host interpreter aborted the process loading or running a file."""
+
+
+_RUN_SCRIPT = """
+import sys
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+it = runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2]))
+xq, out = np.load(sys.argv[3]), []
+for x in xq:
+    it.set_input(x[None], 0)
+    it.invoke()
+    out.append(it.get_output(0).reshape(-1).copy())
+np.save(sys.argv[4], np.stack(out))
+"""
+
+
+def _tflm(script: str, *args: str) -> str:
+    """Run a TFLite Micro script in a subprocess (the interpreter aborts the process on some
+    files, and prints its reports from C++): its output, or TflmAborted."""
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if proc.returncode != 0:
+        raise TflmAborted(f"TFLite Micro's interpreter failed (exit {proc.returncode}) on "
+                          f"{args[0]}: {proc.stderr.strip()[-300:]}")
+    return proc.stdout + proc.stderr
+
+
 def run_tflm(path: str | os.PathLike, xq: np.ndarray) -> np.ndarray:
     """TFLite Micro's outputs (quantized, n x output size) for quantized inputs."""
-    from tflite_micro.python.tflite_micro import runtime
-    it = runtime.Interpreter.from_file(str(path), arena_size=TFLM_ARENA)
-    out = []
-    for x in xq:
-        it.set_input(x[None], 0)
-        it.invoke()
-        out.append(it.get_output(0).reshape(-1).copy())
-    return np.stack(out)
+    with tempfile.TemporaryDirectory(prefix="lrf-tflm-") as tmp:
+        x, y = Path(tmp) / "x.npy", Path(tmp) / "y.npy"
+        np.save(x, np.ascontiguousarray(xq))
+        _tflm(_RUN_SCRIPT, str(path), str(TFLM_ARENA), str(x), str(y))
+        return np.load(y)
 
 
 def run_litert(path: str | os.PathLike, xq: np.ndarray) -> np.ndarray:
@@ -101,9 +129,6 @@ runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2])).print_al
 def tflm_arena(path: str | os.PathLike) -> dict[str, int]:
     """TFLite Micro's arena for the file: {"head": activations, "tail": persistent,
     "total"} bytes, from `print_allocations`."""
-    proc = subprocess.run([sys.executable, "-c", _ARENA_SCRIPT, str(path), str(TFLM_ARENA)],
-                          capture_output=True, text=True, check=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    text = proc.stdout + proc.stderr
+    text = _tflm(_ARENA_SCRIPT, str(path), str(TFLM_ARENA))
     return {k: int(re.search(rf"Arena allocation {k} (\d+) bytes", text).group(1))
             for k in ("total", "head", "tail")}
