@@ -5,7 +5,7 @@ arena (its host interpreter's print_allocations), and the bit-exactness checks.
     .venv/bin/python bench/bench_tflite_int8.py [--json OUT.json] [--inputs 20]
         [--networks ad_autoencoder,ds_cnn,resnet8,mobilenet_v1]
 
-Each network: seeded random weights, converted by TFLite to full int8 with 64
+Each network: seeded random weights (MobileNetV1: one brief training epoch), converted by TFLite to full int8 with 64
 representative inputs of `mlperf_tiny.data_for` (cached by content hash under
 LRF_EDGE_CACHE). Bit-exactness: our C (host, both runtimes' arithmetic) against TFLite
 Micro and ai-edge-litert's reference kernels, and the rv32imac outputs against TFLite Micro,
@@ -30,22 +30,19 @@ from lrf_edge.frontends.tflite import load_tflite  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
 from lrf_edge.quant import from_file, reference  # noqa: E402
 from lrf_edge.targets import HostModel  # noqa: E402
-from lrf_edge.tflite_int8 import (TflmAborted, convert_int8, run_litert, run_tflm,  # noqa: E402
+from lrf_edge.tflite_int8 import (TflmAborted, mlperf_int8, run_litert, run_tflm,  # noqa: E402
                                   tflm_arena)
 
 RUNTIMES = {"tflm": run_tflm, "litert": run_litert}
 
 
 def bench_network(name: str, n_inputs: int) -> dict:
-    import keras
-    keras.utils.set_random_seed(0)
-    data = mlperf_tiny.data_for(name, n_train=64, n_test=n_inputs)
-    path = convert_int8(mlperf_tiny.NETWORKS[name](), data.x_train, os.environ["LRF_EDGE_CACHE"])
+    path, x_test = mlperf_int8(name, os.environ["LRF_EDGE_CACHE"], n_inputs)
     graph = load_tflite(str(path))
     exact = {}
     for runtime, run_ref in RUNTIMES.items():
         qg = from_file(graph, runtime)
-        xq = qg.input.quantize(data.x_test)
+        xq = qg.input.quantize(x_test)
         try:
             theirs = run_ref(path, xq).astype(np.int8)
         except TflmAborted:
@@ -56,7 +53,7 @@ def bench_network(name: str, n_inputs: int) -> dict:
                           "reference": int((reference.run_q8(qg, xq) != theirs).sum()),
                           "values": int(theirs.size)}
     qg = from_file(graph, "tflm")
-    xf = qg.input.dequantize(qg.input.quantize(data.x_test))
+    xf = qg.input.dequantize(qg.input.quantize(x_test))
     m = measure(qg, "riscv32", xf, name=name)
     try:
         ref, arena = run_tflm(path, qg.input.quantize(xf)), tflm_arena(path)

@@ -95,6 +95,23 @@ def _tflm(script: str, *args: str) -> str:
     return proc.stdout + proc.stderr
 
 
+def mlperf_int8(name: str, cache: str | os.PathLike, n_test: int = 20,
+                io_dtype: str = "int8") -> tuple[Path, np.ndarray]:
+    """An MLPerf Tiny network's full-int8 file (seeded weights; MobileNetV1 trained one brief
+    epoch, since at its random initialization the activations die out and the softmax input
+    scale falls below what TFLite's Prepare accepts: both runtimes abort) and n_test inputs
+    of `mlperf_tiny.data_for` (64 representative inputs)."""
+    import keras
+
+    from lrf_edge import mlperf_tiny
+    keras.utils.set_random_seed(0)
+    data = mlperf_tiny.data_for(name, n_train=64, n_test=n_test)
+    model = mlperf_tiny.NETWORKS[name]()
+    if name == "mobilenet_v1":
+        mlperf_tiny.train_briefly(model, data, epochs=1)
+    return convert_int8(model, data.x_train, cache, io_dtype), data.x_test
+
+
 def run_tflm(path: str | os.PathLike, xq: np.ndarray) -> np.ndarray:
     """TFLite Micro's outputs (quantized, n x output size) for quantized inputs."""
     with tempfile.TemporaryDirectory(prefix="lrf-tflm-") as tmp:

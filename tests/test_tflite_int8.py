@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrf_edge import mlperf_tiny, qemu
+from lrf_edge import qemu
 from lrf_edge.codegen import generate
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.tflite import from_tflite_bytes, load_tflite
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import file_io, float_forward, from_file, quantize, reference
 from lrf_edge.targets import HostModel
-from lrf_edge.tflite_int8 import TflmAborted, convert_int8, run_litert, run_tflm
+from lrf_edge.tflite_int8 import TflmAborted, mlperf_int8, run_litert, run_tflm
 from toolchain import need
 
 CACHE = os.environ["LRF_EDGE_CACHE"]
@@ -31,12 +31,8 @@ REFERENCES = {"litert": run_litert, "tflm": run_tflm}
 
 
 def _tflite(name: str, io_dtype: str = "int8") -> tuple[Path, np.ndarray]:
-    """The network's full-int8 file (seeded random weights, cached) and 20 test inputs."""
-    import keras
-    keras.utils.set_random_seed(0)
-    data = mlperf_tiny.data_for(name, n_train=64, n_test=N_INPUTS)
-    model = mlperf_tiny.NETWORKS[name]()
-    return convert_int8(model, data.x_train, CACHE, io_dtype), data.x_test
+    """The network's full-int8 file (cached) and 20 test inputs."""
+    return mlperf_int8(name, CACHE, N_INPUTS, io_dtype)
 
 
 @pytest.mark.parametrize("name", [
