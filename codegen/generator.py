@@ -92,9 +92,16 @@ def _no_context(model: Model) -> dict[str, Any]:
 def _int8_context(model: Model) -> dict[str, Any]:
     """The input and output quantization, for the float API's conversions."""
     in_q, out_q = model.input, model.output
+    in_t, out_t = (f"{d}_t" for d in model.io_dtypes)
+    numerics = {"lrf-edge": "lrf-edge's calibrated scales, single rounding",
+                "tflm": "the .tflite file's own scales, as TFLite Micro computes",
+                "litert": "the .tflite file's own scales, as ai-edge-litert's reference "
+                          "kernels compute"}[model.runtime]
     return {"in_inv": c_float(1.0 / in_q.scale), "in_scale": c_float(in_q.scale),
             "in_zp": int(in_q.zero_point), "out_scale": c_float(out_q.scale),
-            "out_zp": int(out_q.zero_point)}
+            "out_zp": int(out_q.zero_point), "in_ctype": in_t, "out_ctype": out_t,
+            "api_in_zp": model.api_zero_point("input"),
+            "api_out_zp": model.api_zero_point("output"), "numerics": numerics}
 
 
 @dataclass(frozen=True)

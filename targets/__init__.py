@@ -200,6 +200,7 @@ class HostModel:
         fn.argtypes = [ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]
         fn.restype = ctypes.c_int
         self._infer = fn
+        self._infer_q8 = getattr(self._lib, f"{sources.name}_infer_q8", None)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(np.asarray(x, np.float32).reshape(-1, self.sources.input_size))
@@ -209,6 +210,20 @@ class HostModel:
             rc = self._infer(x[i].ctypes.data_as(ptr), out[i].ctypes.data_as(ptr))
             if rc != 0:
                 raise LrfError(f"{self.sources.name}_infer returned {rc}")
+        return out
+
+    def run_q8(self, xq: np.ndarray, out_dtype: Any = np.int8) -> np.ndarray:
+        """The int8 API `<name>_infer_q8` on quantized inputs (int8, or uint8 for a uint8
+        model; n x input size) -> quantized outputs of `out_dtype`."""
+        if self._infer_q8 is None:
+            raise LrfError(f"{self.sources.name} has no int8 API (float32 C)")
+        xq = np.ascontiguousarray(np.asarray(xq).reshape(-1, self.sources.input_size))
+        out = np.zeros((len(xq), self.sources.output_size), out_dtype)
+        for i in range(len(xq)):
+            rc = self._infer_q8(ctypes.c_void_p(xq[i].ctypes.data),
+                                ctypes.c_void_p(out[i].ctypes.data))
+            if rc != 0:
+                raise LrfError(f"{self.sources.name}_infer_q8 returned {rc}")
         return out
 
 

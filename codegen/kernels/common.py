@@ -121,14 +121,15 @@ def ping_pong(steps: list[dict[str, Any]]) -> int:
 
 def q8_output(layer: Any, plan: LayerPlan) -> LayerPlan:
     """Requantization target, clamp and activation table/softmax of any int8 layer."""
+    double = layer.rounding == "double"
     plan.vars.update({"ZP": int(layer.pre.zero_point), "LO": int(layer.act_min),
                       "HI": int(layer.act_max), "lut": layer.lut is not None,
-                      "softmax": layer.exp_table is not None,
+                      "softmax": layer.softmax is not None, "SM": layer.softmax,
+                      "RQ": "lrf_requant_dbl" if double else "lrf_requant",
+                      "MBQM": "lrf_mbqm_dbl" if double else "lrf_mbqm",
                       "ZP_IN": int(layer.inputs[0].zero_point) if layer.inputs else 0})
     if layer.lut is not None:
         plan.weights["lut"] = layer.lut.astype(np.int8)
-    if layer.exp_table is not None:
-        plan.weights["exp"] = layer.exp_table.astype(np.int32)
     return plan
 
 

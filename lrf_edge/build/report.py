@@ -94,7 +94,9 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
             "drop": None if c.score_float is None else c.score_float - c.score,
             "scheme": "post-training int8: per-channel symmetric weights, per-tensor "
                       "asymmetric activations (min/max), int32 biases, TFLite fixed-point "
-                      "requantization; C bit-exact with lrf_edge.quant.reference"},
+                      "requantization; C bit-exact with lrf_edge.quant.reference",
+            "source": c.qgraph.source if c.qgraph is not None else None,
+            "kept_file_scales": list(c.qgraph.kept) if c.qgraph is not None else []},
         "chosen": {"label": c.label, "strategy": c.strategy, "knob": c.knob,
                    "dtype": c.dtype},
         "before": numbers(res, res.original), "after": numbers(res, c),
@@ -269,6 +271,10 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
                   f"on {res.int8_calibration}; {res.metric or 'fidelity'} "
                   f"{_fmt_score(c.score, res.metric)} in int8 (bit-exact reference of the "
                   f"C) vs {_fmt_score(c.score_float, res.metric)} in float.")
+        if c.qgraph is not None and c.qgraph.kept:
+            intro += (" Tensors that kept the int8 file's scale and zero point: "
+                      + ("all (the file's own numerics)" if c.qgraph.source == "file"
+                         else ", ".join(c.qgraph.kept)) + ".")
     lat = (f"Latency model ({res.options.target}, {res.latency_model.dtype}, toolchain key "
            f"{res.latency_model.key}): "
            f"calibration error on the micro-benchmarks mean {100 * cal['mean']:.1f}%, max "

@@ -21,7 +21,8 @@ from lrf_edge.compress.features import cosine
 from lrf_edge.frontends import load_model
 from lrf_edge.frontends.keras import from_keras_model
 from lrf_edge.ir import Graph
-from lrf_edge.quant import QuantizedGraph, quantize, reference
+from lrf_edge.quant import (QuantizedGraph, file_io, from_file, has_file_quant, quantize,
+                             reference)
 from lrf_edge.store import Store, content_hash, evaluation_key
 from lrf_edge.train import to_keras
 from lrf_edge.train.finetune import finetune
@@ -74,7 +75,7 @@ class Scorer:
         """int8: quantize the fine-tuned float model and score it with the bit-exact
         reference (what the C computes)."""
         c.score_float = c.score
-        c.qgraph = quantize(c.tuned, self.inputs.calibration())
+        c.qgraph = self._int8(c)
         if self.inputs.data is None:
             c.score = cosine(reference.run(c.qgraph, self._fidelity_x), self._fidelity_ref)
         else:
@@ -82,6 +83,17 @@ class Scorer:
             c.val = self._val_score(Reference(c.qgraph))
         metric = self.inputs.metric or "fidelity"
         self.note(f"  {c.label}: int8 {metric} {c.score:.4f} (float {c.score_float:.4f})")
+
+    def _int8(self, c: Candidate) -> QuantizedGraph:
+        """A full-int8 .tflite keeps its numerics: the original runs on the file's own
+        scales; a factorized one is calibrated but keeps the file's input and output scale
+        and zero point (QuantizedGraph.kept names them). Else: calibrated."""
+        original = self.inputs.graph
+        if not has_file_quant(original):
+            return quantize(c.tuned, self.inputs.calibration())
+        if not c.choice:
+            return from_file(original)
+        return quantize(c.tuned, self.inputs.calibration(), keep_io=file_io(original))
 
     def _fine_tune(self, c: Candidate) -> None:
         inp, o = self.inputs, self.opts

@@ -29,5 +29,13 @@ def add_data(p: argparse.ArgumentParser, default: str) -> None:
                    help=f"int8 calibration data: mnist5k, digits or a .npz ({default})")
 
 
+def add_int8_runtime(p: argparse.ArgumentParser) -> None:
+    """--int8-runtime: whose arithmetic a full-int8 .tflite's own numerics reproduce."""
+    p.add_argument("--int8-runtime", default="tflm", choices=("tflm", "litert"),
+                   help="for a full-int8 .tflite without --data (its own scales): compute "
+                        "bit-exactly as TFLite Micro (tflm, default) or as ai-edge-litert's "
+                        "reference kernels (litert)")
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

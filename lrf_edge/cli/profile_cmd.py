@@ -6,12 +6,13 @@ import argparse
 
 import numpy as np
 
-from lrf_edge.cli.model_args import add_block, add_data, add_json, add_model, add_target
+from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
+                                     add_target)
 from lrf_edge.cli.render import dump_json, human, table
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends import load_model
 from lrf_edge.qemu import measure
-from lrf_edge.quant import calibration_data, quantize
+from lrf_edge.quant import int8_model
 from lrf_edge.targets import get_target, target_names
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
@@ -30,14 +31,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8 (post-training quantization; weights "
                         "count 1 byte each)")
-    add_data(p, "default: the random profiling inputs")
+    add_data(p, "default: a full-int8 .tflite's own scales, else the random profiling inputs")
+    add_int8_runtime(p)
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
 
 def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
             timeout: float | None = None, block: int = 8, keep: str | None = None,
-            dtype: str = "float32", data: str | None = None) -> dict:
+            dtype: str = "float32", data: str | None = None, int8_runtime: str = "tflm"
+            ) -> dict:
     """Measure the model on the target (lrf_edge.qemu.measure: flash = code + rodata of the
     model's object, RAM = arena + stack) and report per layer and in total."""
     target = get_target(target_name)
@@ -51,7 +54,7 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
     x = np.random.default_rng(seed).random((n_inputs, *graph.input_shape), np.float32)
     model_in = graph
     if dtype == "int8":
-        model_in = quantize(graph, calibration_data(data, graph) if data else x)
+        model_in = int8_model(graph, data, fallback=x, runtime=int8_runtime)
     m = measure(model_in, target, x, workdir=keep, name=None, timeout=timeout, block=block)
     src = m.sources
     counts = m.layer_instructions
@@ -84,7 +87,7 @@ def profile(model: str, target_name: str, n_inputs: int = 1, seed: int = 0,
 
 def run(args: argparse.Namespace) -> int:
     rep = profile(args.model, args.target, args.inputs, args.seed, args.timeout, args.block,
-                  args.keep, args.dtype, args.data)
+                  args.keep, args.dtype, args.data, args.int8_runtime)
     if args.json:
         print(dump_json(rep))
         return 0

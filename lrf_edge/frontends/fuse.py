@@ -29,6 +29,20 @@ def fold_batchnorm(prev: Node, bn: Node) -> None:
     prev.weights["bias"] = ((bias - bn.weights["moving_mean"]) * scale + beta).astype(np.float32)
 
 
+def _carry_quant(prev: Node, act: Node) -> None:
+    """An int8 file's activation output parameters (and edge I/O) move onto the node the
+    activation fuses into: `act_output` beside the op's own `output`."""
+    quant = act.attrs.get("quant")
+    if not quant:
+        return
+    into = prev.attrs.setdefault("quant", {})
+    if "output" in quant:
+        into["act_output"] = quant["output"]
+    for key in ("io", "rescaled"):
+        if key in quant:
+            into[key] = quant[key]
+
+
 def fuse_nodes(nodes: list[Node], output: str) -> tuple[list[Node], str]:
     """Fold BatchNormalization and fuse activation nodes into the node before them.
 
@@ -58,6 +72,7 @@ def fuse_nodes(nodes: list[Node], output: str) -> tuple[list[Node], str]:
         if node.op == "activation" and sole_reader and prev.activation == "linear" \
                 and prev.op in (*WEIGHT_OPS, "tt_dense", "add"):
             prev.activation = node.activation
+            _carry_quant(prev, node)
             rename[node.name] = prev.name
             readers[prev.name] = readers.get(node.name, 0)
             continue

@@ -13,8 +13,13 @@ per-channel scales, int32 biases * (input scale * weight scale). The scales stay
 node's `attrs["quant"]` for a later re-quantization:
 `{"output": [scale, zero_point]}` on every node whose output tensor is quantized, plus
 `"weight_scales"` (one per output channel, the kernel's last IR axis) and
-`"weight_zero_points"` on layers with int8 weights. QUANTIZE/DEQUANTIZE ops between
-activations vanish (they only move between the float and int8 domains).
+`"weight_zero_points"` on layers with int8 weights, `"bias_q"` (the file's int32 bias) where
+the bias is int32. QUANTIZE/DEQUANTIZE ops between activations vanish (they only move
+between the float and int8 domains); a uint8 QUANTIZE at the model's edge (uint8 I/O) leaves
+`"io": {"dtype": "uint8", "scale", "zero_point"}` on the input or output node; one that
+rescales int8 values leaves `"rescaled": true` (the file's numerics cannot be reproduced).
+Older converters' files (schema version 3: op codes in `deprecated_builtin_code`; legacy
+uint8 models with asymmetric uint8 weights) import as float the same way.
 """
 
 from __future__ import annotations
@@ -225,6 +230,7 @@ def _weight_quant(c: _Converter, node: Node, w: int, b: int) -> None:
         node.attrs["quant"]["weight_zero_points"] = [int(z) for z in q[1]]
     if b >= 0 and c.quant(b) is not None and c.sg.tensors[b].type == 2:
         node.attrs.setdefault("quant", {})["bias_scales"] = [float(s) for s in c.quant(b)[0]]
+        node.attrs["quant"]["bias_q"] = [int(v) for v in c.raw(b).reshape(-1)]
 
 
 def _windowed(c: _Converter, o: Any, ins: list[int], outs: list[int], op: str,
@@ -403,11 +409,24 @@ def _requantize(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
         return
     src = c.src(ins[0], c.tname(outs[0]))
     c.tensors[outs[0]] = src
-    q = c.quant(outs[0])
-    node = c.by_name[src]
-    if q is not None and c.sg.tensors[outs[0]].type in (3, 7, 9) \
-            and "output" not in node.attrs.get("quant", {}):
-        node.attrs.setdefault("quant", {})["output"] = [float(q[0][0]), int(q[1][0])]
+    q_in, q_out = c.quant(ins[0]), c.quant(outs[0])
+    t_in, t_out = c.sg.tensors[ins[0]].type, c.sg.tensors[outs[0]].type
+    if q_out is None or t_out not in (3, 9):
+        return
+    quant = c.by_name[src].attrs.setdefault("quant", {})
+    out = [float(q_out[0][0]), int(q_out[1][0])]
+    if q_in is None or t_in not in (3, 9):      # float -> int8: the int8 values start here
+        quant.setdefault("output", out)
+        return
+    inp = [float(q_in[0][0]), int(q_in[1][0])]
+    shift = 128 * ((t_out == 9) - (t_in == 9))   # uint8 -> int8: zero point 128 lower
+    if inp[0] != out[0] or inp[1] - shift != out[1]:
+        quant["rescaled"] = True
+    elif t_in == 3 and int(ins[0]) == int(c.sg.inputs[0]):
+        quant["io"] = {"dtype": "uint8", "scale": inp[0], "zero_point": inp[1]}
+        quant["output"] = out
+    elif t_out == 3 and int(outs[0]) == int(c.sg.outputs[0]):
+        quant["io"] = {"dtype": "uint8", "scale": out[0], "zero_point": out[1]}
 
 
 def from_tflite_bytes(buf: bytes, name: str = "model.tflite") -> Graph:

@@ -10,7 +10,9 @@
   its int8 parameters and its bit-exact int8 reference, registered in ops.MODULES;
 - calibrate.py: the float executor over the graph and min/max ranges (ranges.py) of every
   value (TT steps too);
-- quantize.py: the quantization loop, `int8_weight_bytes(graph)` for budgets, the
+- from_file.py: a full-int8 .tflite's own numerics (no calibration), as TFLite Micro or
+  ai-edge-litert computes them; softmax.py: TFLite's int8 softmax;
+- quantize.py: the quantization loop, `int8_model` (file numerics or calibration), `int8_weight_bytes(graph)` for budgets, the
   calibration batch of --data;
 - qgraph.py: QuantizedGraph, QLayer, TTStep (what the int8 code generator reads);
 - params.py: per-tensor QParams; channels.py: per-channel weights, biases, multipliers;
@@ -23,10 +25,12 @@
 from lrf_edge.quant.calibrate import calibrate, float_forward
 from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
-from lrf_edge.quant.quantize import calibration_data, int8_weight_bytes, quantize
+from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
+from lrf_edge.quant.quantize import calibration_data, int8_model, int8_weight_bytes, quantize
 from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 
-__all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "Ranges", "calibrate", "calibration_data",
-           "float_forward", "int8_weight_bytes", "qparams", "quantize"]
+__all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "calibrate",
+           "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
+           "int8_model", "int8_weight_bytes", "qparams", "quantize"]

@@ -2,7 +2,10 @@
 scale per output channel.
 
 - Weights: int8, symmetric, one scale per output channel (the last axis), range [-127, 127].
-- Biases: int32 at the accumulator's scale s_in * s_w[c].
+- Biases: int32 at the accumulator's scale s_in * s_w[c]. As TFLite's converter does
+  (AdjustWeightsForBiasScale), a channel whose bias would not fit int32 at that scale (its
+  weights nearly all zero, so s_w[c] is tiny) gets a wider weight scale; a channel of
+  all-zero weights (or weights whose scale underflows float32) gets scale 1 and zero weights.
 - The accumulator is brought to the output scale by a per-channel fixed-point multiplier
   and shift (fixedpoint.quantize_multipliers of s_in * s_w[c] / s_out).
 """
@@ -11,15 +14,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.quant.fixedpoint import INT32_MAX, INT32_MIN, quantize_multipliers, round_away
 from lrf_edge.quant.qgraph import QLayer
 
 
+# the largest |bias| / accumulator scale allowed: half of int32, leaving room for the
+# input zero point folded into the bias (codegen.kernels.common.folded_bias)
+BIAS_LIMIT = INT32_MAX / 2
+
+
 def weight_scales(w: np.ndarray) -> np.ndarray:
-    """Symmetric per-channel scales of w (channels on the last axis), float32 values."""
+    """Symmetric per-channel scales of w (channels on the last axis), float32 values; 1
+    for a channel that is all zero or whose scale would underflow float32."""
     amax = np.abs(np.asarray(w, np.float64)).reshape(-1, w.shape[-1]).max(axis=0)
-    return np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32).astype(np.float64)
+    scales = (amax / 127.0).astype(np.float32).astype(np.float64)
+    return np.where(scales > 0, scales, 1.0)
+
+
+def fit_bias(scales: np.ndarray, bias: np.ndarray, input_scale: float) -> np.ndarray:
+    """Widen the weight scale of each channel whose bias exceeds BIAS_LIMIT accumulator
+    units (TFLite's AdjustWeightsForBiasScale), rounded up to a float32 value."""
+    need = np.abs(np.asarray(bias, np.float64)) / (input_scale * BIAS_LIMIT)
+    wide = np.nextafter(need.astype(np.float32), np.float32(np.inf)).astype(np.float64)
+    return np.where(need > scales, wide, scales)
 
 
 def quantize_weights(w: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -32,14 +51,45 @@ def quantize_bias(b: np.ndarray, acc_scale: np.ndarray) -> np.ndarray:
                    ).astype(np.int32)
 
 
-def per_channel(node: Node, layer: QLayer, kernel: np.ndarray) -> None:
+def file_weights(node: Node, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The int8 file's own weight scales (per channel, or one broadcast to n) and int32
+    bias of a node (lrf_edge.frontends.tflite keeps them in attrs["quant"])."""
+    quant = node.attrs.get("quant", {})
+    if "weight_scales" not in quant:
+        raise LrfError(f"layer '{node.name}': the model file has no int8 weight scales for "
+                       "it; quantize with calibration data instead (--data)")
+    if any(quant.get("weight_zero_points", [])):
+        raise LrfError(f"layer '{node.name}': its weights have non-zero zero points (a "
+                       "legacy uint8 model); quantize with calibration data instead (--data)")
+    scales = np.broadcast_to(np.asarray(quant["weight_scales"], np.float64), (n,)).copy()
+    bias = quant.get("bias_q")
+    if bias is None and "bias" in node.weights:
+        raise LrfError(f"layer '{node.name}': the model file's bias is not int32; quantize "
+                       "with calibration data instead (--data)")
+    return scales, None if bias is None else np.asarray(bias, np.int64)
+
+
+def per_channel(node: Node, layer: QLayer, kernel: np.ndarray, from_file: bool = False
+                ) -> None:
     """Fill the layer's kernel, w_scale, bias, multiplier and shift from a float kernel with
-    its output channels on the last axis (layer.inputs[0] and layer.pre already chosen)."""
-    scales = weight_scales(kernel)
+    its output channels on the last axis (layer.inputs[0] and layer.pre already chosen);
+    `from_file`: with the int8 file's own weight scales and int32 bias, as they are."""
+    s_in = layer.inputs[0].scale
+    float_bias = np.asarray(node.weights["bias"], np.float64).reshape(-1) \
+        if "bias" in node.weights else None
+    scales = bias = None
+    if from_file:
+        scales, bias = file_weights(node, kernel.shape[-1])
+    else:
+        scales = weight_scales(kernel)
+        if float_bias is not None:
+            scales = fit_bias(scales, float_bias, s_in)
     layer.kernel, layer.w_scale = quantize_weights(kernel, scales), scales
-    acc_scale = layer.inputs[0].scale * scales
-    if "bias" in node.weights:
-        layer.bias = quantize_bias(np.asarray(node.weights["bias"]).reshape(-1), acc_scale)
+    acc_scale = s_in * scales
+    if bias is not None:
+        layer.bias = np.asarray(bias, np.int32).reshape(-1)
+    elif float_bias is not None:
+        layer.bias = quantize_bias(float_bias, acc_scale)
     layer.multiplier, layer.shift = quantize_multipliers(acc_scale / layer.pre.scale)
 
 

@@ -5,10 +5,15 @@ numpy reference (reference.py) and the generated C agree bit for bit:
 
 - `quantize_multiplier(m)`: a real multiplier m > 0 -> (q31 multiplier in [2^30, 2^31), shift)
   with m ~= multiplier * 2^(shift - 31) (TFLite's QuantizeMultiplier).
-- `mbqm(x, multiplier, shift)`: TFLite's MultiplyByQuantizedMultiplier in its single-rounding
-  form (TFLITE_SINGLE_ROUNDING): one 64-bit product, one rounding (half up), saturated to
-  int32. The double-rounding form (SaturatingRoundingDoublingHighMul + RoundingDivideByPOT)
-  differs by at most one unit in rare ties and costs about 3x more instructions on rv32.
+- `mbqm(x, multiplier, shift, rounding)`: TFLite's MultiplyByQuantizedMultiplier in either
+  of its two forms, which differ by one unit in ties (measured: about 15% of the outputs of
+  an int8 autoencoder):
+  "single" (TFLITE_SINGLE_ROUNDING): one 64-bit product, one rounding (half up), saturated
+  to int32; what ai-edge-litert's reference kernels compute, and the cheaper one on rv32;
+  "double" (gemmlowp's SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT): what
+  TFLite Micro computes (its default build), about 3x the instructions per requantization.
+- `srdhm`, `rounding_divide_by_pot`, `saturating_shift_left`: gemmlowp's fixed-point
+  primitives (the double-rounding form, TFLite's softmax).
 - `round_away(v)`: round half away from zero (C's lroundf / TFLite's std::round).
 - `imatmul`, `ieinsum`: exact integer products of int8 operands through float64 BLAS (the
   int32 accumulators of the kernels, fast in numpy).
@@ -21,6 +26,7 @@ import math
 import numpy as np
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+ROUNDINGS = ("single", "double")
 
 
 def round_away(v) -> np.ndarray:
@@ -52,21 +58,59 @@ def quantize_multipliers(ms) -> tuple[np.ndarray, np.ndarray]:
             np.array([p[1] for p in pairs], np.int32))
 
 
-def mbqm(x, multiplier, shift) -> np.ndarray:
-    """MultiplyByQuantizedMultiplier(x, multiplier, shift) elementwise (broadcasting), TFLite's
-    single-rounding form (TFLITE_SINGLE_ROUNDING, also CMSIS-NN's option):
-    (x * multiplier + 2^(30 - shift)) >> (31 - shift), saturated to int32."""
+def srdhm(a, b) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), ties away from
+    zero, through C's truncating division; saturates the one overflow (MIN * MIN)."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    ab = a * b
+    s = ab + np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
+    r = np.where(s >= 0, s >> 31, -((-s) >> 31))
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, r)
+
+
+def rounding_divide_by_pot(x, exponent) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from 0."""
+    x = np.asarray(x, np.int64)
+    e = np.asarray(exponent, np.int64)
+    mask = (np.int64(1) << e) - 1
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> e) + ((x & mask) > threshold)
+
+
+def saturating_shift_left(x, exponent: int) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent on int32."""
+    x = np.asarray(x, np.int64)
+    threshold = (1 << (31 - exponent)) - 1
+    return np.where(x > threshold, INT32_MAX,
+                    np.where(x < -threshold, INT32_MIN, x << exponent))
+
+
+def wrap32(x) -> np.ndarray:
+    """int32 wrap-around of int64 values (C's int32 arithmetic where it may overflow)."""
+    return ((np.asarray(x, np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def mbqm(x, multiplier, shift, rounding: str = "single") -> np.ndarray:
+    """MultiplyByQuantizedMultiplier(x, multiplier, shift) elementwise (broadcasting).
+    "single" (TFLITE_SINGLE_ROUNDING, also CMSIS-NN's option): (x * multiplier +
+    2^(30 - shift)) >> (31 - shift), saturated to int32. "double" (TFLite Micro):
+    RoundingDivideByPOT(SRDHM(x * 2^max(shift, 0), multiplier), max(-shift, 0))."""
     x = np.asarray(x, np.int64)
     m = np.asarray(multiplier, np.int64)
-    ts = 31 - np.asarray(shift, np.int64)
+    sh = np.asarray(shift, np.int64)
+    if rounding == "double":
+        left = wrap32(x << np.maximum(sh, 0))
+        return rounding_divide_by_pot(srdhm(left, m), np.maximum(-sh, 0))
+    ts = 31 - sh
     r = (x * m + (np.int64(1) << (ts - 1))) >> ts
     return np.clip(r, INT32_MIN, INT32_MAX)
 
 
-def requantize(acc, multiplier, shift, zero_point: int, lo: int = -128, hi: int = 127
-               ) -> np.ndarray:
+def requantize(acc, multiplier, shift, zero_point: int, lo: int = -128, hi: int = 127,
+               rounding: str = "single") -> np.ndarray:
     """int32 accumulators -> int8: mbqm, + output zero point, clamp to [lo, hi]."""
-    return np.clip(mbqm(acc, multiplier, shift) + zero_point, lo, hi).astype(np.int8)
+    return np.clip(mbqm(acc, multiplier, shift, rounding) + zero_point, lo, hi
+                   ).astype(np.int8)
 
 
 def imatmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

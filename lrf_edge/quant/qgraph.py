@@ -52,15 +52,15 @@ class QLayer:
     multiplier: np.ndarray | None = None  # int32 per output channel
     shift: np.ndarray | None = None       # int32 per output channel
     lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]
-    exp_table: np.ndarray | None = None   # int32[256] for softmax: exp(-scale d) 2^K
-    exp_bits: int = 0
+    softmax: dict[str, int] | None = None  # TFLite's int8 softmax (quant/softmax.params)
+    rounding: str = "single"              # of every requantization (fixedpoint.mbqm)
     steps: list[TTStep] = field(default_factory=list)
     add: dict[str, Any] = field(default_factory=dict)  # add/concat/...: scalar multipliers
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # other constants (GRU/LSTM)
 
     def const_arrays(self) -> list[np.ndarray]:
-        arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut,
-                            self.exp_table) if a is not None] + list(self.arrays.values())
+        arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut)
+                if a is not None] + list(self.arrays.values())
         for st in self.steps:
             arrs += [st.g, st.multiplier, st.shift] + ([st.bias] if st.bias is not None
                                                        else [])
@@ -75,6 +75,13 @@ class QuantizedGraph:
     tensors: dict[str, QParams]
     layers: dict[str, QLayer]
     ranges: Ranges | None = None
+    runtime: str = "lrf-edge"       # whose arithmetic: lrf-edge's, "tflm" or "litert" (from_file)
+    # the C API's element types of the input and output: "int8", or "uint8" (the file's,
+    # with zero points 128 above the int8 ones the network computes with)
+    io_dtypes: tuple[str, str] = ("int8", "int8")
+    # where the scales come from: "calibrated", or "file" (the .tflite's own quantization)
+    source: str = "calibrated"
+    kept: list[str] = field(default_factory=list)  # tensors that kept the file's scales
 
     @property
     def name(self) -> str:
@@ -87,6 +94,12 @@ class QuantizedGraph:
     @property
     def output(self) -> QParams:
         return self.tensors[self.graph.output]
+
+    def api_zero_point(self, which: str) -> int:
+        """The zero point of the C API's "input" or "output" (uint8: the int8 one + 128)."""
+        q = self.input if which == "input" else self.output
+        dtype = self.io_dtypes[0 if which == "input" else 1]
+        return int(q.zero_point) + (128 if dtype == "uint8" else 0)
 
     @property
     def weight_bytes(self) -> int:

@@ -9,7 +9,8 @@
 - Fused activations: clamps, int8 tables, the integer softmax (activations.py).
 - Each op's own rule (TT steps, add's rescaling, ...) lives in its module in ops/.
 
-`quantize(graph, calibration_x) -> QuantizedGraph`; `QuantizedGraph.weight_bytes` counts
+`quantize(graph, calibration_x) -> QuantizedGraph`; `int8_model` picks a full-int8 file's own
+numerics (from_file.py) or calibration, as the commands do; `QuantizedGraph.weight_bytes` counts
 the flash of its constants as generated (1-byte weights, 4-byte biases, multipliers,
 shifts, tables); `int8_weight_bytes(graph)` estimates it without calibration.
 """
@@ -23,6 +24,7 @@ from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.quant.activations import TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
+from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
 from lrf_edge.quant.ops import OPS, op_module
 from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
@@ -33,8 +35,8 @@ CALIBRATION_SAMPLES = 500
 
 def int8_weight_bytes(graph: Graph) -> int:
     """Flash bytes of the int8 model's constants, without calibration: 1 byte per weight,
-    4 per bias, 8 per output channel (multiplier + shift), 256 per sigmoid/tanh/softmax table
-    (int32 for softmax). Ops without int8 rules count nothing."""
+    4 per bias, 8 per output channel (multiplier + shift), 256 per sigmoid/tanh table. Ops
+    without int8 rules count nothing."""
     total = 0
     for node in graph:
         mod = OPS.get(node.op)
@@ -42,15 +44,19 @@ def int8_weight_bytes(graph: Graph) -> int:
             total += mod.weight_bytes(node)
         if node.activation in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
             total += 256
-        elif node.activation == "softmax":
-            total += 1024
     return int(total)
 
 
 def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
-             ranges: Ranges | None = None) -> QuantizedGraph:
+             ranges: Ranges | None = None, keep_io: FileIO | None = None) -> QuantizedGraph:
     """Post-training int8 quantization of the graph, calibrated on `calibration_x`
-    (n x input shape, a few hundred representative inputs) or on given `ranges`."""
+    (n x input shape, a few hundred representative inputs) or on given `ranges`.
+
+    `keep_io` (from_file.file_io of the int8 file a compressed graph came from) keeps the
+    file's input and output scale and zero point (and uint8 I/O), so the firmware's pre-
+    and post-processing stay valid; `QuantizedGraph.kept` names the tensors that kept them
+    (an output on a table activation's fixed scale, or on a layer that keeps its input's,
+    keeps what that gives)."""
     if ranges is None:
         if calibration_x is None:
             raise LrfError("int8 quantization needs calibration data: pass representative "
@@ -58,9 +64,13 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         ranges = calibrate(graph, calibration_x)
     tensors: dict[str, QParams] = {}
     layers: dict[str, QLayer] = {}
+    kept: list[str] = []
     for node in graph:
         if node.op == "input":
             tensors[node.name] = qparams(*ranges.out[node.name])
+            if keep_io is not None:
+                tensors[node.name] = keep_io[0]
+                kept.append(node.name)
             continue
         mod = op_module(node)
         ins = [tensors[s] for s in node.inputs]
@@ -68,16 +78,38 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         if mod.REQUANTIZES:
             rng = ranges.pre[node.name] if act in TABLE_ACTS else ranges.out[node.name]
             pre = qparams(*rng)
+            if keep_io is not None and node.name == graph.output and act not in TABLE_ACTS:
+                pre = keep_io[1]
         else:
             pre = ins[0]
         layer = QLayer(node.name, node.op, act, ins, pre, pre)
         if mod.REQUANTIZES:
             mod.quantize(node, layer, ranges)
-        quantize_activation(layer, node.shape[-1],
-                            qparams(*ranges.out[node.name]) if act == "hard_swish" else None)
+        quantize_activation(layer, qparams(*ranges.out[node.name])
+                            if act == "hard_swish" else None)
         tensors[node.name] = layer.out
         layers[node.name] = layer
-    return QuantizedGraph(graph, tensors, layers, ranges)
+    if keep_io is None:
+        return QuantizedGraph(graph, tensors, layers, ranges)
+    if tensors[graph.output] == keep_io[1]:
+        kept.append(graph.output)
+    return QuantizedGraph(graph, tensors, layers, ranges, io_dtypes=keep_io[2], kept=kept)
+
+
+def int8_model(graph: Graph, data: str | None = None, n: int = CALIBRATION_SAMPLES,
+               fallback: np.ndarray | None = None, runtime: str = "tflm") -> QuantizedGraph:
+    """The int8 model a command builds: a full-int8 file's own numerics (as `runtime`
+    computes them) when no calibration data is given; else calibrated on `data`'s first n
+    training inputs, or on `fallback` inputs."""
+    if data is None and has_file_quant(graph):
+        return from_file(graph, runtime)
+    if data is not None:
+        return quantize(graph, calibration_data(data, graph, n))
+    if fallback is None:
+        raise LrfError("int8 quantization needs calibration data: pass representative "
+                       "inputs (--data mnist5k, digits or a .npz), or give a full-int8 "
+                       ".tflite (its own scales are used)")
+    return quantize(graph, fallback)
 
 
 def calibration_data(spec: str, graph: Graph, n: int = CALIBRATION_SAMPLES) -> np.ndarray:

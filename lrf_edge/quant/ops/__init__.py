@@ -10,7 +10,8 @@ An op module defines:
   fused activation included;
 and, where REQUANTIZES:
 - quantize(node, layer, ranges): fills the QLayer's int8 constants (layer.inputs and
-  layer.pre already chosen);
+  layer.pre already chosen); `ranges` None: from an int8 file's own weight scales and int32
+  biases (node.attrs["quant"]), for the ops such files hold (not tt_dense);
 - weight_bytes(node) -> flash bytes of those constants, estimated without calibration.
 
 The fused activation every op ends with is shared (lrf_edge.quant.activations). Adding an

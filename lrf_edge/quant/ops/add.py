@@ -43,5 +43,5 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     total = 0
     for k, (xi, qp, sign) in enumerate(zip(xs, layer.inputs, signs(node))):
         shifted = (xi.astype(np.int64) - qp.zero_point) << a["left_shift"]
-        total = total + sign * mbqm(shifted, a["multiplier"][k], a["shift"][k])
+        total = total + sign * mbqm(shifted, a["multiplier"][k], a["shift"][k], layer.rounding)
     return finish(layer, total, a["out_multiplier"], a["out_shift"])

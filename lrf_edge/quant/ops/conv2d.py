@@ -26,8 +26,9 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     return plus_bias(node, y.reshape(len(y), *node.shape))
 
 
-def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
-    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64))
+def quantize(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
+    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64),
+                ranges is None)
 
 
 def weight_bytes(node: Node) -> int:

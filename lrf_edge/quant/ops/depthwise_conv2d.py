@@ -27,12 +27,12 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     return plus_bias(node, y)
 
 
-def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
+def quantize(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
     """The scales are per output channel c * m + j: the kernel is quantized as (kh, kw,
     c * m) and keeps its float layout."""
     k = np.asarray(node.weights["kernel"], np.float64)
     kh, kw, c, m = k.shape
-    per_channel(node, layer, k.reshape(kh, kw, c * m))
+    per_channel(node, layer, k.reshape(kh, kw, c * m), ranges is None)
     layer.kernel = layer.kernel.reshape(k.shape)
 
 

@@ -86,5 +86,5 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
                    ).reshape(acc.shape)
         lo, hi = (layer.act_min, layer.act_max) if last else (-128, 127)
         state = requantize(acc, st.multiplier[None, :, None], st.shift[None, :, None],
-                           st.out.zero_point, lo, hi).astype(np.int64)
+                           st.out.zero_point, lo, hi, layer.rounding).astype(np.int64)
     return table(layer, state.reshape(b, -1).astype(np.int8))
