@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lrf_edge.codegen.kernels import (activation, add, conv2d, depthwise_conv2d, dense, layout,
-                                      merge, pool2d, prelu, recurrent, tt_dense, upsample,
-                                      zero_pad2d)
+from lrf_edge.codegen.kernels import (activation, add, concat, conv2d, depthwise_conv2d, dense,
+                                      layout, multiply, pool2d, prelu, recurrent, tt_dense,
+                                      upsample, zero_pad2d)
 from lrf_edge.codegen.kernels.common import DTYPES, FLOAT32, Kernel
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 
 MODULES: tuple[ModuleType, ...] = (dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
-                                   zero_pad2d, add, activation, layout, merge, prelu, upsample,
-                                   recurrent)
+                                   zero_pad2d, add, activation, layout, concat, multiply,
+                                   prelu, upsample, recurrent)
 
 KERNELS: dict[tuple[str, str], Kernel] = {key: k for m in MODULES for key, k in m.KERNELS.items()}
 _MODULE_OF: dict[str, ModuleType] = {op: m for m in MODULES for op in m.OPS}

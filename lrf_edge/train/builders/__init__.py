@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lrf_edge.train.builders import (activation, add, conv2d, dense, depthwise_conv2d, layout,
-                                     merge, pool2d, prelu, recurrent, tt_dense, upsample,
-                                     zero_pad2d)
+from lrf_edge.train.builders import (activation, add, concat, conv2d, dense, depthwise_conv2d,
+                                     layout, multiply, pool2d, prelu, recurrent, tt_dense,
+                                     upsample, zero_pad2d)
 from lrf_edge.train.builders.base import Builder
 
 MODULES: tuple[ModuleType, ...] = (layout, dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
-                                   zero_pad2d, add, activation, merge, prelu, upsample,
-                                   recurrent)
+                                   zero_pad2d, add, activation, concat, multiply, prelu,
+                                   upsample, recurrent)
 
 BUILDERS: dict[str, Builder] = {op: fn for mod in MODULES for op, fn in mod.BUILDERS.items()}
 

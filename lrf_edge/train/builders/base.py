@@ -1,9 +1,11 @@
-"""What the builders share: the Builder signature and setting weights after a call."""
+"""What the builders share: the Builder signature, setting weights after a call, the
+conv-like keyword arguments and the merge layers' builder."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import keras
 import numpy as np
 
 from lrf_edge.ir import Node
@@ -41,3 +43,14 @@ def spatial(node: Node, one_d: bool = False) -> dict[str, Any]:
     if "dilation" in node.attrs:
         kw["dilation_rate"] = node.attrs["dilation"][1] if one_d else node.attrs["dilation"]
     return kw
+
+
+def merged(cls: type) -> Builder:
+    """The builder of a Keras merge layer `cls` (Concatenate, Multiply) over the node's
+    inputs; with a fused activation the merge is named NAME_merge and an Activation named
+    NAME follows, so layer names stay unique."""
+    def build(node: Node, xs: list[Any]) -> Any:
+        fused = node.activation != "linear"
+        y = cls(name=f"{node.name}_merge" if fused else node.name)(xs)
+        return keras.layers.Activation(node.activation, name=node.name)(y) if fused else y
+    return build

@@ -1,0 +1,9 @@
+"""concat -> keras.layers.Concatenate (an Activation after it when one is fused)."""
+
+from __future__ import annotations
+
+import keras
+
+from lrf_edge.train.builders.base import merged
+
+BUILDERS = {"concat": merged(keras.layers.Concatenate)}
