@@ -26,6 +26,7 @@ from pathlib import Path
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.build.report import solution_json, write_reports
 from lrf_edge.build.search import BuildResult
+from lrf_edge.codegen import CSources
 from lrf_edge.errors import LrfError
 from lrf_edge.qemu import measure
 
@@ -38,9 +39,16 @@ def _flags(items) -> str:
     return " ".join(shlex.quote(f) for f in items)
 
 
+def chosen_sources(res: BuildResult) -> CSources:
+    """The C of the chosen candidate, as the bundle holds it (model.c, model.h, ...)."""
+    from lrf_edge.codegen import CodegenOptions, generate
+    chosen = res.chosen
+    model_in = chosen.qgraph if chosen.dtype == "int8" else (chosen.tuned or chosen.graph)
+    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
+
+
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     """Write the bundle into `outdir`, replacing a previous one only once all is written."""
-    from lrf_edge.codegen import CodegenOptions, generate
     from lrf_edge.codegen import c_floats, c_ints, render
     from lrf_edge.targets import get_target
     from lrf_edge.train import to_keras
@@ -52,7 +60,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         target = get_target(res.options.target)
         int8 = chosen.dtype == "int8"
         model_in = chosen.qgraph if int8 else graph
-        src = generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
+        src = chosen_sources(res)
         for fname, text in src.files.items():
             (tmp / fname).write_text(text)
         # the measured ELF: built again here (deterministic) and checked against the count
