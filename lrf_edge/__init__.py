@@ -91,3 +91,5 @@ def _register_keras_layers() -> None:
 
 
 _register_keras_layers()
+if os.environ.get("LRF_EDGE_QUIET") == "1":  # a worker of a quiet command (lrf_edge.quiet)
+    importlib.import_module("lrf_edge.quiet").quiet()

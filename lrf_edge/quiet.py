@@ -19,11 +19,13 @@ from typing import Iterator
 from lrf_edge.errors import LrfError
 
 CHATTY_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "tf2onnx", "jax")
+ENV = "LRF_EDGE_QUIET"   # set by quiet(); `import lrf_edge` in a worker process obeys it
 _state = {"quiet": False}
 
 
 def quiet() -> None:
     _state["quiet"] = True
+    os.environ[ENV] = "1"                     # worker processes are quiet too
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ["GRPC_VERBOSITY"] = "ERROR"
     os.environ["PYTHONWARNINGS"] = "ignore"   # the processes of a local executor
@@ -34,6 +36,7 @@ def quiet() -> None:
 
 def verbose() -> None:
     _state["quiet"] = False
+    os.environ.pop(ENV, None)
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lrf_edge.api.inputs import DataLike, ModelLike, fitted, graph_of
+from lrf_edge.api.progress import Progress, ProgressLike
 from lrf_edge.api.result import Result
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
@@ -173,14 +174,15 @@ def default_export_path(model: str, to: str, int8: bool) -> str:
 
 
 def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *,
-           int8: bool = False, data: DataLike = None, opset: int = 13) -> Exported:
+           int8: bool = False, data: DataLike = None, opset: int = 13,
+           progress: ProgressLike = True) -> Exported:
     """The model (original or compressed) as a TFLite flatbuffer (float or full-int8,
     calibrated on `data`'s training inputs) or ONNX; the file needs nothing of lrf-edge.
 
     Written to `output` when given; else kept in `.content` (`.save(path)` writes it).
 
     >>> import lrf_edge
-    >>> e = lrf_edge.export(lrf_edge.example("lenet5"), "onnx")
+    >>> e = lrf_edge.export(lrf_edge.example("lenet5"), "onnx", progress=False)
     >>> e.format, "Conv" in e.ops
     ('onnx', True)
     """
@@ -198,10 +200,13 @@ def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *
     if int8:
         representative = fitted(data, graph).x_train[:REPRESENTATIVE_SAMPLES]
     from lrf_edge.quiet import native_stderr
-    with tempfile.TemporaryDirectory(prefix="lrf-export-") as tmp, native_stderr():
-        done = export_graph(graph, to, os.path.join(tmp, f"model.{to}"), int8=int8,
-                            representative=representative, opset=opset)
+    with tempfile.TemporaryDirectory(prefix="lrf-export-") as tmp, \
+            Progress(f"export {graph.name}", progress) as prog:
+        with native_stderr():
+            done = export_graph(graph, to, os.path.join(tmp, f"model.{to}"), int8=int8,
+                                representative=representative, opset=opset)
         content = Path(done.path).read_bytes()
+        prog.step(f"converted to {'int8 ' if int8 else ''}{to}: {done.bytes} bytes")
     res = Exported({"path": None, "format": done.format, "int8": done.int8,
                     "bytes": done.bytes, "ops": done.ops}, content)
     if output is not None:
