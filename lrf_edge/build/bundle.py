@@ -6,7 +6,14 @@ leaves the previous bundle as it was.
                                         kept, plus model_infer_q8)
     main.c                              an example: one inference on a sample input
     model.mk                            Makefile fragment (compiler, flags, sources)
-    CMakeLists.txt                      CMake: library lrf_model (+ the example when alone)
+    CMakeLists.txt                      CMake: library lrf_model (+ the example when alone;
+                                        add_subdirectory() from a project)
+    zephyr/module.yml, zephyr/CMakeLists.txt, zephyr/Kconfig
+                                        the bundle as a Zephyr module (zephyr_library,
+                                        CONFIG_LRF_MODEL)
+    library.properties, src/, examples/lrf_example/lrf_example.ino
+                                        the bundle as an Arduino library (src/ holds
+                                        copies of model.c, model.h, model_weights.h)
     model.elf                           the ELF that was measured (profiling harness)
     model.keras                         the compressed (fine-tuned) model
     solution.json                       per layer method, shape, ranks, params, MACs,
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -32,7 +40,10 @@ from lrf_edge.qemu import measure
 
 FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
          "model.elf", "model.keras", "solution.json", "report.md", "report.html",
-         "pareto.png")
+         "pareto.png", "zephyr/module.yml", "zephyr/CMakeLists.txt", "zephyr/Kconfig",
+         "library.properties", "src/model.c", "src/model.h", "src/model_weights.h",
+         "examples/lrf_example/lrf_example.ino")
+SOURCES = ("model.c", "model.h", "model_weights.h")
 
 
 def _flags(items) -> str:
@@ -86,12 +97,34 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         (tmp / "main.c").write_text(render(
             "bundle_main.c.j2", input_values=c_floats(res.inputs[0]), input_note=res.input_note,
             q8_input=q8_input, **ctx))
+        _write_integrations(tmp, res, ctx)
         model = to_keras(graph)
         model.save(tmp / "model.keras")
         (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,
                                                       default=_plain) + "\n")
         write_reports(res, tmp)
     return out
+
+
+def _write_integrations(tmp: Path, res: BuildResult, ctx: dict) -> None:
+    """The Zephyr module and the Arduino library around the same sources."""
+    from lrf_edge import __version__
+    from lrf_edge.codegen import c_floats, render
+    (tmp / "zephyr").mkdir()
+    (tmp / "zephyr" / "module.yml").write_text(render("bundle_zephyr_module.yml.j2", **ctx))
+    (tmp / "zephyr" / "CMakeLists.txt").write_text(render("bundle_zephyr_cmake.j2", **ctx))
+    (tmp / "zephyr" / "Kconfig").write_text(render("bundle_zephyr_kconfig.j2", **ctx))
+    name = "lrf_model_" + re.sub(r"[^A-Za-z0-9_]", "_", res.graph.name)
+    (tmp / "library.properties").write_text(render(
+        "bundle_library.properties.j2", library_name=name, version=__version__, **ctx))
+    (tmp / "src").mkdir()
+    for fname in SOURCES:
+        shutil.copyfile(tmp / fname, tmp / "src" / fname)
+    sketch = tmp / "examples" / "lrf_example"
+    sketch.mkdir(parents=True)
+    (sketch / "lrf_example.ino").write_text(render(
+        "bundle_arduino_example.ino.j2", input_values=c_floats(res.inputs[0]),
+        input_note=res.input_note, **ctx))
 
 
 def _plain(o):
