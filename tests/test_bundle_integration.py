@@ -104,3 +104,40 @@ def test_arduino_library_layout(built, tmp_path):
                  str(tmp_path / "use")], [str(tmp_path / "use")]):
         r = subprocess.run(cmd, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+
+
+def test_per_layer_chart_data(built):
+    """layers.png plots solution.json's per-layer rows: before = the original's measured
+    instructions and float32 bytes, after = the chosen C's (its bytes sum to the C's)."""
+    rows = built.layers
+    assert (built.bundle / "layers.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sum(r["weight_bytes_dtype"] for r in rows) == built.sources.weight_bytes
+    original = lrf_edge.load(built.result.graph).graph
+    assert [r["weight_bytes_before"] for r in rows] == [
+        original[r["layer"]].weight_bytes for r in rows]
+    measured = built.result.chosen.measured.layer_instructions
+    assert sum(r["instructions"] for r in rows) == sum(measured.values())
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _loaded_images(page) -> str:
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                       capture_output=True, text=True, timeout=180)
+    m = re.search(r'data-images-loaded="(\d+/\d+)"', r.stdout)
+    assert m, r.stderr[-2000:]
+    return m.group(1)
+
+
+def test_report_plots_load_in_a_browser(built, tmp_path):
+    """report.html opened in headless Chromium: both plots (Pareto, per layer) decode."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium missing: apt-get install chromium (or bash scripts/setup.sh "
+                    "--browser)")
+    assert _loaded_images(built.bundle / "report.html") == "2/2"
+    # the control: without layers.png the page shows one plot of two
+    shutil.copytree(built.bundle, tmp_path / "b")
+    (tmp_path / "b" / "layers.png").unlink()
+    assert _loaded_images(tmp_path / "b" / "report.html") == "1/2"

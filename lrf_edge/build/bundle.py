@@ -18,7 +18,9 @@ leaves the previous bundle as it was.
     model.keras                         the compressed (fine-tuned) model
     solution.json                       per layer method, shape, ranks, params, MACs,
                                         measured instructions; budgets, before/after
-    report.md, report.html, pareto.png  the report
+    report.md, report.html, pareto.png, layers.png
+                                        the report (layers.png: per layer, instructions
+                                        and weight bytes before/after)
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from lrf_edge.qemu import measure
 
 FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
          "model.elf", "model.keras", "solution.json", "report.md", "report.html",
-         "pareto.png", "zephyr/module.yml", "zephyr/CMakeLists.txt", "zephyr/Kconfig",
-         "library.properties", "src/model.c", "src/model.h", "src/model_weights.h",
+         "pareto.png", "layers.png", "zephyr/module.yml", "zephyr/CMakeLists.txt",
+         "zephyr/Kconfig", "library.properties", "src/model.c", "src/model.h", "src/model_weights.h",
          "examples/lrf_example/lrf_example.ino")
 SOURCES = ("model.c", "model.h", "model_weights.h")
 
