@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # One-time set-up, a no-op of a few seconds when already done:
-#  1. Debian packages: RISC-V and ARM cross compilers with picolibc, QEMU (and python3-venv).
+#  1. Debian packages: RISC-V and ARM cross compilers with picolibc, QEMU, cmake (the bundle's
+#     CMake test) and python3-venv; with --browser also chromium (the report's browser test).
 #  2. .venv with the pinned Python dependencies (requirements.txt + constraints.txt) and
 #     lrf-edge itself installed editable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
-              gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm)
+              gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm cmake)
+if [ "${1:-}" = "--browser" ]; then
+  APT_PACKAGES+=(chromium)
+fi
 PYTHON=${PYTHON:-python3}
 
 missing=()

@@ -113,7 +113,7 @@ def test_baselines(lenet5):
 
 
 def test_compress_command_writes_results_and_resumes(lenet5_path, tmp_path, capsys):
-    out = tmp_path / "out"
+    out = tmp_path / "m.keras"
     args = ["compress", str(lenet5_path), "--data", "mnist5k", "--thresholds", "0.9",
             "--epochs", "1", "--calibration", "32", "--methods", "svd,svd_conv", "-o", str(out),
             "--json"]
@@ -121,17 +121,20 @@ def test_compress_command_writes_results_and_resumes(lenet5_path, tmp_path, caps
     first = json.loads(capsys.readouterr().out)
     res = first["results"][0]
     assert res["params"] < first["baseline"]["params"]
-    assert (out / "compress.png").stat().st_size > 10_000
+    # -o is the model file; the sweep report sits beside it, named after it
+    assert (tmp_path / "m.compress.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "m.compress.json").read_text()) == first
     if first["best"] is not None:
         import keras
-        keras.saving.load_model(out / "compressed.keras")
+        assert keras.saving.load_model(out).count_params() == first["best"]["params"]
+    store_path = tmp_path / ".m.compress.sqlite"
     from lrf_edge.store import Store
-    with Store(out / "store.sqlite") as store:
+    with Store(store_path) as store:
         stamps = sorted(r["finished_at"] for r in store.all())
     assert main(args) == 0  # resumes: the stored evaluation is not recomputed
     second = json.loads(capsys.readouterr().out)
     assert second["results"] == first["results"]
-    with Store(out / "store.sqlite") as store:
+    with Store(store_path) as store:
         assert sorted(r["finished_at"] for r in store.all()) == stamps
 
 
@@ -141,12 +144,12 @@ def test_compress_saves_the_fine_tuned_model_it_scored(lenet5_path, mnist, tmp_p
     import keras
 
     from lrf_edge.train.fit import evaluate
-    out = tmp_path / "out"
+    out = tmp_path / "compressed.keras"
     assert main(["compress", str(lenet5_path), "--data", "mnist5k", "--thresholds", "0.85",
                  "--epochs", "1", "--calibration", "32", "--methods", "svd,svd_conv",
                  "--max-drop", "100", "-o", str(out), "--json"]) == 0
     best = json.loads(capsys.readouterr().out)["best"]
-    model = keras.saving.load_model(out / "compressed.keras")
+    model = keras.saving.load_model(out)
     assert model.count_params() == best["params"]
     assert evaluate(model, mnist, "classification") == pytest.approx(best["score"], abs=1e-6)
     assert best["score_decomposed"] != pytest.approx(best["score"], abs=1e-6)  # it was tuned
@@ -161,12 +164,19 @@ def test_compress_saves_the_fine_tuned_model_it_scored(lenet5_path, mnist, tmp_p
     (["--methods", "magic"], "unknown method 'magic'"),
 ])
 def test_compress_bad_input(lenet5_path, tmp_path, capsys, extra, message):
-    code = main(["compress", str(lenet5_path), "--data", "mnist5k", "-o", str(tmp_path),
-                 *extra])
+    code = main(["compress", str(lenet5_path), "--data", "mnist5k", "-o",
+                 str(tmp_path / "m.keras"), *extra])
     assert code == 2
     assert __import__("re").search(message, capsys.readouterr().err)
 
 
 def test_compress_data_that_does_not_fit(lenet5_path, tmp_path, capsys):
-    assert main(["compress", str(lenet5_path), "--data", "digits", "-o", str(tmp_path)]) == 2
+    assert main(["compress", str(lenet5_path), "--data", "digits", "-o",
+                 str(tmp_path / "m.keras")]) == 2
     assert "expects (28, 28, 1)" in capsys.readouterr().err
+
+
+def test_compress_output_is_a_keras_file(lenet5_path, tmp_path, capsys):
+    """-o names the model file (a folder or another extension is refused, exit 2)."""
+    assert main(["compress", str(lenet5_path), "--data", "mnist5k", "-o", str(tmp_path)]) == 2
+    assert "must name a .keras file" in capsys.readouterr().err

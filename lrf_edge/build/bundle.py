@@ -6,18 +6,28 @@ leaves the previous bundle as it was.
                                         kept, plus model_infer_q8)
     main.c                              an example: one inference on a sample input
     model.mk                            Makefile fragment (compiler, flags, sources)
-    CMakeLists.txt                      CMake: library lrf_model (+ the example when alone)
+    CMakeLists.txt                      CMake: library lrf_model (+ the example when alone;
+                                        add_subdirectory() from a project)
+    zephyr/module.yml, zephyr/CMakeLists.txt, zephyr/Kconfig
+                                        the bundle as a Zephyr module (zephyr_library,
+                                        CONFIG_LRF_MODEL)
+    library.properties, src/, examples/lrf_example/lrf_example.ino
+                                        the bundle as an Arduino library (src/ holds
+                                        copies of model.c, model.h, model_weights.h)
     model.elf                           the ELF that was measured (profiling harness)
     model.keras                         the compressed (fine-tuned) model
     solution.json                       per layer method, shape, ranks, params, MACs,
                                         measured instructions; budgets, before/after
-    report.md, report.html, pareto.png  the report
+    report.md, report.html, pareto.png, layers.png
+                                        the report (layers.png: per layer, instructions
+                                        and weight bytes before/after)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -26,21 +36,32 @@ from pathlib import Path
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.build.report import solution_json, write_reports
 from lrf_edge.build.search import BuildResult
+from lrf_edge.codegen import CSources
 from lrf_edge.errors import LrfError
 from lrf_edge.qemu import measure
 
 FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
          "model.elf", "model.keras", "solution.json", "report.md", "report.html",
-         "pareto.png")
+         "pareto.png", "layers.png", "zephyr/module.yml", "zephyr/CMakeLists.txt",
+         "zephyr/Kconfig", "library.properties", "src/model.c", "src/model.h", "src/model_weights.h",
+         "examples/lrf_example/lrf_example.ino")
+SOURCES = ("model.c", "model.h", "model_weights.h")
 
 
 def _flags(items) -> str:
     return " ".join(shlex.quote(f) for f in items)
 
 
+def chosen_sources(res: BuildResult) -> CSources:
+    """The C of the chosen candidate, as the bundle holds it (model.c, model.h, ...)."""
+    from lrf_edge.codegen import CodegenOptions, generate
+    chosen = res.chosen
+    model_in = chosen.qgraph if chosen.dtype == "int8" else (chosen.tuned or chosen.graph)
+    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
+
+
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     """Write the bundle into `outdir`, replacing a previous one only once all is written."""
-    from lrf_edge.codegen import CodegenOptions, generate
     from lrf_edge.codegen import c_floats, c_ints, render
     from lrf_edge.targets import get_target
     from lrf_edge.train import to_keras
@@ -52,7 +73,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         target = get_target(res.options.target)
         int8 = chosen.dtype == "int8"
         model_in = chosen.qgraph if int8 else graph
-        src = generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
+        src = chosen_sources(res)
         for fname, text in src.files.items():
             (tmp / fname).write_text(text)
         # the measured ELF: built again here (deterministic) and checked against the count
@@ -78,12 +99,34 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         (tmp / "main.c").write_text(render(
             "bundle_main.c.j2", input_values=c_floats(res.inputs[0]), input_note=res.input_note,
             q8_input=q8_input, **ctx))
+        _write_integrations(tmp, res, ctx)
         model = to_keras(graph)
         model.save(tmp / "model.keras")
         (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,
                                                       default=_plain) + "\n")
         write_reports(res, tmp)
     return out
+
+
+def _write_integrations(tmp: Path, res: BuildResult, ctx: dict) -> None:
+    """The Zephyr module and the Arduino library around the same sources."""
+    from lrf_edge import __version__
+    from lrf_edge.codegen import c_floats, render
+    (tmp / "zephyr").mkdir()
+    (tmp / "zephyr" / "module.yml").write_text(render("bundle_zephyr_module.yml.j2", **ctx))
+    (tmp / "zephyr" / "CMakeLists.txt").write_text(render("bundle_zephyr_cmake.j2", **ctx))
+    (tmp / "zephyr" / "Kconfig").write_text(render("bundle_zephyr_kconfig.j2", **ctx))
+    name = "lrf_model_" + re.sub(r"[^A-Za-z0-9_]", "_", res.graph.name)
+    (tmp / "library.properties").write_text(render(
+        "bundle_library.properties.j2", library_name=name, version=__version__, **ctx))
+    (tmp / "src").mkdir()
+    for fname in SOURCES:
+        shutil.copyfile(tmp / fname, tmp / "src" / fname)
+    sketch = tmp / "examples" / "lrf_example"
+    sketch.mkdir(parents=True)
+    (sketch / "lrf_example.ino").write_text(render(
+        "bundle_arduino_example.ino.j2", input_values=c_floats(res.inputs[0]),
+        input_note=res.input_note, **ctx))
 
 
 def _plain(o):

@@ -28,6 +28,16 @@ def _owner(name: str, layers: list[str]) -> str | None:
     return best
 
 
+def node_bytes(node: Any, dtype: str) -> int:
+    """Flash bytes of one node's constants in the C of `dtype` (int8: 1 byte per weight,
+    int32 biases and requantization arrays, as lrf_edge.quant counts them)."""
+    if dtype != "int8":
+        return node.weight_bytes
+    from lrf_edge.quant.ops import OPS
+    mod = OPS.get(node.op)
+    return int(mod.weight_bytes(node)) if mod is not None and mod.REQUANTIZES else 0
+
+
 def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
     """Per original layer with code: method, shapes, ranks, params, MACs, instructions."""
     c = res.chosen
@@ -55,7 +65,9 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
             "ranks": ranks, "nodes": [n.name for n in parts],
             "params_before": node.params, "params": sum(n.params for n in parts),
             "macs_before": node.macs, "macs": sum(n.macs for n in parts),
+            "weight_bytes_before": node.weight_bytes,
             "weight_bytes": sum(n.weight_bytes for n in parts),
+            "weight_bytes_dtype": sum(node_bytes(n, c.dtype) for n in parts),
             "instructions_before": before.get(node.name),
             "predicted_instructions": round(sum(pred.get(n.name, 0.0) for n in parts)),
             "instructions": sum(measured.get(n.name, 0) for n in parts) if measured else None,
@@ -151,6 +163,43 @@ def plot(res: BuildResult, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
+
+
+def plot_layers(res: BuildResult, path: Path) -> None:
+    """Per layer with code: instructions (measured under QEMU) and weight bytes of the C,
+    before (the original, float32) and after (the chosen candidate, its dtype)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    rows = [r for r in layer_rows(res) if r["macs_before"] or r["weight_bytes_before"]]
+    names = [r["layer"] for r in rows]
+    y = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 0.5 * len(rows) + 1.6), dpi=100,
+                             sharey=True)
+    for ax, (before, after, label) in zip(axes, (
+            ("instructions_before", "instructions", "instructions (measured, QEMU)"),
+            ("weight_bytes_before", "weight_bytes_dtype", "weight bytes (flash)"))):
+        b = [r[before] or 0 for r in rows]
+        a = [r[after] or 0 for r in rows]
+        ax.barh(y - 0.2, b, 0.4, color="C7", label="before (original, float32)")
+        ax.barh(y + 0.2, a, 0.4, color="C0", label=f"after ({res.chosen.label})")
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{res.graph.name} on {res.options.target}: per layer, before and after")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+# flags each <img> of report.html in the page once the browser has decoded it (or not):
+# what a reader sees, checkable by a headless browser
+_IMG_CHECK = ("<script>window.addEventListener('load',function(){var i=document.images,"
+              "n=0;for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
+              "document.body.setAttribute('data-images-loaded',n+'/'+i.length);});</script>")
 
 
 def pareto(cands: list[Candidate], lower_is_better: bool = False) -> list[Candidate]:
@@ -291,11 +340,15 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
 
 def write_reports(res: BuildResult, outdir: Path) -> None:
     plot(res, outdir / "pareto.png")
+    plot_layers(res, outdir / "layers.png")
     md = [f"# lrf-edge build: {res.graph.name} on {res.options.target}", ""]
     for title, text, (headers, rows) in sections(res):
         md += [f"## {title}", "", text, "", _md_table(headers, rows), ""]
         if title == "Summary":
             md += ["![flash against score of every candidate](pareto.png)", ""]
+        if title == "Per layer":
+            md += ["![per layer: instructions and weight bytes, before and after]"
+                   "(layers.png)", ""]
     md += ["## Files", "", "model.c, model.h, model_weights.h: the C (no malloc); main.c: "
            "an example; model.mk, CMakeLists.txt: build fragments; model.elf: the measured "
            "ELF (profiling harness); model.keras: the compressed model; solution.json: "
@@ -309,13 +362,16 @@ def write_reports(res: BuildResult, outdir: Path) -> None:
                  _html_table(headers, rows)]
         if title == "Summary":
             body.append('<p><img src="pareto.png" alt="Pareto plot"></p>')
+        if title == "Per layer":
+            body.append('<p><img src="layers.png" alt="per layer: instructions and weight '
+                        'bytes, before and after"></p>')
     style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
              "text-align:right}td:first-child,th:first-child{text-align:left}")
     (outdir / "report.html").write_text(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lrf-edge build "
         f"report</title><style>{style}</style></head><body>\n" + "\n".join(body)
-        + "\n</body></html>\n")
+        + "\n" + _IMG_CHECK + "\n</body></html>\n")
 
 
 def graph_of(c: Candidate) -> Graph:

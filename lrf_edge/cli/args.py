@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
-
 
 def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
     """--jobs, --executor, --ray-address: where `what` (the command's fine-tunes) run."""
@@ -22,6 +20,7 @@ def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
     """--lr and --distill: how a factorized candidate is fine-tuned (train/finetune.py)."""
+    from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
     p.add_argument("--lr", type=float, default=DEFAULT_LR,
                    help=f"fine-tuning learning rate (default {DEFAULT_LR:g}: factorized nets "
                         "start near a good solution, 1e-3 throws it away)")

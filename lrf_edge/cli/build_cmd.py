@@ -1,19 +1,18 @@
 """`lrf-edge build MODEL --target T --budget 256KB [--ram R] [--latency L --clock F]
 [--data D] -o OUT`: the budget-driven closed loop and the firmware bundle.
 
-The logic is in lrf_edge.build (search.py: the loop; bundle.py: the folder; report.py).
+A layer over lrf_edge.api.build; the logic is in lrf_edge.build (search.py: the loop;
+bundle.py: the folder; report.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from lrf_edge.cli.args import add_finetune_args
 from lrf_edge.cli.model_args import add_model, add_target
-from lrf_edge.cli.render import dump_json, table
-from lrf_edge.errors import LrfError
+from lrf_edge.cli.render import table
 
 HELP = ("compress a model to fit a device's flash, RAM and latency budgets, measure the "
         "finalists under QEMU, and write a firmware bundle (C, ELF, report)")
@@ -60,41 +59,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lrf_edge.build.budgets import budgets_from_args
-    from lrf_edge.build.bundle import write_bundle
-    from lrf_edge.build.report import finalist_rows, layer_table, solution_json, summary_rows
-    from lrf_edge.build.options import SIMILARITY_THRESHOLDS, BuildOptions
-    from lrf_edge.build.search import Builder
-    from lrf_edge.cli.compress_cmd import parse_knobs
-    from lrf_edge.store import Store
-
-    budgets = budgets_from_args(args.target, args.budget, args.ram, args.latency, args.clock)
-    if args.epochs < 0 or args.max_evaluations < 1 or args.finalists < 1:
-        raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
-    thresholds = tuple(parse_knobs(args.thresholds, "thresholds")) if args.thresholds \
-        else SIMILARITY_THRESHOLDS
-    if any(not 0 < t <= 1 for t in thresholds):
-        raise LrfError("similarity thresholds must be in (0, 1]")
-    opts = BuildOptions(target=args.target, budgets=budgets, data=args.data, task=args.task,
-                        epochs=args.epochs, thresholds=thresholds,
-                        methods=args.methods.split(",") if args.methods else None,
-                        max_evaluations=args.max_evaluations, finalists=args.finalists,
-                        seed=args.seed, dtype=args.dtype, tolerance=args.tolerance,
-                        learning_rate=args.lr, distill=args.distill)
+    from lrf_edge.api import build
+    from lrf_edge.build.report import finalist_rows, layer_table, summary_rows
     out = Path(args.output or f"build-{Path(args.model).stem}")
-    store_path = Path(args.store) if args.store else out.parent / f".{out.name}.store.sqlite"
-    models_dir = store_path.with_name(store_path.name.replace(".sqlite", "") + ".models")
-
-    def say(msg: str) -> None:
-        if not args.json:
-            print(f"  {msg}", file=sys.stderr, flush=True)
-
-    with Store(store_path) as store:
-        res = Builder(args.model, opts, store, models_dir, say).run()
-    write_bundle(res, out)
+    b = build(args.model, args.target, budget=args.budget, ram=args.ram, latency=args.latency,
+              clock=args.clock, data=args.data, dtype=args.dtype, epochs=args.epochs,
+              thresholds=args.thresholds,
+              methods=args.methods.split(",") if args.methods else None,
+              max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
+              seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
+              lr=args.lr, distill=args.distill)
     if args.json:
-        print(dump_json(solution_json(res)))
+        print(b.to_json())
         return 0
+    res = b.result
     print(f"{res.graph.name} -> {out}/ for {args.target}: chosen {res.chosen.label}"
           + (" (data-free: decompositions only, no fine-tuning)" if res.data_free else ""))
     print(f"dtype: {res.dtype}; why {res.chosen.label}: {res.dtype_reason}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from lrf_edge.examples import DEFAULT_EPOCHS, EXAMPLES, example_model
+from lrf_edge.examples import DEFAULT_EPOCHS, EXAMPLES
 
 HELP = "train a bundled example model on its built-in data (cached) and copy it to -o"
 
@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = example_model(args.name, seed=args.seed, epochs=args.epochs, progress=True)
+    from lrf_edge.api import example
+    path = example(args.name, seed=args.seed, epochs=args.epochs, progress=True)
     if args.output:
         shutil.copyfile(path, args.output)
         path = args.output

@@ -9,12 +9,10 @@ a Table-2-like summary and the plots into the output folder.
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 from pathlib import Path
 
 from lrf_edge.cli.args import add_executor_args, add_finetune_args, add_max_drop
-from lrf_edge.cli.render import dump_json, human, table
+from lrf_edge.cli.render import human, table
 from lrf_edge.errors import LrfError
 
 HELP = ("explore the factorization design space (SAMOS 2022 / Denseflex): enumerate, prune, "
@@ -59,50 +57,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
-def parse_ranks(text: str) -> tuple[int, ...]:
-    try:
-        if ":" in text:
-            lo, hi = (int(v) for v in text.split(":"))
-            if lo > hi:
-                raise LrfError(f"--ranks {text}: the low end exceeds the high end")
-            vals = tuple(range(lo, hi + 1))
-        else:
-            vals = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise LrfError(f"cannot read --ranks '{text}'; give LO:HI (2:12), a list (2,4,8) or "
-                       "one value") from None
-    if not vals or min(vals) < 1 or max(vals) > 4096:
-        raise LrfError(f"--ranks {text} is out of range; TT max ranks are 1..4096 "
-                       "(paper: 2:12)")
-    return vals
-
-
-def options(args: argparse.Namespace):
-    from lrf_edge.dse import Criteria, ExploreOptions
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    return ExploreOptions(
-        methods=methods, ranks=parse_ranks(args.ranks), threshold=args.threshold,
-        grid=args.grid, axes=args.axes, empty=args.empty, epochs=args.epochs, seed=args.seed,
-        batch_size=args.batch_size, learning_rate=args.lr, distill=args.distill,
-        target=args.target,
-        criteria=Criteria(args.max_drop, args.max_params, args.max_flops,
-                          args.max_latency)).check()
-
-
-def _load(args: argparse.Namespace):
-    from lrf_edge.dse import dense_stack
-    if args.dense_stack:
-        if args.model:
-            raise LrfError("give either MODEL or --dense-stack, not both")
-        if not args.count_only:
-            raise LrfError("--dense-stack has no trained weights; use it with --count-only")
-        return dense_stack(args.dense_stack)
-    if not args.model:
-        raise LrfError("give a MODEL file (or --dense-stack with --count-only)")
-    from lrf_edge.frontends import load_model
-    return load_model(args.model)
-
-
 def count_table(counts: dict, opts) -> str:
     kept = counts["kept"]
     per = counts["per_layer"]
@@ -127,80 +81,45 @@ def _big(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    opts = options(args)
-    if args.jobs is not None and args.jobs < 1:
-        raise LrfError(f"--jobs {args.jobs} is out of range; give an integer >= 1")
-    graph = _load(args)
-    if args.count_only:
-        from lrf_edge.dse import count_space
-        rep = count_space(graph, opts,
-                          progress=None if args.json else
-                          (lambda n: print(f"counting {n} ...", file=sys.stderr)))
-        counts = rep.counts()
-        if args.json:
-            print(dump_json(counts))
-        else:
-            print(f"{graph.name}: methods {','.join(opts.methods)}, TT ranks "
-                  f"{opts.ranks[0]}..{opts.ranks[-1]}, threshold {opts.threshold:g}")
-            print(count_table(counts, opts))
-            for c in counts["layers"]:
-                if not c["kept"]:
-                    print(f"excluded {c['name']}: {c['reason']}")
-            print(f"counted in {counts['seconds']:.1f} s")
-        return 0
-    if not args.data:
-        raise LrfError("--data is needed to fine-tune (mnist5k, digits or a .npz); or use "
-                       "--count-only")
-    return _explore(args, opts, graph)
-
-
-def _explore(args, opts, graph) -> int:
-    from lrf_edge.build.latency import predictor
-    from lrf_edge.dse import explore
-    from lrf_edge.executor import make_executor
-    from lrf_edge.store import Store
-    out = Path(args.output or f"explore-{Path(args.model).stem}")
-    out.mkdir(parents=True, exist_ok=True)
-    executor = make_executor(args.executor, args.jobs, args.ray_address)
-    try:
-        with Store(args.store or out / "store.sqlite") as store:
-            res = explore(args.model, args.data, opts, store, executor, graph=graph,
-                          progress=not args.json, models_dir=out / "models",
-                          predict=predictor(opts.target))
-    finally:
-        executor.close()
-    write_pareto_models(res.pareto, out)
-    summary = res.summary()
-    (out / "results.json").write_text(dump_json({"baseline": res.baseline,
-                                                 "results": res.results}))
-    (out / "pareto.json").write_text(dump_json(res.pareto))
-    (out / "summary.json").write_text(dump_json(summary))
-    if not args.no_plots:
-        from lrf_edge.dse.plots import plot_layer_space, plot_pareto
-        for sp, lg in zip(res.report.spaces, res.report.grids):
-            plot_layer_space(sp, lg, out / f"space_{sp.name}.png")
-        plot_pareto(res.results, res.baseline, res.pareto, opts.criteria.max_drop,
-                    out / "pareto.png", title=f"{graph.name}: {len(res.results)} candidates "
-                    f"fine-tuned {opts.epochs} epochs, {len(res.pareto)} on the Pareto set")
+    from lrf_edge.api import explore
+    if args.dense_stack:
+        from lrf_edge.dse import dense_stack
+        if args.model:
+            raise LrfError("give either MODEL or --dense-stack, not both")
+        if not args.count_only:
+            raise LrfError("--dense-stack has no trained weights; use it with --count-only")
+        model = dense_stack(args.dense_stack)
+    elif not args.model:
+        raise LrfError("give a MODEL file (or --dense-stack with --count-only)")
+    else:
+        model = args.model
+    out = None if args.count_only else Path(args.output or f"explore-{Path(args.model).stem}")
+    res = explore(model, args.data, methods=args.methods, ranks=args.ranks,
+                  threshold=args.threshold, grid=args.grid, axes=args.axes, empty=args.empty,
+                  epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  distill=args.distill, max_drop=args.max_drop, max_params=args.max_params,
+                  max_flops=args.max_flops, max_latency=args.max_latency, target=args.target,
+                  count_only=args.count_only, seed=args.seed, executor=args.executor,
+                  jobs=args.jobs, ray_address=args.ray_address, output=out,
+                  store=args.store, plots=not args.no_plots)
     if args.json:
-        print(dump_json(summary))
+        print(res.to_json())
         return 0
-    print(render_summary(res, graph.name, opts))
+    if args.count_only:
+        counts, opts = res.data, res.options
+        print(f"{res.graph.name}: methods {','.join(opts.methods)}, TT ranks "
+              f"{opts.ranks[0]}..{opts.ranks[-1]}, threshold {opts.threshold:g}")
+        print(count_table(counts, opts))
+        for c in counts["layers"]:
+            if not c["kept"]:
+                print(f"excluded {c['name']}: {c['reason']}")
+        print(f"counted in {counts['seconds']:.1f} s")
+        return 0
+    print(render_summary(res.run, res.graph.name, res.options))
     print(f"outputs in {out}/ (pareto.json, pareto/ with the {len(res.pareto)} Pareto models "
           "named in it, results.json, summary.json"
           f"{'' if args.no_plots else ', pareto.png, space_*.png'})")
     return 0
-
-
-def write_pareto_models(front: list[dict], out: Path) -> None:
-    """Copy each Pareto candidate's fine-tuned model (the file its score was measured on)
-    to OUT/pareto/<file>, and name the file in its row of pareto.json."""
-    from lrf_edge.atomic import atomic_folder
-    from lrf_edge.dse.explore import candidate_model
-    with atomic_folder(out / "pareto") as tmp:
-        for i, r in enumerate(front, 1):
-            r["file"] = f"pareto/{i:02d}-{r['params']}params.keras"
-            shutil.copyfile(candidate_model(out / "models", r["key"]), tmp / Path(r["file"]).name)
 
 
 def render_summary(res, name: str, opts) -> str:

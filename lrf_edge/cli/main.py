@@ -1,7 +1,10 @@
 """`lrf-edge` entry point: parses, dispatches to one module per command, renders errors.
 
 Commands live in lrf_edge/cli/<command>.py, each with HELP, add_arguments(parser) and
-run(args) -> int. Bad input (LrfError) becomes one line on stderr and exit code 2.
+run(args) -> int; run calls the Python API (lrf_edge.api) and renders its result. Command
+modules import nothing heavy at module level, and only the invoked command's arguments are
+defined, so `lrf-edge --help` does not load TensorFlow. Bad input (LrfError) becomes one
+line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import importlib
 import sys
 
 from lrf_edge import __version__
+from lrf_edge.quiet import quiet, verbose
 from lrf_edge.errors import LrfError
 
 # command name -> module in lrf_edge.cli
@@ -27,7 +31,14 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(argv: list[str]) -> str | None:
+    """The command named in argv (the first word that is one), if any."""
+    return next((a for a in argv if a in COMMANDS), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the command it names gets its arguments defined."""
+    chosen = None if argv is None else _command(argv)
     parser = argparse.ArgumentParser(
         prog="lrf-edge",
         description="Compress neural networks by low-rank factorization and deploy them as "
@@ -37,17 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module in COMMANDS.items():
         mod = importlib.import_module(f"lrf_edge.cli.{module}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
-        mod.add_arguments(p)
+        if argv is None or name == chosen:
+            mod.add_arguments(p)
+            p.add_argument("--verbose", action="store_true",
+                           help="let TensorFlow, absl and numpy messages through")
         p.set_defaults(run=mod.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     if not getattr(args, "run", None):
-        parser.print_help()
+        build_parser(argv).print_help()
         return 2
+    verbose() if getattr(args, "verbose", False) else quiet()
     try:
         return int(args.run(args) or 0)
     except LrfError as exc:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
+
+from lrf_edge.api.result import dumps
 
 
 def human(n: float) -> str:
@@ -34,5 +35,4 @@ def _is_num(text: str) -> bool:
 
 
 def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist")
-                      else str(o))
+    return dumps(obj)

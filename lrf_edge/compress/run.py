@@ -16,7 +16,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import lrf_edge.compress.baselines as baselines
+from lrf_edge.compress import baselines
 from lrf_edge.atomic import save_keras
 from lrf_edge.compress.features import calibration_batch
 from lrf_edge.compress.similarity import COSTS, Choice, SimilaritySearch

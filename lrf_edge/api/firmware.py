@@ -1,0 +1,274 @@
+"""`codegen`, `profile` and `build`: a model to C, measured under QEMU, as a bundle.
+
+`Code` and `Built` run their C on this machine from Python (`predict_c(x)`, through
+lrf_edge.targets.HostModel), so a notebook checks the firmware's numbers in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from lrf_edge.api.inputs import DataLike, ModelLike, data_file, fitted, graph_of, model_file
+from lrf_edge.api.progress import Progress, ProgressLike
+from lrf_edge.api.result import Result
+from lrf_edge.api.search import finetune_options, parse_knobs, work_folder
+from lrf_edge.errors import LrfError
+
+
+class HostRunner:
+    """`predict_c(x)`: the C sources compiled for this machine, called per input."""
+
+    sources: Any
+
+    @cached_property
+    def host(self) -> Any:
+        from lrf_edge.targets import HostModel
+        return HostModel(self.sources)
+
+    def predict_c(self, x: np.ndarray) -> np.ndarray:
+        """Outputs of the generated C for one input or a batch (n x input shape), as
+        float32 (n x outputs); int8 C quantizes the input and dequantizes the output."""
+        return self.host(x)
+
+
+class Code(HostRunner, Result):
+    """Generated C: `.sources` (CSources: .files, .arena_bytes, .weight_bytes, .layers),
+    `.files` {name: text}, `.predict_c(x)`; `.save(folder)` writes the files atomically."""
+
+    def __init__(self, data: dict[str, Any], sources: Any):
+        Result.__init__(self, data)
+        self.sources = sources
+
+    @property
+    def files(self) -> dict[str, str]:
+        return dict(self.sources.files)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        from lrf_edge.codegen import write
+        out = write(self.sources, path)
+        self.data["output_dir"] = str(out)
+        return out
+
+
+def _int8(graph: Any, data: DataLike, n: int, runtime: str,
+          fallback: np.ndarray | None = None) -> Any:
+    """The int8 model: without data, a full-int8 file's own numerics (as `runtime` computes
+    them) or, failing that, calibrated on `fallback`; with data, calibrated on its first n
+    training inputs."""
+    from lrf_edge.quant import int8_model, quantize
+    if data is None:
+        return int8_model(graph, None, fallback=fallback, runtime=runtime)
+    return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32))
+
+
+def _int8_facts(model: Any) -> dict:
+    """Where an int8 model's scales come from and its API's types (empty for float32)."""
+    from lrf_edge.quant import QuantizedGraph
+    if not isinstance(model, QuantizedGraph):
+        return {}
+    what = ("the file's own scales and zero points, bit-exact with "
+            + {"tflm": "TFLite Micro", "litert": "ai-edge-litert's reference kernels"}
+            .get(model.runtime, "")) if model.source == "file" else "calibrated on --data"
+    return {"int8": {"numerics": what, "source": model.source, "runtime": model.runtime,
+                     "input_type": f"{model.io_dtypes[0]}_t",
+                     "output_type": f"{model.io_dtypes[1]}_t",
+                     "input": [model.input.scale, model.api_zero_point("input")],
+                     "output": [model.output.scale, model.api_zero_point("output")]}}
+
+
+def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
+            name: str | None = None, block: int = 8, dtype: str = "float32",
+            data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm"
+            ) -> Code:
+    """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
+    'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
+    TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
+    quantizes post-training, calibrated on the first `calibration` training inputs of
+    `data`. Written to the folder `output` when given.
+
+    >>> import numpy as np, lrf_edge
+    >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
+    >>> code = lrf_edge.codegen(m)
+    >>> x = np.random.default_rng(0).random((2, 28, 28, 1), np.float32)
+    >>> bool(np.allclose(code.predict_c(x), m.keras.predict(x, verbose=0), atol=1e-4))
+    True
+    """
+    from lrf_edge.codegen import CodegenOptions, generate
+    graph = graph_of(model)
+    model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
+    src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype))
+    res = Code({"name": src.name, "dtype": dtype, "output_dir": None,
+                "files": sorted(src.files), "arena_bytes": src.arena_bytes,
+                "weight_bytes": src.weight_bytes, "macs": graph.macs,
+                **_int8_facts(model_in),
+                "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
+                            "weight_bytes": l.weight_bytes, "output": l.output,
+                            "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes}
+                           for l in src.layers]}, src)
+    if output is not None:
+        res.save(output)
+    return res
+
+
+def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed: int = 0,
+            timeout: float | None = None, block: int = 8, dtype: str = "float32",
+            data: DataLike = None, keep: str | os.PathLike | None = None,
+            progress: ProgressLike = True, int8_runtime: str = "tflm") -> Result:
+    """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
+    and report per layer and in total: MACs, instructions, flash (code + rodata of the
+    model's object), RAM (arena + stack) and whether it fits the board.
+
+    >>> import lrf_edge
+    >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
+    >>> p.totals["instructions"] > p.totals["macs"]
+    True
+    """
+    from lrf_edge.qemu import measure
+    from lrf_edge.quant.quantize import CALIBRATION_SAMPLES
+    from lrf_edge.targets import get_target, target_names
+    tgt = get_target(target)
+    if tgt.kind != "qemu":
+        raise LrfError(f"target '{target}' cannot be profiled; choose one of: "
+                       + ", ".join(target_names("qemu")))
+    if inputs < 1:
+        raise LrfError("--inputs must be at least 1")
+    tgt.check_toolchain()
+    graph = graph_of(model)
+    x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
+    model_in = graph
+    if dtype == "int8":
+        model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
+    with Progress(f"profile {graph.name}", progress) as prog:
+        m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block)
+        prog.step(f"measured on {tgt.name}: {m.total} instructions")
+    src, counts = m.sources, m.layer_instructions
+    layers = []
+    for info in src.layers:
+        n = counts.get(info.name, 0)
+        layers.append({"name": info.name, "op": info.op, "macs": info.macs,
+                       "instructions": n,
+                       "instructions_per_mac": n / info.macs if info.macs else None,
+                       "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes})
+    board, sizes = tgt.board, m.sizes
+    totals = {"macs": graph.macs, "instructions": m.total,
+              "instructions_per_mac": m.total / graph.macs if graph.macs else None,
+              "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
+              "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
+              "model_rodata_bytes": m.rodata_bytes,
+              "elf_text": sizes["elf_text"], "elf_data": sizes["elf_data"],
+              "elf_bss": sizes["elf_bss"],
+              "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
+    fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
+            "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
+    return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
+                   "dtype": dtype,
+                   "board": {"name": board.name, "flash_bytes": board.flash_bytes,
+                             "ram_bytes": board.ram_bytes, "fits": fits},
+                   "inputs": inputs, "layers": layers, "totals": totals,
+                   "counter_overhead": m.result.overhead})
+
+
+class Built(HostRunner, Result):
+    """A firmware bundle: `.bundle` (its folder), the figures of solution.json as attributes
+    (`.chosen`, `.layers`, `.budgets`, ...), `.result` (the stage's BuildResult), `.model`
+    (the compressed Keras model), `.sources` and `.predict_c(x)` (the bundle's C on this
+    machine); `.save(folder)` copies the bundle."""
+
+    def __init__(self, data: dict[str, Any], bundle: Path, result: Any, keep: Any = None):
+        Result.__init__(self, data)
+        self.bundle, self.result, self._keep = bundle, result, keep
+
+    @cached_property
+    def model(self) -> Any:
+        import keras
+        return keras.saving.load_model(self.bundle / "model.keras")
+
+    @cached_property
+    def sources(self) -> Any:
+        """The C of the bundle (model.c, model.h, model_weights.h), generated as the
+        bundle's were."""
+        from lrf_edge.build.bundle import chosen_sources
+        return chosen_sources(self.result)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        out = Path(path)
+        if out.resolve() != self.bundle.resolve():
+            shutil.copytree(self.bundle, out, dirs_exist_ok=True)
+        return out
+
+
+def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | None = None,
+          ram: str | int | None = None, latency: str | float | None = None,
+          clock: str | float | None = None, data: DataLike = None, dtype: str = "auto",
+          epochs: int = 2, thresholds: str | Sequence[float] | None = None,
+          methods: Sequence[str] | None = None, max_evaluations: int = 8,
+          finalists: int = 2, task: str | None = None, seed: int = 0,
+          output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
+          progress: ProgressLike = True, tolerance: float | None = None,
+          lr: float | None = None, distill: float | None = None) -> Built:
+    """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
+    and latency (with `clock`), measure the finalists under QEMU, and write the firmware
+    bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
+    into the folder `output` (default: a temporary one as long as the result).
+
+    Budgets as on the command line: '256KB' (a plain number: bytes), '20ms' (number: ms),
+    '100MHz' (number: MHz). Without `data` the build is data-free (no fine-tuning). The
+    store sits beside the bundle (.OUTPUT.store.sqlite), so an interrupted build resumes.
+    `tolerance`: scores this close to the best count as tied and the fastest wins (accuracy
+    points, default 0.5; percent of the best MSE, default 2). `lr`, `distill`: fine-tuning
+    learning rate and distillation weight (None: 1e-4, 0.5).
+
+    >>> import lrf_edge
+    >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
+    ...                    dtype="float32", max_evaluations=1, finalists=1, progress=False)
+    >>> b.after["flash_bytes"] <= 64 * 1024
+    True
+    """
+    from lrf_edge.build.budgets import budgets_from_args
+    from lrf_edge.build.bundle import write_bundle
+    from lrf_edge.build.options import SIMILARITY_THRESHOLDS, BuildOptions
+    from lrf_edge.build.report import solution_json
+    from lrf_edge.build.search import Builder
+    from lrf_edge.store import Store
+
+    def text(v: Any) -> str | None:
+        return None if v is None else str(v)
+
+    budgets = budgets_from_args(target, text(budget), text(ram), text(latency), text(clock))
+    if epochs < 0 or max_evaluations < 1 or finalists < 1:
+        raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
+    if thresholds is None:
+        ths = SIMILARITY_THRESHOLDS
+    elif isinstance(thresholds, str):
+        ths = tuple(parse_knobs(thresholds, "thresholds"))
+    else:
+        ths = tuple(float(t) for t in thresholds)
+    if any(not 0 < t <= 1 for t in ths):
+        raise LrfError("similarity thresholds must be in (0, 1]")
+    graph = graph_of(model)
+    keep = None
+    if output is None:
+        work, keep = work_folder(None, "lrf-build-")
+        out = work / "bundle"
+    else:
+        out = Path(output)
+    store_path = Path(store) if store else out.parent / f".{out.name}.store.sqlite"
+    base = store_path.with_name(store_path.name.replace(".sqlite", ""))
+    inputs = base.with_name(base.name + ".inputs")
+    opts = BuildOptions(target=target, budgets=budgets, data=data_file(data, inputs),
+                        task=task, epochs=epochs, thresholds=ths,
+                        methods=list(methods) if methods else None,
+                        max_evaluations=max_evaluations, finalists=finalists, seed=seed,
+                        dtype=dtype, tolerance=tolerance, **finetune_options(lr, distill))
+    path = model_file(model, graph, inputs)
+    with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
+        res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()
+        write_bundle(res, out)
+        prog.step(f"bundle written to {out}")
+    return Built(solution_json(res), out, res, keep)
