@@ -77,7 +77,7 @@ def compress_lenet5(epochs: int, tmp: Path) -> tuple[dict, list[list]]:
     from lrf_edge.data import load_data
     from lrf_edge.examples import example_model
     from lrf_edge.train.fit import evaluate
-    out = tmp / "compress"
+    out = tmp / "lenet5_compressed.keras"
     buf = io.StringIO()
     with redirect_stdout(buf):
         code = main(["compress", str(example_model("lenet5")), "--data", "mnist5k",
@@ -86,8 +86,7 @@ def compress_lenet5(epochs: int, tmp: Path) -> tuple[dict, list[list]]:
     assert code == 0
     rep = json.loads(buf.getvalue())
     best = rep["best"]
-    saved = evaluate(keras.saving.load_model(out / "compressed.keras"), load_data("mnist5k"),
-                     "classification")
+    saved = evaluate(keras.saving.load_model(out), load_data("mnist5k"), "classification")
     res = {"baseline": rep["baseline"]["score"], "knob": best["knob"],
            "params_reduction": best["model_mem_reduction"], "reported": best["score"],
            "saved_file": saved, "drop_points": best["acc_drop"]}
