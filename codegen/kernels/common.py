@@ -152,7 +152,11 @@ def requant_arrays(layer: Any, plan: LayerPlan) -> None:
 def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
     """Whether every channel can be requantized with 32-bit operations only,
     ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
-    int32 accumulator reachable from int8 inputs, no intermediate overflows int32."""
+    int32 accumulator reachable from int8 inputs, no intermediate overflows int32. The
+    formula rounds once: a layer that rounds twice (TFLite Micro's arithmetic of a file's
+    own numerics) takes the 64-bit path."""
+    if layer.rounding == "double":
+        return False
     s = layer.shift.astype(np.int64)
     if s.size == 0 or s.max() > -2:
         return False
