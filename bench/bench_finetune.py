@@ -57,7 +57,7 @@ def defaults(epochs: int) -> list[list]:
         teacher = predict(to_keras(graph), data.x_train)
         base = evaluate(to_keras(graph), data, task)
         start = evaluate(to_keras(small), data, task)
-        for lr in (1e-3, 1e-4):
+        for lr in (1e-3, 3e-4, 1e-4):
             for distill in (0.0, 0.5, 1.0):
                 model = to_keras(small)
                 finetune(model, data, task, epochs, teacher=teacher, distill=distill,

@@ -222,7 +222,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     store sits beside the bundle (.OUTPUT.store.sqlite), so an interrupted build resumes.
     `tolerance`: scores this close to the best count as tied and the fastest wins (accuracy
     points, default 0.5; percent of the best MSE, default 2). `lr`, `distill`: fine-tuning
-    learning rate and distillation weight (None: 1e-4, 0.5).
+    learning rate and distillation weight (None: 1e-3, 0: train.finetune).
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,

@@ -157,7 +157,7 @@ def compress(model: ModelLike, data: DataLike, strategy: str = "similarity",
     on the command line). `store` (an SQLite file; the fine-tuned models go to a folder
     beside it, <store>.models) keeps every evaluation, so a second call resumes; without it
     both live in a temporary folder as long as the result.
-    `lr`, `distill`: fine-tuning learning rate and distillation weight (None: 1e-4, 0.5).
+    `lr`, `distill`: fine-tuning learning rate and distillation weight (None: 1e-3, 0: train.finetune).
 
     >>> import lrf_edge
     >>> from lrf_edge.data import mnist5k

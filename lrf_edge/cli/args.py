@@ -22,11 +22,12 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     """--lr and --distill: how a factorized candidate is fine-tuned (train/finetune.py)."""
     from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
     p.add_argument("--lr", type=float, default=DEFAULT_LR,
-                   help=f"fine-tuning learning rate (default {DEFAULT_LR:g}: factorized nets "
-                        "start near a good solution, 1e-3 throws it away)")
+                   help=f"fine-tuning learning rate (default {DEFAULT_LR:g}; the best "
+                        "validation epoch is kept, so a bad epoch costs nothing)")
     p.add_argument("--distill", type=float, default=DEFAULT_DISTILL,
                    help="weight of the original model's outputs in the fine-tuning target, "
-                        f"0..1 (default {DEFAULT_DISTILL:g}; 1 when the data has no labels)")
+                        f"0..1 (default {DEFAULT_DISTILL:g}: the labels alone; the original's "
+                        "outputs alone when the data has no labels)")
 
 
 def add_max_drop(p: argparse.ArgumentParser, what: str) -> None:
