@@ -132,3 +132,32 @@ def test_similarity_compares_sequences_and_picks_rnn_methods(base):
     for c in loose:
         assert c.params < g[c.layer].params and c.similarity >= 0.5 * c.ceiling
     assert sum(c.params for c in strict) > sum(c.params for c in loose)
+
+
+@pytest.mark.slow
+def test_build_factorizes_the_gru_example_under_a_budget(tmp_path):
+    """`lrf-edge build` of the GRU example at a float flash budget below its GRU's weights:
+    the GRU comes out as a factorized cell, the measured flash meets the budget, and the
+    bundled model.keras holds what the solution says."""
+    import json
+
+    from lrf_edge.cli.main import main
+    from lrf_edge.examples import example_model
+    need("riscv32f")
+    budget = 14 * 1024  # the GRU alone holds 4,416 float weights (17.3 KB)
+    out = tmp_path / "out"
+    assert main(["build", str(example_model("gru_vowels")), "--target", "riscv32f",
+                 "--budget", "14KB", "--data", "japanesevowels", "--dtype", "float32",
+                 "--epochs", "1", "--thresholds", "0.95,0.99", "--max-evaluations", "2",
+                 "--finalists", "1", "-o", str(out), "--store",
+                 str(tmp_path / "store.sqlite")]) == 0
+    sol = json.loads((out / "solution.json").read_text())
+    after = sol["after"]
+    assert after["measured"] and after["flash_bytes"] <= budget < sol["before"]["flash_bytes"]
+    gru = next(lay for lay in sol["layers"] if lay["layer"] == "gru")
+    assert gru["method"] in ("svd_rnn", "tt_rnn") and gru["instructions"] > 0
+    back = from_keras_model(keras.saving.load_model(out / "model.keras",
+                                                    custom_objects=CUSTOM_OBJECTS))
+    assert back.params == after["params"] and back.macs == after["macs"]
+    cell = next(n for n in back if n.op == "gru")
+    assert cell.params == gru["params"] and any(k.endswith("_tt") for k in cell.attrs)
