@@ -124,7 +124,8 @@ def gru_speedups() -> list[dict]:
         out.append(rec)
         print(rows[-1], flush=True)
     print()
-    print(table(["GRU 16->64, T 32", "params", "MACs", "MAC ratio", "f32 instr", "f32 speed-up", "int8 instr", "int8 speed-up"], rows))
+    print(table(["GRU 16->64, T 32", "params", "MACs", "MAC ratio", "f32 instr",
+                 "f32 speed-up", "int8 instr", "int8 speed-up"], rows))
     return out
 
 
