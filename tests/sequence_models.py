@@ -70,3 +70,16 @@ def rnn_model(seed: int = 0, scale: float = 0.4):
     a = L.LSTM(3, name="l2")(a)
     y = L.Dense(2, name="out")(a)
     return _init(keras.Model(x, y, name="rnn_all"), seed)
+
+
+def factorable_rnn_model(seed: int = 0):
+    """A GRU and an LSTM whose kernels all have TT shapes (GRU 4 -> 8 units: W 4 x 24, R
+    8 x 24; LSTM 8 -> 4: W 8 x 16, R 4 x 16), and a GRU with reset_after=False."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 4), name="x")
+    a = L.GRU(8, return_sequences=True, name="g")(x)
+    a = L.GRU(6, reset_after=False, return_sequences=True, name="g0")(a)
+    a = L.LSTM(4, name="l")(a)
+    y = L.Dense(2, name="out")(a)
+    return _init(keras.Model(x, y, name="rnn_factorable"), seed)

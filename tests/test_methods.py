@@ -43,7 +43,7 @@ def run_conv(graph: Graph, x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ registry and applies
 
 def test_registry_and_applies(lenet5):
-    assert set(METHODS) == {"svd", "tt", "tucker2", "cp", "svd_conv"}
+    assert set(METHODS) == {"svd", "tt", "tucker2", "cp", "svd_conv", "svd_rnn", "tt_rnn"}
     assert applicable(lenet5["fc1"]) == ["svd", "tt"]
     assert applicable(lenet5["conv2"]) == ["tucker2", "cp", "svd_conv"]
     assert applicable(lenet5["pool1"]) == []

@@ -21,7 +21,7 @@ from lrf_edge.methods import METHODS, applicable
 
 # Methods whose ranks come straight from matrix spectra (vbmf and energy).
 SPECTRAL = ("svd", "tucker2", "svd_conv")
-DEFAULT_METHODS = {"dense": "svd", "conv2d": "tucker2"}
+DEFAULT_METHODS = {"dense": "svd", "conv2d": "tucker2", "gru": "svd_rnn", "lstm": "svd_rnn"}
 
 
 def _unfoldings(node: Node, method: str) -> list[np.ndarray]:

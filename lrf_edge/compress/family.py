@@ -5,6 +5,7 @@ layer as one sequence from most to least compressive (only those that save weigh
 no multiply-accumulates):
 - svd, cp, svd_conv: their rank (the method's whole space);
 - tucker2: R3 and R4 kept in proportion to the channels they compress (R3/C = R4/N);
+- svd_rnn, tt_rnn: their `family` (both kernels' ranks in proportion);
 - tt: one balanced T3F shape (three cores where both sides have three factors, else two,
   factors as even as possible) and every max rank.
 """
@@ -15,18 +16,7 @@ import numpy as np
 
 from lrf_edge.ir import Node
 from lrf_edge.methods import METHODS
-
-
-def balanced_shape(x: int, y: int) -> tuple[list[int], list[int]] | None:
-    """The T3F shape with the most even factors, preferring three cores."""
-    from lrf_edge.methods.tt import ordered_factorizations
-    for length in (3, 2):
-        fx, fy = ordered_factorizations(x, length), ordered_factorizations(y, length)
-        if len(fx) and len(fy):
-            best_x = fx[np.argmin(fx.max(axis=1))]
-            best_y = fy[np.argmin(fy.max(axis=1))]
-            return [int(v) for v in best_x], [int(v) for v in best_y]
-    return None
+from lrf_edge.methods.tt import balanced_shape
 
 
 def _tt_family(node: Node) -> np.ndarray:
@@ -55,7 +45,10 @@ def family(node: Node, method: str) -> np.ndarray:
     As the explorer's green quadrant: a high-rank TT can hold fewer weights than the layer
     yet cost many times its multiply-accumulates, which no device budget wants.
     """
-    if method == "tt":
+    own = getattr(METHODS[method], "family", None)  # svd_rnn, tt_rnn: their own sequence
+    if own is not None:
+        rows = own(node)
+    elif method == "tt":
         rows = _tt_family(node)
     elif method == "tucker2":
         rows = _tucker2_family(node)

@@ -3,6 +3,9 @@
 The similarity strategy judges a layer's factorization by the cosine similarity between the
 layer's output feature maps in the original model and in the model whose earlier layers are
 already compressed (so errors that propagate are seen), not by weight reconstruction error.
+A recurrent layer's feature maps are its output sequences (its state at every step), also
+where the model reads only the last state: a factorization that drifts early in the
+sequence is seen even when the last state happens to agree.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.train import to_keras
 
 MIN_CALIBRATION = 16
+RECURRENT = ("gru", "lstm")
 
 
 def calibration_batch(data: Dataset, size: int, seed: int = 0) -> np.ndarray:
@@ -58,6 +62,24 @@ def layer_outputs(graph: Graph, names: list[str], x: np.ndarray) -> dict[str, np
     return dict(zip(names, values if len(names) > 1 else [values]))
 
 
+def feature_maps(graph: Graph, names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    """The named layers' feature maps on x: their outputs, a recurrent layer's whole output
+    sequence (run alone on its input where the model keeps only its last state)."""
+    maps = layer_outputs(graph, names, x) if names else {}
+    for name in names:
+        node = graph[name]
+        if node.op in RECURRENT and not node.attrs.get("return_sequences", False):
+            maps[name] = chain_output([node], node.in_shapes[0], layer_input(graph, name, x))
+    return maps
+
+
+def _as_feature_map(node: Node) -> dict:
+    """The attrs a chain's node runs with: a recurrent layer returns its sequence."""
+    if node.op in RECURRENT:
+        return {**node.attrs, "return_sequences": True}
+    return dict(node.attrs)
+
+
 def layer_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
     """What node `name` reads (its single input) when the graph runs on x."""
     src = graph[name].inputs[0]
@@ -67,12 +89,13 @@ def layer_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
 
 
 def chain_output(nodes: list[Node], in_shape: tuple[int, ...], x: np.ndarray) -> np.ndarray:
-    """Run a chain of nodes (a factorized layer) alone on its input x."""
+    """Run a chain of nodes (a factorized layer) alone on its input x; a recurrent node
+    returns its whole output sequence (its feature maps)."""
     head = Node("calibration_input", "input", attrs={"shape": tuple(in_shape)})
     prev = head.name
     copies = []
     for node in nodes:
-        copies.append(Node(node.name, node.op, [prev], dict(node.attrs), dict(node.weights),
+        copies.append(Node(node.name, node.op, [prev], _as_feature_map(node), dict(node.weights),
                            node.activation))
         prev = node.name
     return _run(to_keras(Graph([head, *copies], name="chain")), x)

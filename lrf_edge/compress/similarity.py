@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from lrf_edge.compress.family import family
-from lrf_edge.compress.features import chain_output, cosine, layer_input, layer_outputs
+from lrf_edge.compress.features import chain_output, cosine, feature_maps, layer_input
 from lrf_edge.ir import Graph, Node
 from lrf_edge.methods import METHODS, applicable
 
@@ -121,7 +121,7 @@ class SimilaritySearch:
         self.latency = latency
         self.progress = progress or (lambda msg: None)
         self.layers = [n.name for n in graph if self._methods_for(n)]
-        self.original = layer_outputs(graph, self.layers, x) if self.layers else {}
+        self.original = feature_maps(graph, self.layers, x)
         self.memo: dict[tuple, float] = {}
         self.evaluations = 0  # similarities actually computed (memo misses)
         self.family_sizes: dict[tuple[str, str], int] = {}

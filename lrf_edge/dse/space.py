@@ -23,7 +23,7 @@ from lrf_edge.methods import METHODS
 DEFAULT_THRESHOLD = 0.10   # step 1: layers under 10% of the model's memory are kept as is
 DEFAULT_METHODS = ("tt",)  # the SAMOS paper; Denseflex mixes ("tt", "svd")
 DEFAULT_RANKS = tuple(range(2, 13))  # the paper's max_tt_rank range 2..12
-FACTORIZABLE_OPS = ("dense",)        # the paper's scope: FC layers
+FACTORIZABLE_OPS = ("dense", "gru", "lstm")  # the paper's scope, FC layers, and recurrent cells
 
 
 def check_methods(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

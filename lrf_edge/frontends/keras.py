@@ -403,6 +403,28 @@ converter("GRU")(_recurrent("gru"))
 converter("LSTM")(_recurrent("lstm"))
 
 
+@converter("FactoredRNN")
+def _factored_rnn(rec: LayerRecord) -> Node:
+    """lrf_edge.keras_layers.FactoredRNN: the IR's GRU/LSTM cell with TT kernels."""
+    cfg = rec.config
+    names, attrs = [], {"units": int(cfg["units"]),
+                        "return_sequences": bool(cfg.get("return_sequences", False))}
+    if cfg["kind"] == "gru":
+        attrs["reset_after"] = bool(cfg.get("reset_after", True))
+    for kernel in ("kernel", "recurrent_kernel"):
+        tt = cfg.get(f"{kernel}_tt")
+        if tt is None:
+            names.append(kernel)
+            continue
+        names += [f"{kernel}_core{k}" for k in range(len(tt["row_dims"]))]
+        attrs[f"{kernel}_tt"] = {"row_dims": tuple(int(v) for v in tt["row_dims"]),
+                                 "col_dims": tuple(int(v) for v in tt["col_dims"]),
+                                 "ranks": tuple(int(v) for v in tt["ranks"]),
+                                 "order": str(tt["order"])}
+    return Node(rec.name, cfg["kind"], weights=_weights(rec, names, cfg.get("use_bias", True)),
+                attrs=attrs)
+
+
 def supported_layers() -> list[str]:
     return sorted(CONVERTERS)
 

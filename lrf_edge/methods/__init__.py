@@ -1,7 +1,7 @@
 """Low-rank factorization methods, one module each, all with one interface.
 
 A method module defines:
-- NAME: its name (svd, tt, tucker2, cp, svd_conv)
+- NAME: its name (svd, tt, tucker2, cp, svd_conv, svd_rnn, tt_rnn)
 - applies(node) -> bool: whether it can factorize this layer
 - space(node, **options) -> numpy structured array: every solution, one row each, with its
   parameters and params/macs/flops/weight_bytes
@@ -16,9 +16,9 @@ from types import ModuleType
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
-from lrf_edge.methods import cp, svd, svd_conv, tt, tucker2
+from lrf_edge.methods import cp, svd, svd_conv, svd_rnn, tt, tt_rnn, tucker2
 
-MODULES: tuple[ModuleType, ...] = (svd, tt, tucker2, cp, svd_conv)
+MODULES: tuple[ModuleType, ...] = (svd, tt, tucker2, cp, svd_conv, svd_rnn, tt_rnn)
 
 METHODS: dict[str, ModuleType] = {mod.NAME: mod for mod in MODULES}
 

@@ -80,6 +80,17 @@ def effective_ranks(row_dims, col_dims, max_rank: int) -> tuple[int, ...]:
     return tuple(ranks + [1])
 
 
+def balanced_shape(x: int, y: int) -> tuple[list[int], list[int]] | None:
+    """The T3F shape with the most even factors, preferring three cores."""
+    for length in (3, 2):
+        fx, fy = ordered_factorizations(x, length), ordered_factorizations(y, length)
+        if len(fx) and len(fy):
+            best_x = fx[np.argmin(fx.max(axis=1))]
+            best_y = fy[np.argmin(fy.max(axis=1))]
+            return [int(v) for v in best_x], [int(v) for v in best_y]
+    return None
+
+
 def tt_matvec(x: np.ndarray, cores: list[np.ndarray], order: str) -> np.ndarray:
     """Reference TT-matvec y = x W for a batch x (B, X), running tt_steps' loop nests with
     numpy (the same buffers and steps as the Keras layer and the C kernel)."""

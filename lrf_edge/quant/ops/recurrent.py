@@ -15,14 +15,26 @@ Integer semantics (the C kernel computes exactly these):
 - sigmoid and tanh: 257-entry Q15 tables over [-8, 8] in steps of 1/16, linearly
   interpolated (`act_q`); products of Q15 values are rounded right shifts (`rshift`);
 - output: the Q15 state requantized to int8 at scale 1/128, zero point 0 (h is in (-1, 1)).
+
+A factorized kernel (a TT-matrix, lrf_edge.ir.ops.recurrent; SVD is its two-core case) runs
+its TT-matvec steps (tt_dense.tt_steps) with int8 core matrices G' (one scale per row q):
+every step but the last accumulates in int32 and is requantized to int16 at a fixed scale,
+the bound of its output (max_q sum_m |G'[q][m]| times the bound of its input: |x - z_x| s_x,
+or 1 for the Q15 state), so no calibration is needed and nothing saturates; the last step's
+int32 accumulators take the bias and go to the Q11 gates like the dense product (multipliers
+expanded to one per gate column). The input zero point is subtracted before the first step.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
-from lrf_edge.ir.ops.recurrent import gates
+from lrf_edge.ir.ops.recurrent import gates, kernel_steps, tt_of
+from lrf_edge.ir.ops.tt_dense import core_matrix
 from lrf_edge.quant.channels import quantize_bias, quantize_weights, weight_scales
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multipliers
 from lrf_edge.quant.params import QParams
@@ -35,6 +47,8 @@ GATE_BITS = 11    # gate pre-activations and the LSTM cell state: Q11 in int16
 STATE_BITS = 15   # hidden state and gate outputs: Q15
 OUT = QParams(1.0 / 128, 0)
 TABLE_STEP_BITS = 7  # Q11 / 2^7: table steps of 1/16; 256 steps over [-8, 8)
+INT16_MAX = 32767
+SIDES = {"kernel": "x", "recurrent_kernel": "h"}  # prefix of a factorized kernel's arrays
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
@@ -53,25 +67,48 @@ def _split_bias(node: Node) -> tuple[np.ndarray, np.ndarray | None]:
     return b, None
 
 
+def core_matrices(node: Node, kernel: str) -> list[np.ndarray]:
+    """The float64 G' (q, m) of each TT-matvec step of a factorized kernel, in step order."""
+    order = tt_of(node, kernel)["order"]
+    return [core_matrix(np.asarray(node.weights[f"{kernel}_core{st['k']}"], np.float64), order)
+            for st in kernel_steps(node, kernel)]
+
+
+def product(node: Node, kernel: str) -> Callable[[np.ndarray], np.ndarray]:
+    """v (B, X) -> v K for a dense or factorized kernel K, in float64."""
+    if tt_of(node, kernel) is None:
+        k = node.weights[kernel].astype(np.float64)
+        return lambda v: v @ k
+    steps, gs = kernel_steps(node, kernel), core_matrices(node, kernel)
+
+    def run(v: np.ndarray) -> np.ndarray:
+        state = v
+        for st, g in zip(steps, gs):
+            state = np.einsum("qm,nmp->nqp", g, state.reshape(-1, st["m"], st["p"]))
+        return state.reshape(len(v), -1)
+    return run
+
+
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     x = xs[0]
     u = node.attrs["units"]
-    w = node.weights["kernel"].astype(np.float64)
-    r = node.weights["recurrent_kernel"].astype(np.float64)
+    xw, hr = product(node, "kernel"), product(node, "recurrent_kernel")
+    r = node.weights.get("recurrent_kernel")  # dense where a reset_after=False GRU reads it
+    r = None if r is None else r.astype(np.float64)
     bx, bh = _split_bias(node)
     h = np.zeros((len(x), u))
     c = np.zeros((len(x), u))
     seq = []
     for t in range(x.shape[1]):
-        gx = x[:, t] @ w + bx
+        gx = xw(x[:, t]) + bx
         if node.op == "lstm":
-            z = gx + h @ r
+            z = gx + hr(h)
             i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
         else:
             if node.attrs.get("reset_after", True):
-                gh = h @ r + (bh if bh is not None else 0.0)
+                gh = hr(h) + (bh if bh is not None else 0.0)
                 zt = _sigmoid(gx[:, :u] + gh[:, :u])
                 rt = _sigmoid(gx[:, u:2 * u] + gh[:, u:2 * u])
                 hh = np.tanh(gx[:, 2 * u:] + rt * gh[:, 2 * u:])
@@ -90,31 +127,76 @@ def table(fn) -> np.ndarray:
     return np.clip(np.floor(v + 0.5), -32767, 32767).astype(np.int16)
 
 
+def _quantize_tt(node: Node, kernel: str, a: dict, s_in: float, bound: float) -> np.ndarray:
+    """The int8 step matrices and the int16 requantization of every step but the last (see
+    the module docstring); returns the last step's accumulator scale per output column."""
+    side = SIDES[kernel]
+    steps = kernel_steps(node, kernel)
+    for i, (st, g) in enumerate(zip(steps, core_matrices(node, kernel))):
+        if st["m"] * INT16_MAX * 127 >= 2 ** 31:
+            raise LrfError(f"layer '{node.name}': a TT step of {kernel} sums {st['m']} "
+                           "products, too many for an int32 accumulator of int16 x int8")
+        gs = weight_scales(g.T)
+        gq = quantize_weights(g.T, gs).T.copy()
+        a[f"{side}{i}_g"] = gq
+        if i == len(steps) - 1:
+            q = (np.arange(st["n"] * st["q"] * st["p"]) // st["p"]) % st["q"]
+            return s_in * gs[q]
+        bound = bound * float((np.abs(gq.astype(np.float64)) * gs[:, None]).sum(axis=1).max())
+        s_out = max(bound, 1e-30) / INT16_MAX
+        a[f"{side}{i}_m"], a[f"{side}{i}_s"] = quantize_multipliers(s_in * gs / s_out)
+        s_in = s_out
+    raise AssertionError("a TT-matrix has at least one step")
+
+
 def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
-    """int8 columns of W and R, int32 biases, the Q11 multipliers, the two tables; the
-    output scale is fixed (OUT), so the calibrated one is replaced."""
-    s_x = layer.inputs[0].scale
-    w = np.asarray(node.weights["kernel"], np.float64)
-    r = np.asarray(node.weights["recurrent_kernel"], np.float64)
-    sw, sr = weight_scales(w), weight_scales(r)
+    """int8 columns of W and R (or their TT step matrices), int32 biases, the Q11
+    multipliers, the two tables; the output scale is fixed (OUT), so the calibrated one is
+    replaced."""
+    inp = layer.inputs[0]
+    s_x = inp.scale
     bx, bh = _split_bias(node)
     a = layer.arrays
-    a["w"], a["r"] = quantize_weights(w, sw), quantize_weights(r, sr)
-    a["bx"] = quantize_bias(bx, s_x * sw)
-    a["mx"], a["sx"] = quantize_multipliers(s_x * sw * (1 << GATE_BITS))
+    if tt_of(node, "kernel") is None:
+        w = np.asarray(node.weights["kernel"], np.float64)
+        sw = weight_scales(w)
+        a["w"] = quantize_weights(w, sw)
+        acc_x = s_x * sw
+    else:
+        reach = max(abs(-128 - inp.zero_point), abs(127 - inp.zero_point)) * s_x
+        acc_x = _quantize_tt(node, "kernel", a, s_x, reach)
+    if tt_of(node, "recurrent_kernel") is None:
+        r = np.asarray(node.weights["recurrent_kernel"], np.float64)
+        sr = weight_scales(r)
+        a["r"] = quantize_weights(r, sr)
+        acc_h = sr / (1 << STATE_BITS)
+    else:
+        acc_h = _quantize_tt(node, "recurrent_kernel", a, 1.0 / (1 << STATE_BITS), 1.0)
+    a["bx"] = quantize_bias(bx, acc_x)
+    a["mx"], a["sx"] = quantize_multipliers(acc_x * (1 << GATE_BITS))
     if bh is not None:
-        a["bh"] = quantize_bias(bh, sr / (1 << STATE_BITS))
-    a["mh"], a["sh"] = quantize_multipliers(sr * (1 << GATE_BITS) / (1 << STATE_BITS))
+        a["bh"] = quantize_bias(bh, acc_h)
+    a["mh"], a["sh"] = quantize_multipliers(acc_h * (1 << GATE_BITS))
     a["sig"], a["tanh"] = table(_sigmoid), table(np.tanh)
     layer.pre = layer.out = OUT
 
 
+def _kernel_bytes(node: Node, kernel: str, side: str) -> int:
+    """int8 W or R; or a TT's int8 step matrices, 8 bytes per row q of every step but the
+    last (its multipliers), 4 per row of the x side's first step (its zero-point offset)."""
+    if tt_of(node, kernel) is None:
+        return int(node.weights[kernel].size)
+    steps = kernel_steps(node, kernel)
+    return (sum(st["q"] * st["m"] for st in steps) + sum(8 * st["q"] for st in steps[:-1])
+            + (4 * steps[0]["q"] if side == "x" else 0))
+
+
 def weight_bytes(node: Node) -> int:
-    """int8 W and R, int32 biases, 8 bytes per gate column for each of the two multiplier
-    sets, two 257-entry int16 tables."""
+    """int8 W and R (or their TT steps), int32 biases, 8 bytes per gate column for each of
+    the two multiplier sets, two 257-entry int16 tables."""
     gu = gates(node) * node.attrs["units"]
     b = node.weights.get("bias")
-    return (node.weights["kernel"].size + node.weights["recurrent_kernel"].size
+    return (sum(_kernel_bytes(node, k, side) for k, side in SIDES.items())
             + 4 * gu * (2 if b is not None and b.ndim == 2 else 1) + 16 * gu + 2 * 2 * 257)
 
 
@@ -135,6 +217,27 @@ def act_q(tab: np.ndarray, v: np.ndarray) -> np.ndarray:
     return t[i] + rshift((t[i + 1] - t[i]) * f, TABLE_STEP_BITS)
 
 
+def q_product(node: Node, kernel: str, a: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """v (B, X) int64 -> the int32 accumulators of v K (before the bias): the dense int8
+    kernel, or the TT steps with their int16 intermediates."""
+    if tt_of(node, kernel) is None:
+        k = a["w" if kernel == "kernel" else "r"]
+        return lambda v: v @ k
+    side, steps = SIDES[kernel], kernel_steps(node, kernel)
+
+    def run(v: np.ndarray) -> np.ndarray:
+        state = v
+        for i, st in enumerate(steps):
+            acc = np.einsum("qm,nmp->nqp", a[f"{side}{i}_g"],
+                            state.reshape(-1, st["m"], st["p"]))
+            if i == len(steps) - 1:
+                return acc.reshape(len(v), -1)
+            state = sat16(mbqm(acc, a[f"{side}{i}_m"][None, :, None],
+                               a[f"{side}{i}_s"][None, :, None]))
+        raise AssertionError("a TT-matrix has at least one step")
+    return run
+
+
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     a = {k: v.astype(np.int64) for k, v in layer.arrays.items()}
     x = xs[0].astype(np.int64) - layer.inputs[0].zero_point
@@ -142,14 +245,16 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     sig, tanh = a["sig"], a["tanh"]
     h = np.zeros((len(x), u), np.int64)
     c = np.zeros((len(x), u), np.int64)
+    xw = q_product(node, "kernel", a)
+    hr = q_product(node, "recurrent_kernel", a)
 
     def rec(hv: np.ndarray, cols: slice) -> np.ndarray:
-        acc = hv @ a["r"][:, cols] + (a["bh"][cols] if "bh" in a else 0)
+        acc = hr(hv)[:, cols] + (a["bh"][cols] if "bh" in a else 0)
         return sat16(mbqm(acc, a["mh"][cols], a["sh"][cols]))
 
     seq = []
     for t in range(x.shape[1]):
-        gx = sat16(mbqm(x[:, t] @ a["w"] + a["bx"], a["mx"], a["sx"]))
+        gx = sat16(mbqm(xw(x[:, t]) + a["bx"], a["mx"], a["sx"]))
         if node.op == "lstm":
             z = gx + rec(h, slice(None))
             i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
