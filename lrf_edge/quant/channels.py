@@ -18,6 +18,7 @@ from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.quant.fixedpoint import INT32_MAX, INT32_MIN, quantize_multipliers, round_away
 from lrf_edge.quant.qgraph import QLayer
+from lrf_edge.quant.ranges import Ranges
 
 
 # the largest |bias| / accumulator scale allowed: half of int32, leaving room for the
@@ -102,6 +103,17 @@ def kernel_bytes(node: Node, channels: int) -> int:
     """Flash bytes of an int8 kernel, its int32 bias and 8 per output channel (multiplier +
     shift)."""
     return node.weights["kernel"].size + bias_bytes(node) + 8 * channels
+
+
+def quantize_kernel(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
+    """The `quantize` of an op whose kernel's last axis is its output channels (dense,
+    conv2d): per-channel weights; `ranges` None means the file's own scales."""
+    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64), ranges is None)
+
+
+def kernel_weight_bytes(node: Node) -> int:
+    """The `weight_bytes` of such an op: one multiplier and shift per output channel."""
+    return kernel_bytes(node, node.weights["kernel"].shape[-1])
 
 
 def plus_bias(node: Node, y: np.ndarray) -> np.ndarray:

@@ -6,10 +6,9 @@ import numpy as np
 
 from lrf_edge.ir import Node
 from lrf_edge.quant.activations import finish
-from lrf_edge.quant.channels import bias_q8, kernel_bytes, per_channel, plus_bias
+from lrf_edge.quant.channels import bias_q8, kernel_weight_bytes, plus_bias, quantize_kernel
 from lrf_edge.quant.fixedpoint import imatmul
 from lrf_edge.quant.qgraph import QLayer
-from lrf_edge.quant.ranges import Ranges
 
 OPS = ("dense",)
 REQUANTIZES = True
@@ -19,13 +18,9 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     return plus_bias(node, xs[0] @ node.weights["kernel"].astype(np.float64))
 
 
-def quantize(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
-    per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64),
-                ranges is None)
-
-
-def weight_bytes(node: Node) -> int:
-    return kernel_bytes(node, node.weights["kernel"].shape[-1])
+# per-channel weights, output channels on the kernel's last axis
+quantize = quantize_kernel
+weight_bytes = kernel_weight_bytes
 
 
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
