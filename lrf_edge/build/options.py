@@ -38,7 +38,8 @@ class BuildOptions:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""
         if self.tolerance is not None:
             if self.tolerance < 0:
-                raise LrfError(f"--tolerance {self.tolerance} is negative")
+                raise LrfError(f"--tolerance {self.tolerance} is negative; give accuracy points "
+                               "(or percent of the best MSE) >= 0, e.g. 0.5")
             return self.tolerance
         return DEFAULT_TOLERANCE[metric]
 
