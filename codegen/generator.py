@@ -97,11 +97,25 @@ def _int8_context(model: Model) -> dict[str, Any]:
                 "tflm": "the .tflite file's own scales, as TFLite Micro computes",
                 "litert": "the .tflite file's own scales, as ai-edge-litert's reference "
                           "kernels compute"}[model.runtime]
-    return {"in_inv": c_float(1.0 / in_q.scale), "in_scale": c_float(in_q.scale),
+    in_inv = np.float32(1.0 / in_q.scale)
+    return {"in_inv": c_float(in_inv), "in_scale": c_float(in_q.scale),
+            "soft_in": significand(in_inv), "soft_out": significand(np.float32(out_q.scale)),
             "in_zp": int(in_q.zero_point), "out_scale": c_float(out_q.scale),
             "out_zp": int(out_q.zero_point), "in_ctype": in_t, "out_ctype": out_t,
             "api_in_zp": model.api_zero_point("input"),
             "api_out_zp": model.api_zero_point("output"), "numerics": numerics}
+
+
+def significand(value: np.float32) -> tuple[int, int] | None:
+    """(m, e) with value == m * 2^e exactly, m a 24-bit significand, for the float API's
+    integer conversions on a core without FPU; None when the value is so small or large that
+    a product with an int8-range factor could leave the normal float32 range (the C then
+    keeps float arithmetic)."""
+    bits = int(np.float32(value).view(np.uint32))
+    biased = (bits >> 23) & 0xFF
+    if bits >> 31 or not 30 <= biased <= 220:
+        return None
+    return (bits & 0x7FFFFF) | 0x800000, biased - 150
 
 
 @dataclass(frozen=True)

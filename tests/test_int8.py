@@ -163,3 +163,46 @@ def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
     assert layers["dw1"].live_bytes == 9 * 7 * 8 + 4 * 9 * 8
     m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+
+
+def test_float_api_integer_conversions_exact():
+    """Without an FPU the float API quantizes and dequantizes in integer operations: bit for
+    bit the float32 lroundf(x * inv) + zp and (float)(q - zp) * scale of the reference, on
+    ties of both roundings, zeros, subnormals and values far outside the int8 range; with
+    the calibrated scales and with scales whose products often tie (1 / scale = 12, an
+    output significand of 2^24 - 19904, output zero point -128: products up to 2^32)."""
+    from dataclasses import replace
+    from lrf_edge.quant import QParams
+    from lrf_edge.targets import get_target
+    rng = np.random.default_rng(11)
+    g = Graph([Node("x", "input", attrs={"shape": (64,)}),
+               Node("fc", "dense", ["x"], weights={
+                   "kernel": rng.standard_normal((64, 64)).astype(np.float32),
+                   "bias": np.zeros(64, np.float32)})], name="conv_io")
+    host = get_target("host")
+    soft = replace(host, cflags=[*host.cflags, "-DLRF_SOFT_FLOAT_IO"])
+    qg = quantize(g, rng.standard_normal((64, 64)).astype(np.float32))
+    calibrated = dict(qg.tensors)
+    for scales in (None, (1 / np.float32(12.0), 16757312 * 2.0 ** -27)):
+        qg.tensors = dict(calibrated)
+        if scales:
+            qg.tensors["x"] = QParams(float(np.float32(scales[0])), qg.input.zero_point)
+            qg.tensors["fc"] = QParams(float(np.float32(scales[1])), -128)  # |q - zp| to 255
+        src = generate(qg)
+        assert "lrf_quantize_input" in src.files["conv_io.c"]
+        inv = np.float32(1.0) / np.float32(qg.input.scale)
+        ties = (np.arange(-300, 300, dtype=np.float32) + np.float32(0.5)) / inv
+        near = [ties]
+        for _ in range(3):
+            near += [np.nextafter(near[-2 if len(near) > 1 else -1], np.float32(np.inf)),
+                     np.nextafter(near[-1], np.float32(-np.inf))]
+        special = np.array([0.0, -0.0, 1e-40, -1e-40, 1e-30, 1e30, -1e30, np.inf, -np.inf,
+                            np.nan, -7.0], np.float32)
+        x = np.concatenate([*near, special,
+                            rng.standard_normal(64 * 24).astype(np.float32) * np.float32(4.0)])
+        x = np.resize(x, (len(x) + 63) // 64 * 64).reshape(-1, 64)
+        for target in (host, soft):
+            np.testing.assert_array_equal(HostModel(src, target=target)(x),
+                                          reference.run(qg, x))
+        codes = reference.run_q8(qg, qg.input.quantize(x))
+        assert len(np.unique(codes)) > 200   # the dequantization met most int8 codes

@@ -18,9 +18,13 @@ class QParams:
     zero_point: int
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """float -> int8 exactly as the C wrapper does: lroundf(x * (float)(1/scale)) + zp."""
+        """float -> int8 exactly as the C wrapper does: lroundf(x * (float)(1/scale)) + zp,
+        the product first limited to +-256 (far outside int8: it saturates) and NaN taken
+        as 0 (the zero point)."""
         inv = np.float32(1.0 / self.scale)
-        t = np.asarray(x, np.float32) * inv
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = np.asarray(x, np.float32) * inv
+        t = np.clip(np.nan_to_num(t, nan=0.0, posinf=256.0, neginf=-256.0), -256.0, 256.0)
         return np.clip(round_away(t) + self.zero_point, -128, 127).astype(np.int8)
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
