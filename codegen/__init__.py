@@ -57,10 +57,10 @@ lrf_edge.quant.reference bit for bit (tests/test_int8.py).
 
 from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
 from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table
-from lrf_edge.codegen.kernels.common import (DTYPES, CodegenOptions, Kernel, LayerPlan, blocks,
-                                             pack_blocks)
+from lrf_edge.codegen.kernels.common import (DTYPES, SIMD, CodegenOptions, Kernel, LayerPlan,
+                                             blocks, pack_blocks)
 from lrf_edge.codegen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
-           "LayerPlan", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
+           "LayerPlan", "SIMD", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
            "kernel_loops", "kernel_of", "kernel_table", "pack_blocks", "render", "write"]

@@ -163,3 +163,57 @@ def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
     assert layers["dw1"].live_bytes == 9 * 7 * 8 + 4 * 9 * 8
     m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+
+
+def dsp_variants_graph() -> Graph:
+    """One tiny layer per DSP kernel variant (cortex-m4, SXTB16 + SMLAD): first convs with 1
+    and 3 input channels (K = 9, 27: the K % 4 tail; 3 outputs: the one-channel block), odd
+    widths (the one-pixel pass), a padded 3x3 conv with word-copied windows, 1x1 convs in
+    place with an odd channel count and widening from 7 channels (flat, K tail), a strided
+    1x1, depthwise at stride 1 and 2, a 10x4 stride-2 conv and dense layers with output and
+    input tails."""
+    rng = np.random.default_rng(7)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def conv(name, src, k, c, n, stride=1, padding="same", act="relu"):
+        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": w(*k, c, n), "bias": w(n)}, activation=act)
+
+    def dw(name, src, c, stride):
+        return Node(name, "depthwise_conv2d", [src],
+                    attrs={"strides": (stride, stride), "padding": "same"},
+                    weights={"kernel": w(3, 3, c, 1), "bias": w(c)}, activation="relu")
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (12, 9, 1)}),
+        conv("c1", "x", (3, 3), 1, 3),
+        conv("c3", "c1", (3, 3), 3, 8, stride=2),
+        conv("pw_odd", "c3", (1, 1), 8, 7, padding="valid"),
+        conv("pw_wide", "pw_odd", (1, 1), 7, 8, padding="valid"),
+        conv("c33", "pw_wide", (3, 3), 8, 8, act="relu6"),
+        dw("dw1", "c33", 8, 1), dw("dw2", "dw1", 8, 2),
+        conv("short", "dw2", (1, 1), 8, 12, stride=2, padding="valid"),
+        conv("k10x4", "short", (10, 4), 12, 6, stride=2, act="linear"),
+        Node("fl", "flatten", ["k10x4"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": w(6, 10), "bias": w(10)}),
+        Node("fc2", "dense", ["fc"], weights={"kernel": w(10, 5), "bias": w(5)})],
+        name="dsp")
+
+
+def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
+    """The cortex-m4 target's [codegen] simd gives the dense and conv kernels SMLAD loops
+    (the generic C has none), bit-exact with the int8 reference under QEMU."""
+    need("cortex-m4")
+    g = dsp_variants_graph()
+    x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
+    qg = quantize(g, x)
+    m = qemu.measure(qg, "cortex-m4", x[:2], workdir=tmp_path)
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+    dsp_c = m.sources.files["model.c"]
+    for layer in m.sources.layers:
+        if layer.op in ("conv2d", "dense"):
+            body = dsp_c.split(f"void {layer.fn}(")[1].split("\n}\n")[0]
+            assert "__smlad(" in body, layer.name
+    assert "__smlad(" not in generate(qg).files["dsp.c"]
