@@ -39,7 +39,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m})
+    plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw, c * m)
     if m == 1:
         plan.weights["w"] = np.ascontiguousarray(k2.T).reshape(-1).astype(np.int8)
