@@ -170,8 +170,8 @@ def dsp_variants_graph() -> Graph:
     and 3 input channels (K = 9, 27: the K % 4 tail; 3 outputs: the one-channel block), odd
     widths (the one-pixel pass), a padded 3x3 conv with word-copied windows, 1x1 convs in
     place with an odd channel count and widening from 7 channels (flat, K tail), a strided
-    1x1, depthwise at stride 1 and 2, a 10x4 stride-2 conv and dense layers with output and
-    input tails."""
+    1x1, depthwise at stride 1 and 2, a 10x4 stride-2 conv, dense layers with output and
+    input tails and a TT layer (its p == 1 steps run the dense loop)."""
     rng = np.random.default_rng(7)
 
     def w(*shape):
@@ -197,8 +197,9 @@ def dsp_variants_graph() -> Graph:
         conv("short", "dw2", (1, 1), 8, 12, stride=2, padding="valid"),
         conv("k10x4", "short", (10, 4), 12, 6, stride=2, act="linear"),
         Node("fl", "flatten", ["k10x4"]),
-        Node("fc", "dense", ["fl"], weights={"kernel": w(6, 10), "bias": w(10)}),
-        Node("fc2", "dense", ["fc"], weights={"kernel": w(10, 5), "bias": w(5)})],
+        Node("fc", "dense", ["fl"], weights={"kernel": w(6, 24), "bias": w(24)}),
+        Node("tt", "dense", ["fc"], weights={"kernel": w(24, 12), "bias": w(12)}),
+        Node("fc2", "dense", ["tt"], weights={"kernel": w(12, 5), "bias": w(5)})],
         name="dsp")
 
 
@@ -206,7 +207,7 @@ def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
     """The cortex-m4 target's [codegen] simd gives the dense and conv kernels SMLAD loops
     (the generic C has none), bit-exact with the int8 reference under QEMU."""
     need("cortex-m4")
-    g = dsp_variants_graph()
+    g = factorized(dsp_variants_graph(), "tt", "tt", lambda m, n: m.solution(n, "4,6x3,4", 3))
     x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
     qg = quantize(g, x)
     # the clamps besides SSAT's [-128, 127]: a lower bound (relu on another zero point), both
@@ -216,7 +217,7 @@ def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
     dsp_c = m.sources.files["model.c"]
     for layer in m.sources.layers:
-        if layer.op in ("conv2d", "dense"):
+        if layer.op in ("conv2d", "dense", "tt_dense"):
             body = dsp_c.split(f"void {layer.fn}(")[1].split("\n}\n")[0]
             assert "__smlad(" in body, layer.name
     assert "__smlad(" not in generate(qg).files["dsp.c"]

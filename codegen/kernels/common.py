@@ -23,6 +23,9 @@ FLOAT32, INT8 = "float32", "int8"
 DTYPES = (FLOAT32, INT8)
 ARM_DSP = "arm-dsp"
 SIMD = ("", ARM_DSP)  # a target's [codegen] simd: "" generic C99, or the Cortex-M DSP extension
+# outputs per pass of a DSP matrix-vector loop (dense, TT p == 1): 4 accumulators, the input
+# word's 2 halves and a weight word's 2 fit the registers with the pointers
+DSP_MATVEC = 4
 
 
 @dataclass

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, pack_quads, q8_output, requant_q8)
+from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
+                                             LayerPlan, block_widths, blocks, float_bias,
+                                             folded_bias, pack_blocks, pack_quads, q8_output,
+                                             requant_q8)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
-DSP_BLOCK = 4  # outputs per pass of the DSP loop: 4 accumulators + 2 input + 2 weight halves
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
@@ -31,7 +31,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    parts = blocks(y, DSP_BLOCK if opt.dsp else opt.block)
+    parts = blocks(y, DSP_MATVEC if opt.dsp else opt.block)
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": opt.dsp})
     plan.weights["w"] = (pack_quads if opt.dsp else pack_blocks)(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
