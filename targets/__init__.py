@@ -2,7 +2,8 @@
 
 One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`): its
 toolchain, memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the
-latency model) and typical board.
+latency model), the int8 kernels' SIMD (`[codegen] simd`: "arm-dsp" on cortex-m4, passed to
+the generator as CodegenOptions.simd) and typical board.
 `get_target(name)` loads it; `Target.build(sources, inputs)` compiles generated C with the
 harness (templates/harness_main.c) into an ELF that runs the model on the given inputs;
 `lrf_edge.qemu.run` runs that ELF. The host target instead builds a shared library that
