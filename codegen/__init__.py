@@ -50,6 +50,9 @@ that every stage knows every op). In codegen and templates:
    out_size, last_dim, args, index, plus the variables the prepare function returns.
    Constant arrays are `{{ L.fn }}_<suffix>`.
 4. `templates/<op>_q8.c.j2`: the same on `int8_t` (`{% import "common_q8.j2" as c %}`).
+   A target's `[codegen] simd = "arm-dsp"` (cortex-m4) reaches prepare_q8 as `options.dsp`:
+   the template then takes its DSP branch (SXTB16 + SMLAD through arm_acle.h: common_q8.j2
+   `dsp_dot`, weights packed by `common.pack_quads`); the generic C is the same without it.
 The op's MAC count (lrf_edge.ir) must equal the loop nest the templates execute. Tests:
 against Keras through `lrf_edge.targets.HostModel` (tests/test_codegen*.py) and against
 lrf_edge.quant.reference bit for bit (tests/test_int8.py).
@@ -57,10 +60,10 @@ lrf_edge.quant.reference bit for bit (tests/test_int8.py).
 
 from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
 from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table
-from lrf_edge.codegen.kernels.common import (DTYPES, CodegenOptions, Kernel, LayerPlan, blocks,
-                                             pack_blocks)
+from lrf_edge.codegen.kernels.common import (DTYPES, SIMD, CodegenOptions, Kernel, LayerPlan,
+                                             blocks, pack_blocks)
 from lrf_edge.codegen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
-           "LayerPlan", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
+           "LayerPlan", "SIMD", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
            "kernel_loops", "kernel_of", "kernel_table", "pack_blocks", "render", "write"]

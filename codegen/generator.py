@@ -251,7 +251,7 @@ def generate(model: Model, name: str | None = None,
            "output_size": math.prod(graph.output_shape),
            "final_copy": ptr(loc[graph.output]) if loc[graph.output] != "output" else None,
            "macs": graph.macs, "weight_bytes": weight_bytes, "qin": io.get("io:input"),
-           "qout": io.get("io:output"), **flavour.context(model)}
+           "qout": io.get("io:output"), "dsp": options.dsp, **flavour.context(model)}
     s = flavour.suffix
     files = {f"{name}.h": render(f"model{s}.h.j2", **ctx),
              f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),

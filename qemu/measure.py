@@ -119,8 +119,8 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
     generator's default); with `workdir` the build (sources, ELF) stays there."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
-    options = CodegenOptions(dtype=dtype) if block is None else \
-        CodegenOptions(block=block, dtype=dtype)
+    options = CodegenOptions(dtype=dtype, simd=t.simd) if block is None else \
+        CodegenOptions(block=block, dtype=dtype, simd=t.simd)
     src = generate(graph, name, options)
     float_graph = graph if dtype == "float32" else graph.graph
     if inputs is None:

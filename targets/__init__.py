@@ -2,7 +2,8 @@
 
 One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`): its
 toolchain, memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the
-latency model) and typical board.
+latency model), the int8 kernels' SIMD (`[codegen] simd`: "arm-dsp" on cortex-m4, passed to
+the generator as CodegenOptions.simd) and typical board.
 `get_target(name)` loads it; `Target.build(sources, inputs)` compiles generated C with the
 harness (templates/harness_main.c) into an ELF that runs the model on the given inputs;
 `lrf_edge.qemu.run` runs that ELF. The host target instead builds a shared library that
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen import CSources, c_floats
+from lrf_edge.codegen import SIMD, CSources, c_floats
 from lrf_edge.errors import LrfError
 
 
@@ -57,6 +58,7 @@ class Target:
     memory: dict[str, int] = field(default_factory=dict)
     cpi: float = 1.0                           # cycles per emulated instruction
     instructions_per_mac: float | None = None  # the latency prior without a calibrated model
+    simd: str = ""  # [codegen] simd: the int8 kernels' SIMD flavour ("arm-dsp"; "": generic C)
 
     # -- toolchain ---------------------------------------------------------------------
     def install_hint(self) -> str:
@@ -237,6 +239,10 @@ def _load(name: str) -> Target:
     emu = d.get("emulator", {})
     counter = d.get("counter", {})
     timing = d.get("timing", {})
+    simd = d.get("codegen", {}).get("simd", "")
+    if simd not in SIMD:
+        raise LrfError(f"target '{name}': unknown [codegen] simd '{simd}'; valid: "
+                       f"{', '.join(s for s in SIMD if s)}")
     return Target(
         name=d["name"], description=d["description"], kind=d["kind"], cc=d["cc"],
         size=d["size"], cflags=tuple(d["cflags"]), ldflags=tuple(d["ldflags"]),
@@ -245,7 +251,7 @@ def _load(name: str) -> Target:
         instructions_per_unit=float(counter.get("instructions_per_unit", 1.0)),
         emulator=tuple(emu.get("command", [])), timeout_s=float(emu.get("timeout_s", 120)),
         memory=dict(d.get("memory", {})), cpi=float(timing.get("cpi", 1.0)),
-        instructions_per_mac=timing.get("instructions_per_mac"))
+        instructions_per_mac=timing.get("instructions_per_mac"), simd=simd)
 
 
 def target_names(kind: str | None = None) -> list[str]:

@@ -206,3 +206,61 @@ def test_float_api_integer_conversions_exact():
                                           reference.run(qg, x))
         codes = reference.run_q8(qg, qg.input.quantize(x))
         assert len(np.unique(codes)) > 200   # the dequantization met most int8 codes
+
+
+def dsp_variants_graph() -> Graph:
+    """One tiny layer per DSP kernel variant (cortex-m4, SXTB16 + SMLAD): first convs with 1
+    and 3 input channels (K = 9, 27: the K % 4 tail; 3 outputs: the one-channel block), odd
+    widths (the one-pixel pass), a padded 3x3 conv with word-copied windows, 1x1 convs in
+    place with an odd channel count and widening from 7 channels (flat, K tail), a strided
+    1x1, depthwise at stride 1 and 2, a 10x4 stride-2 conv, dense layers with output and
+    input tails and a TT layer (its p == 1 steps run the dense loop)."""
+    rng = np.random.default_rng(7)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def conv(name, src, k, c, n, stride=1, padding="same", act="relu"):
+        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": w(*k, c, n), "bias": w(n)}, activation=act)
+
+    def dw(name, src, c, stride):
+        return Node(name, "depthwise_conv2d", [src],
+                    attrs={"strides": (stride, stride), "padding": "same"},
+                    weights={"kernel": w(3, 3, c, 1), "bias": w(c)}, activation="relu")
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (12, 9, 1)}),
+        conv("c1", "x", (3, 3), 1, 3),
+        conv("c3", "c1", (3, 3), 3, 8, stride=2),
+        conv("pw_odd", "c3", (1, 1), 8, 7, padding="valid"),
+        conv("pw_wide", "pw_odd", (1, 1), 7, 8, padding="valid"),
+        conv("c33", "pw_wide", (3, 3), 8, 8, act="relu6"),
+        dw("dw1", "c33", 8, 1), dw("dw2", "dw1", 8, 2),
+        conv("short", "dw2", (1, 1), 8, 12, stride=2, padding="valid"),
+        conv("k10x4", "short", (10, 4), 12, 6, stride=2, act="linear"),
+        Node("fl", "flatten", ["k10x4"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": w(6, 24), "bias": w(24)}),
+        Node("tt", "dense", ["fc"], weights={"kernel": w(24, 12), "bias": w(12)}),
+        Node("fc2", "dense", ["tt"], weights={"kernel": w(12, 5), "bias": w(5)})],
+        name="dsp")
+
+
+def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
+    """The cortex-m4 target's [codegen] simd gives the dense and conv kernels SMLAD loops
+    (the generic C has none), bit-exact with the int8 reference under QEMU."""
+    need("cortex-m4")
+    g = factorized(dsp_variants_graph(), "tt", "tt", lambda m, n: m.solution(n, "4,6x3,4", 3))
+    x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
+    qg = quantize(g, x)
+    # the clamps besides SSAT's [-128, 127]: a lower bound (relu on another zero point), both
+    for name, lo, hi in (("pw_odd", -60, 127), ("c33", -100, 90), ("dw1", -50, 127)):
+        qg.layers[name].act_min, qg.layers[name].act_max = lo, hi
+    m = qemu.measure(qg, "cortex-m4", x[:2], workdir=tmp_path)
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+    dsp_c = m.sources.files["model.c"]
+    for layer in m.sources.layers:
+        if layer.op in ("conv2d", "dense", "tt_dense"):
+            body = dsp_c.split(f"void {layer.fn}(")[1].split("\n}\n")[0]
+            assert "__smlad(" in body, layer.name
+    assert "__smlad(" not in generate(qg).files["dsp.c"]

@@ -27,6 +27,9 @@ def test_every_target_is_described():
     assert "-mabi=ilp32f" in get_target("riscv32f").cflags
     assert "-mfloat-abi=hard" in get_target("cortex-m4").cflags
     assert "mps2-an386" in get_target("cortex-m4").emulator
+    # the int8 kernels' SIMD: the DSP extension on the Cortex-M4 only
+    assert [get_target(n).simd for n in ("host", "riscv32", "riscv32f", "cortex-m4")] == \
+        ["", "", "", "arm-dsp"]
 
 
 def test_unknown_target():

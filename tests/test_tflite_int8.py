@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from lrf_edge import qemu
-from lrf_edge.codegen import generate
+from lrf_edge.codegen import CodegenOptions, generate
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.tflite import from_tflite_bytes, load_tflite
 from lrf_edge.ir import Graph, Node
@@ -59,10 +59,12 @@ def test_mlperf_int8_bit_exact_with_tflm_and_litert(name, tmp_path):
     if name in ("ad_autoencoder", "ds_cnn"):
         qg = from_file(graph, "tflm")
         xf = qg.input.dequantize(qg.input.quantize(x))
-        build = need("riscv32").build(generate(qg, name), xf, workdir=tmp_path / "rv32")
-        got = qemu.run(build).outputs
-        np.testing.assert_array_equal(qg.output.quantize(got),
-                                      run_tflm(path, qg.input.quantize(x)))
+        for target in ("riscv32", "cortex-m4"):  # generic C; the DSP kernels (arm-dsp)
+            t = need(target)
+            src = generate(qg, name, CodegenOptions(dtype="int8", simd=t.simd))
+            got = qemu.run(t.build(src, xf, workdir=tmp_path / target)).outputs
+            np.testing.assert_array_equal(qg.output.quantize(got),
+                                          run_tflm(path, qg.input.quantize(x)))
 
 
 def test_uint8_io_api_and_bit_exact(tmp_path):

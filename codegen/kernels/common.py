@@ -21,6 +21,11 @@ from lrf_edge.ir import Node, dilation, hwc, spatial_pads
 
 FLOAT32, INT8 = "float32", "int8"
 DTYPES = (FLOAT32, INT8)
+ARM_DSP = "arm-dsp"
+SIMD = ("", ARM_DSP)  # a target's [codegen] simd: "" generic C99, or the Cortex-M DSP extension
+# outputs per pass of a DSP matrix-vector loop (dense, TT p == 1): 4 accumulators, the input
+# word's 2 halves and a weight word's 2 fit the registers with the pointers
+DSP_MATVEC = 4
 
 
 @dataclass
@@ -48,6 +53,13 @@ class Kernel:
 class CodegenOptions:
     block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
     dtype: str = FLOAT32  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
+    simd: str = ""  # the target's SIMD (SIMD): "arm-dsp" gives the int8 kernels DSP inner loops
+
+    @property
+    def dsp(self) -> bool:
+        """Whether the int8 kernels use the Arm DSP extension (SXTB16/SMLAD intrinsics of
+        arm_acle.h): the C then compiles only where __ARM_FEATURE_DSP is defined."""
+        return self.simd == ARM_DSP
 
 
 def blocks(n: int, width: int) -> list[dict[str, int]]:
@@ -75,6 +87,20 @@ def pack_blocks(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
     (its dtype kept: float32 weights, or int8)."""
     chunks = [w[:, j:j + b["width"]].reshape(-1)
               for b in parts for j in range(b["start"], b["stop"], b["width"])]
+    return np.concatenate(chunks).astype(w.dtype)
+
+
+def pack_quads(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
+    """(K, N) int8 matrix -> flat array read by the DSP loops (common_q8.j2 `dsp_dot`): per
+    block of `width` channels, [K/4][width][4] (four consecutive k of one channel form the
+    word that SXTB16 splits into two SMLAD operands), then the K % 4 last k as [K%4][width]."""
+    k4 = w.shape[0] // 4 * 4
+    chunks = []
+    for b in parts:
+        for j in range(b["start"], b["stop"], b["width"]):
+            blk = w[:, j:j + b["width"]]
+            chunks.append(blk[:k4].reshape(k4 // 4, 4, -1).transpose(0, 2, 1).reshape(-1))
+            chunks.append(blk[k4:].reshape(-1))
     return np.concatenate(chunks).astype(w.dtype)
 
 

@@ -2,7 +2,9 @@
 [N/B][KH][KW][C][B]); float: 'same' padding copies the input into a zero-padded scratch
 first. int8: two output pixels per pass share each weight load; a 1x1 unpadded conv reads
 its input pixels in place, any other gathers each pixel's window into a 2-window scratch
-(`col`), writing the zero point where it pads (no padded copy of the input)."""
+(`col`), writing the zero point where it pads (no padded copy of the input). With the Arm
+DSP extension (options.dsp) a pass is two pixels x two channels, four inputs per SMLAD pair
+(weights packed [N/2][K/4][2][4] by common.pack_quads)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, padded_scratch, q8_output,
+                                             pack_blocks, pack_quads, padded_scratch, q8_output,
                                              requant_q8, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
+DSP_BLOCK = 2  # channels per pass of the DSP loop (x two pixels: 4 accumulators, 8 halves)
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
@@ -35,10 +38,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
-    parts = blocks(n, opt.block)
-    plan = LayerPlan(vars={**v, "blocks": parts})
+    parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw * c, n)
-    plan.weights["w"] = pack_blocks(k2, parts)
+    plan.weights["w"] = (pack_quads if opt.dsp else pack_blocks)(k2, parts)
     plan.weights["b"] = folded_bias(layer, k2)
     requant_q8(layer, k2, plan)
     direct = kh == kw == 1 and not v["padded"]

@@ -39,10 +39,14 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m})
+    plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw, c * m)
+    # DSP, kernel rows of <= 4 taps: each row's weights are one word split by SXTB16 (the
+    # last row's word reads 4 - KW bytes past the array: zeros appended)
+    dsp4 = plan.vars["dsp4"] = opt.dsp and m == 1 and kw <= 4
     if m == 1:
-        plan.weights["w"] = np.ascontiguousarray(k2.T).reshape(-1).astype(np.int8)
+        w = np.ascontiguousarray(k2.T).reshape(-1).astype(np.int8)
+        plan.weights["w"] = np.concatenate([w, np.zeros(4 - kw if dsp4 else 0, np.int8)])
     else:
         plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)

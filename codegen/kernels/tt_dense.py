@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, float_bias, pack_blocks,
-                                             ping_pong, q8_output)
+from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
+                                             LayerPlan, block_widths, blocks, float_bias,
+                                             pack_blocks, pack_quads, ping_pong, q8_output)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
@@ -64,6 +64,13 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
+    plan.vars["dsp"] = opt.dsp
+
+    def block(p: int) -> int:
+        """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
+        contiguous); a p > 1 step reads its inputs p apart and keeps the generic loop."""
+        return DSP_MATVEC if opt.dsp and p == 1 else opt.block
+
     infos: list[dict[str, Any]] = []
     last = len(layer.steps) - 1
     for i, st in enumerate(layer.steps):
@@ -78,9 +85,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                                 "full_off": full, "ZP": int(st.out.zero_point),
                                 "LO": int(layer.act_min) if i == last else -128,
                                 "HI": int(layer.act_max) if i == last else 127,
-                                "blocks": _step_blocks(st.q, st.p, opt.block),
+                                "blocks": _step_blocks(st.q, st.p, block(st.p)),
                                 "suffix": f"s{i}"}
-        gw = pack_blocks(st.g.T.copy(), info["blocks"]) if st.p == 1 else st.g.reshape(-1)
+        pack = pack_quads if opt.dsp else pack_blocks
+        gw = pack(st.g.T.copy(), info["blocks"]) if st.p == 1 else st.g.reshape(-1)
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
         plan.weights[f"s{i}_off"] = off.reshape(-1).astype(np.int32)
         plan.weights[f"s{i}_m"] = st.multiplier.astype(np.int32)

@@ -53,11 +53,14 @@ def _flags(items) -> str:
 
 
 def chosen_sources(res: BuildResult) -> CSources:
-    """The C of the chosen candidate, as the bundle holds it (model.c, model.h, ...)."""
+    """The C of the chosen candidate, as the bundle holds it (model.c, model.h, ...): the
+    C that was measured, for the build's target (its SIMD kernels included)."""
     from lrf_edge.codegen import CodegenOptions, generate
+    from lrf_edge.targets import get_target
     chosen = res.chosen
     model_in = chosen.qgraph if chosen.dtype == "int8" else (chosen.tuned or chosen.graph)
-    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype))
+    simd = get_target(res.options.target).simd
+    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype, simd=simd))
 
 
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
