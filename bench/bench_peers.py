@@ -127,6 +127,12 @@ def layer_table(names: list[str], peers: Path, shared: Path, rounding: str
             print(f"all shapes on {target}: ours {ours:,}, {lib.folder} {peer:,} instructions "
                   f"(ratio {ours / peer:.2f}); bit-exact: "
                   f"{sum(r['ours_diff'] == r['peer_diff'] == 0 for r in mine)} of {len(mine)}")
+    if rows:
+        other = "double" if rounding == "single" else "single"
+        print(f"{other} rounding would change the output of "
+              f"{sum(r['rounding_diff'] > 0 for r in rows)} of {len(rows)} rows "
+              f"({sum(r['rounding_diff'] for r in rows):,} of "
+              f"{sum(r['outputs'] for r in rows):,} bytes)")
     return rows
 
 

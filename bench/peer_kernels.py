@@ -221,10 +221,13 @@ def peer(qg: QuantizedGraph, x: np.ndarray, target: Target, archive: Path
 def compare(case: LayerCase, target_name: str, peers: Path, shared: Path,
             rounding: str = "single") -> dict[str, Any]:
     """One row: the layer's instructions, ours and the peer's, and whether each output
-    equals our int8 reference (with the number of differing bytes when not)."""
+    equals our int8 reference (with the number of differing bytes when not); `rounding_diff`
+    counts the bytes the other rounding's reference changes (what the check tells apart)."""
     target = get_target(target_name)
     qg = single_layer(case, rounding)
     ref = run_q8(qg, case.x)[0]
+    other = run_q8(single_layer(case, "double" if rounding == "single" else "single"),
+                   case.x)[0]
     n_ours, y_ours = ours(qg, case.x, target)
     n_peer, y_peer = peer(qg, case.x, target, library(target, peers, shared, rounding))
     return {"network": case.network, "layer": case.node.name, "shape": case.shape,
@@ -232,4 +235,5 @@ def compare(case: LayerCase, target_name: str, peers: Path, shared: Path,
             "peer_name": LIBRARIES[target_name].folder,
             "ours_diff": int(np.count_nonzero(y_ours != ref)),
             "peer_diff": int(np.count_nonzero(y_peer != ref)),
-            "max_peer_lsb": int(np.abs(y_peer.astype(int) - ref).max(initial=0))}
+            "max_peer_lsb": int(np.abs(y_peer.astype(int) - ref).max(initial=0)),
+            "rounding_diff": int(np.count_nonzero(other != ref)), "outputs": int(ref.size)}
