@@ -1,15 +1,25 @@
 """Peers side by side (not part of `make test`): for each MLPerf Tiny network, our int8 C
-against TensorFlow Lite Micro on the same network converted to a full-int8 .tflite.
+against TensorFlow Lite Micro on the same network converted to a full-int8 .tflite, and for
+each distinct layer shape, our kernel against muRISCV-NN (rv32imac) and CMSIS-NN (Cortex-M4)
+on the same int8 layer and data.
 
     .venv/bin/python bench/bench_peers.py [--json OUT.json] [--networks ds_cnn,resnet8]
-        [--peers ~/.cache/lrf-edge-peers]
+        [--only layers|networks] [--rounding single|double] [--peers ~/.cache/lrf-edge-peers]
+        [--shared ../shared/peers]
 
-Ours: exact QEMU instruction counts on rv32imac (riscv32) and cortex-m4, the whole float-API
-inference and the int8 layers alone (what TFLite Micro's Invoke() does), and the exact arena
-of the generated C. TFLite Micro: its activation arena ("head") from its host interpreter
-(`tflite-micro` from PyPI, found on sys.path or in PEERS/pylib), and its instructions per
-Invoke() on rv32imac from the kit in ../shared/peers/tflm built once into PEERS/tflm (its
-reference kernels, -DNDEBUG; `make lib` there takes 10-15 minutes). A peer that is not
+Layers (bench/peer_kernels.py): the layer our quantizer produced (int8 weights, bias,
+per-channel multipliers and shifts) on its int8 input in the network, run by our generated C
+and by the library's wrapper under the same QEMU with exact counts; both outputs checked bit
+for bit against our int8 reference ("single": our rounding, the libraries built with their
+single-rounding option; "double": TFLite Micro's rounding, the libraries as shipped). The
+libraries are built once into PEERS from their copies in SHARED (seconds).
+
+Networks: exact QEMU instruction counts on rv32imac (riscv32) and cortex-m4, the whole
+float-API inference and the int8 layers alone (what TFLite Micro's Invoke() does), and the
+exact arena of the generated C. TFLite Micro: its activation arena ("head") from its host
+interpreter (`tflite-micro` from PyPI, found on sys.path or in PEERS/pylib), and its
+instructions per Invoke() on rv32imac from the kit in SHARED/tflm built once into PEERS/tflm
+(its reference kernels, -DNDEBUG; `make lib` there takes 10-15 minutes). A peer that is not
 available is reported as missing, not guessed. The peers are benchmarks only: nothing of them
 goes into the product.
 """
@@ -25,10 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from benchenv import write_json
+from benchenv import ROOT, write_json
 from mlperf_int8 import NETWORKS, calibration, keras_model, measure_network, quantized
+from peer_kernels import LIBRARIES, compare, layer_cases
 
 PEERS = Path.home() / ".cache" / "lrf-edge-peers"
+# the vendored peers: shared/peers next to the main checkout (a worktree sits one level down)
+SHARED = next((p for p in (ROOT.parent / "shared" / "peers",
+                           ROOT.parent.parent / "shared" / "peers") if p.exists()),
+              ROOT.parent / "shared" / "peers")
 
 
 def int8_tflite(name: str, out: Path) -> Path:
@@ -87,22 +102,52 @@ def ours(name: str, target: str) -> dict[str, Any]:
             "flash": m.flash_bytes}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--networks", default=",".join(NETWORKS))
-    ap.add_argument("--peers", type=Path, default=PEERS)
-    args = ap.parse_args(argv)
-    out = args.peers / "models"
+def layer_table(names: list[str], peers: Path, shared: Path, rounding: str
+                ) -> list[dict[str, Any]]:
+    """Per distinct layer shape and target: ours and the peer library, printed as it goes."""
+    print(f"{'network':15s} {'layer':9s} {'shape':26s} {'target':9s} {'MACs':>9s} "
+          f"{'ours':>10s} {'peer':>10s} {'ours/MAC':>8s} {'peer/MAC':>8s} {'ours/peer':>9s} "
+          f"bit-exact (ours, peer vs int8 reference)", flush=True)
+    rows = []
+    for name in names:
+        for case in layer_cases(name):
+            for target in LIBRARIES:
+                r = compare(case, target, peers, shared, rounding)
+                rows.append(r)
+                exact = ", ".join("yes" if r[k] == 0 else f"NO ({r[k]} bytes differ)"
+                                  for k in ("ours_diff", "peer_diff"))
+                print(f"{name:15s} {r['layer']:9s} {r['shape']:26s} {target:9s} "
+                      f"{r['macs']:9,} {r['ours']:10,} {r['peer']:10,} "
+                      f"{r['ours'] / r['macs']:8.2f} {r['peer'] / r['macs']:8.2f} "
+                      f"{r['ours'] / r['peer']:9.2f} {exact}", flush=True)
+    for target, lib in LIBRARIES.items():
+        mine = [r for r in rows if r["target"] == target]
+        if mine:
+            ours, peer = (sum(r[k] for r in mine) for k in ("ours", "peer"))
+            print(f"all shapes on {target}: ours {ours:,}, {lib.folder} {peer:,} instructions "
+                  f"(ratio {ours / peer:.2f}); bit-exact: "
+                  f"{sum(r['ours_diff'] == r['peer_diff'] == 0 for r in mine)} of {len(mine)}")
+    if rows:
+        other = "double" if rounding == "single" else "single"
+        print(f"{other} rounding would change the output of "
+              f"{sum(r['rounding_diff'] > 0 for r in rows)} of {len(rows)} rows "
+              f"({sum(r['rounding_diff'] for r in rows):,} of "
+              f"{sum(r['outputs'] for r in rows):,} bytes)")
+    return rows
+
+
+def network_table(names: list[str], peers: Path) -> dict[str, Any]:
+    """Per network: ours on both targets against TFLite Micro (instructions, arena)."""
+    out = peers / "models"
     out.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {}
     rows = []
-    for name in args.networks.split(","):
+    for name in names:
         r: dict[str, Any] = {"riscv32": ours(name, "riscv32"),
                              "cortex-m4": ours(name, "cortex-m4")}
         tfl = int8_tflite(name, out)
-        r["tflm_head"] = tflm_host_arena(tfl, args.peers)
-        r["tflm_rv32"] = tflm_rv32(tfl, args.peers)
+        r["tflm_head"] = tflm_host_arena(tfl, peers)
+        r["tflm_rv32"] = tflm_rv32(tfl, peers)
         res[name] = r
         macs = r["riscv32"]["macs"]
         for t in ("riscv32", "cortex-m4"):
@@ -118,6 +163,25 @@ def main(argv: list[str] | None = None) -> int:
         p = "-" if peer is None else fmt(peer).strip()
         ratio = "-" if peer is None else f"{v / peer:.2f}"
         print(f"{name:16s} {what:34s} {fmt(v)} {p:>13s} {ratio:>6s}")
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--networks", default=",".join(NETWORKS))
+    ap.add_argument("--only", choices=("layers", "networks"), help="one of the two tables")
+    ap.add_argument("--rounding", choices=("single", "double"), default="single",
+                    help="requantization of the layer table (default: our quantizer's)")
+    ap.add_argument("--peers", type=Path, default=PEERS, help="cache of the built peers")
+    ap.add_argument("--shared", type=Path, default=SHARED, help="the vendored peers")
+    args = ap.parse_args(argv)
+    names = args.networks.split(",")
+    res: dict[str, Any] = {"rounding": args.rounding}
+    if args.only != "networks":
+        res["layers"] = layer_table(names, args.peers, args.shared, args.rounding)
+    if args.only != "layers":
+        res["networks"] = network_table(names, args.peers)
     write_json(res, args.json)
     return 0
 
