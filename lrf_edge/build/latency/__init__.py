@@ -23,8 +23,9 @@ softmax code) and the stack inference needs, from the same builds.
 Calibration builds a few small graphs that exercise every op the code generator supports at
 varied shapes, runs each once under QEMU (one ELF per graph, per-layer instruction counts
 from the harness), and caches the samples and coefficients under
-$LRF_EDGE_CACHE/latency/<target>-<key>.json, where the key hashes the compiler's version,
-the target's flags and the kernel templates: a new toolchain or kernel recalibrates.
+$LRF_EDGE_CACHE/latency/<target>-<key>.json, where the key hashes the model's VERSION and
+the kernel key (the compiler's version, the target's flags and the kernel templates): a new
+toolchain, kernel or model format recalibrates.
 
 Each dtype has its own model: the int8 kernels (codegen/kernels/, prepare_q8) run other
 instructions per MAC than the float ones (rv32imac: ~3.6 for an int8 dense, ~180 with soft
@@ -47,8 +48,8 @@ strategies are given (the cached model, else the target's MACs prior).
 """
 
 from lrf_edge.build.latency.benchmarks import benchmark_graphs
-from lrf_edge.build.latency.cache import (DTYPES, cache_path, cache_root, cached, save,
-                                          toolchain_key)
+from lrf_edge.build.latency.cache import (DTYPES, cache_path, cache_root, cached,
+                                          kernel_key, save, toolchain_key)
 from lrf_edge.build.latency.calibrate import calibrate, calibrated
 from lrf_edge.build.latency.features import (CODE_FEATURES, FEATURES, VIEWS, code_features,
                                              io_features, layer_features)
@@ -58,4 +59,4 @@ from lrf_edge.build.latency.predict import MacPrior, Predict, predict_latency, p
 __all__ = ["CODE_FEATURES", "DTYPES", "FEATURES", "MEASURED_WEIGHT", "VERSION", "VIEWS",
            "LatencyModel", "MacPrior", "Predict", "Sample", "benchmark_graphs", "cache_path",
            "cache_root", "cached", "calibrate", "calibrated", "code_features", "io_features",
-           "layer_features", "predict_latency", "predictor", "save", "toolchain_key"]
+           "kernel_key", "layer_features", "predict_latency", "predictor", "save", "toolchain_key"]
