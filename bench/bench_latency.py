@@ -8,7 +8,7 @@ most wrong.
         [--targets riscv32,riscv32f,cortex-m4] [--dtypes float32,int8]
 
 float32 on riscv32 (rv32imac) is soft float: slow under QEMU, but exact. The measurements
-are cached under LRF_EDGE_CACHE/bench-latency, keyed by the target's toolchain key (compiler,
+are cached under LRF_EDGE_CACHE/bench-latency, keyed by the target's kernel key (compiler,
 flags, kernel templates): a kernel change measures again, a model change only predicts
 again.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from benchenv import write_json
 from mlperf_int8 import NETWORKS, keras_model, measure_network, quantized
 
-from lrf_edge.build.latency import VIEWS, calibrated, toolchain_key  # noqa: E402
+from lrf_edge.build.latency import VIEWS, calibrated, kernel_key  # noqa: E402
 from lrf_edge.frontends import from_keras_model  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
 
@@ -36,7 +36,7 @@ def measured(name: str, dtype: str, target: str) -> tuple[object, dict]:
     """(the float graph the prediction is made from, {total, layers}) - the counts from
     the cache when this toolchain measured them before."""
     path = (Path(os.environ["LRF_EDGE_CACHE"]) / "bench-latency" /
-            f"{name}-{dtype}-{target}-{toolchain_key(target, dtype)}.json")
+            f"{name}-{dtype}-{target}-{kernel_key(target, dtype)}.json")
     if dtype == "int8":
         _, qg, x = quantized(name)
         graph = qg.graph

@@ -182,7 +182,7 @@ def _real_shape_graphs() -> list[Graph]:
     return [_resnet(12, 11), _resnet(9, 12),
             _mobilenet(32, (8, 16, 32, 32, 64, 64, 128), 13),
             _mobilenet(20, (8, 8, 16, 16, 32, 32, 64, 128), 14),
-            _kws(25, 10, 32, 15), _kws(19, 8, 24, 16),
+            _kws(25, 10, 32, 15), _kws(19, 8, 64, 16),
             _dense_chain("bench_dense_ae", 320, [(128, "relu"), (128, "relu"), (8, "relu"),
                                                  (128, "relu"), (64, "relu"), (320, "linear")],
                          17)]

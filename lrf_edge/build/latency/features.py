@@ -13,7 +13,8 @@ from lrf_edge.ir.ops.recurrent import gates
 from lrf_edge.quant import int8_weight_bytes
 
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one",
-            "passes", "rows", "gather", "gather_bytes", "pad", "softmax", "softmax_rows")
+            "passes", "rows", "gather", "gather_bytes", "pad", "softmax", "softmax_rows",
+            "full_macs", "tail_macs")
 CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax")
 VIEWS = ("input", "flatten", "reshape", "permute")
 TRANSCENDENTAL = ("sigmoid", "tanh")
@@ -58,15 +59,20 @@ def _block_features(node: Node, block: int) -> dict[str, float]:
     lanes and a narrower tail (codegen.kernels.common.blocks): `iters` counts the
     inner-loop iterations (MACs / outputs x passes: a narrow tail costs more per MAC),
     `passes` the output pixels x blocks (each sets up its accumulators and stores them)
-    and `rows` those times the kernel's rows (a windowed pass loops over each)."""
+    and `rows` those times the kernel's rows (a windowed pass loops over each);
+    `full_macs` / `tail_macs` split the MACs between the full-width blocks and a narrower
+    block (the whole layer when it has fewer outputs than a block): lanes cost other than
+    per MAC once the accumulators outgrow the registers (Cortex-M4: 8 lanes x 2 pixels)."""
     if node.op not in BLOCKED or not node.macs:
         return {}
     n = node.shape[-1]
     blocks = n // block + (1 if n % block else 0)
     pixels = math.prod(node.shape[:-1]) if len(node.shape) > 1 else 1
     kh = node.weights["kernel"].shape[0] if node.op != "dense" else 1
+    full = node.macs / n * (n - n % block)
     return {"iters": node.macs / n * blocks, "passes": float(pixels * blocks),
-            "rows": float(pixels * blocks * kh)}
+            "rows": float(pixels * blocks * kh), "full_macs": full,
+            "tail_macs": node.macs - full}
 
 
 def _window_features(node: Node) -> dict[str, float]:
