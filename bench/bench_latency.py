@@ -1,10 +1,10 @@
-"""The latency model on real shapes: for each MLPerf Tiny network, dtype and target, the
-calibrated model's prediction (micro-benchmarks only, no refit from that network) against
-the measured instructions of one inference (QEMU -icount, exact), and the layers it gets
-most wrong.
+"""The latency model on real shapes: for each MLPerf Tiny network (and the GRU example,
+gru_vowels), dtype and target, the calibrated model's prediction (micro-benchmarks only, no
+refit from that network) against the measured instructions of one inference (QEMU -icount,
+exact), and the layers it gets most wrong.
 
     .venv/bin/python bench/bench_latency.py [--json OUT.json] [--worst 3]
-        [--networks ad_autoencoder,ds_cnn,resnet8,mobilenet_v1]
+        [--networks ad_autoencoder,ds_cnn,resnet8,mobilenet_v1,gru_vowels]
         [--targets riscv32,riscv32f,cortex-m4] [--dtypes float32,int8]
 
 float32 on riscv32 (rv32imac) is soft float: slow under QEMU, but exact. The measurements
@@ -21,15 +21,28 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 from benchenv import write_json
 from mlperf_int8 import NETWORKS, keras_model, measure_network, quantized
 
 from lrf_edge.build.latency import VIEWS, calibrated, kernel_key  # noqa: E402
-from lrf_edge.frontends import from_keras_model  # noqa: E402
+from lrf_edge.data import load_data  # noqa: E402
+from lrf_edge.examples import EXAMPLES, example_model  # noqa: E402
+from lrf_edge.frontends import from_keras_model, load_model  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
+from lrf_edge.quant import calibration_data, quantize  # noqa: E402
 
 TARGETS = ("riscv32", "riscv32f", "cortex-m4")
 DTYPES = ("float32", "int8")
+RECURRENT = ("gru_vowels",)  # a trained example (lrf_edge.examples) with a GRU cell
+
+
+def example(name: str) -> tuple[object, object, np.ndarray]:
+    """(float graph, QuantizedGraph, one test input) of a trained example."""
+    g = load_model(str(example_model(name)))
+    data = EXAMPLES[name].data
+    return g, quantize(g, calibration_data(data, g, 64)), \
+        np.asarray(load_data(data).x_test[:1], np.float32)
 
 
 def measured(name: str, dtype: str, target: str) -> tuple[object, dict]:
@@ -37,7 +50,10 @@ def measured(name: str, dtype: str, target: str) -> tuple[object, dict]:
     the cache when this toolchain measured them before."""
     path = (Path(os.environ["LRF_EDGE_CACHE"]) / "bench-latency" /
             f"{name}-{dtype}-{target}-{kernel_key(target, dtype)}.json")
-    if dtype == "int8":
+    if name in RECURRENT:
+        graph, qg, x = example(name)
+        graph = qg.graph if dtype == "int8" else graph
+    elif dtype == "int8":
         _, qg, x = quantized(name)
         graph = qg.graph
     else:
@@ -78,7 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json")
     ap.add_argument("--worst", type=int, default=3, help="worst layers shown per row")
-    ap.add_argument("--networks", default=",".join(NETWORKS))
+    ap.add_argument("--networks", default=",".join(NETWORKS + RECURRENT))
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     args = ap.parse_args()
