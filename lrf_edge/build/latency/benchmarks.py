@@ -179,7 +179,7 @@ def _kws(h: int, w: int, c: int, seed: int) -> Graph:
 
 
 def _real_shape_graphs() -> list[Graph]:
-    return [_resnet(12, 11), _resnet(9, 12),
+    return [_resnet(12, 11),
             _mobilenet(32, (8, 16, 32, 32, 64, 64, 128), 13),
             _mobilenet(20, (8, 8, 16, 16, 32, 32, 64, 128), 14),
             _kws(25, 10, 32, 15), _kws(19, 8, 64, 16),

@@ -78,10 +78,11 @@ def _block_features(node: Node, block: int) -> dict[str, float]:
 def _window_features(node: Node) -> dict[str, float]:
     """Windowed ops: `pad`, the window elements that fall in the padding (summed over the
     outputs: the kernels write or skip them); pooling: `passes` and `rows`, its outputs
-    and those times the window's rows (each output loops over its window's rows); conv2d, whose window is more
-    than the input pixel itself: `gather`, the window elements per output pixel x pixels
-    (an int8 conv copies each window together first), and `gather_bytes`, those of a layer
-    whose channels are not a multiple of 4 (copied byte by byte, not by words)."""
+    and those times the window's rows (each output loops over its window's rows); conv2d,
+    whose window is more than the input pixel itself: `gather`, the window elements per
+    output pixel x pixels (an int8 conv copies each window together first), and
+    `gather_bytes`, those of a layer whose channels are not a multiple of 4 (copied byte
+    by byte, not by words)."""
     if node.op not in WINDOWED or len(node.in_shapes[0]) not in (2, 3):
         return {}
     h, w, c = hwc(node.in_shapes[0])
