@@ -8,14 +8,15 @@ exact), and the layers it gets most wrong.
         [--targets riscv32,riscv32f,cortex-m4] [--dtypes float32,int8]
 
 float32 on riscv32 (rv32imac) is soft float: slow under QEMU, but exact. The measurements
-are cached under LRF_EDGE_CACHE/bench-latency, keyed by the target's kernel key (compiler,
-flags, kernel templates): a kernel change measures again, a model change only predicts
-again.
+are cached under LRF_EDGE_CACHE/bench-latency, keyed by the generated C and the target's
+kernel key (compiler, flags, harness): a kernel, planner or quantizer change measures
+again, a latency-model change only predicts again.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from benchenv import write_json
 from mlperf_int8 import NETWORKS, keras_model, measure_network, quantized
 
 from lrf_edge.build.latency import VIEWS, calibrated, kernel_key  # noqa: E402
+from lrf_edge.codegen import generate  # noqa: E402
 from lrf_edge.data import load_data  # noqa: E402
 from lrf_edge.examples import EXAMPLES, example_model  # noqa: E402
 from lrf_edge.frontends import from_keras_model, load_model  # noqa: E402
@@ -47,9 +49,7 @@ def example(name: str) -> tuple[object, object, np.ndarray]:
 
 def measured(name: str, dtype: str, target: str) -> tuple[object, dict]:
     """(the float graph the prediction is made from, {total, layers}) - the counts from
-    the cache when this toolchain measured them before."""
-    path = (Path(os.environ["LRF_EDGE_CACHE"]) / "bench-latency" /
-            f"{name}-{dtype}-{target}-{kernel_key(target, dtype)}.json")
+    the cache when the same C was measured before with this toolchain."""
     if name in RECURRENT:
         graph, qg, x = example(name)
         graph = qg.graph if dtype == "int8" else graph
@@ -58,6 +58,12 @@ def measured(name: str, dtype: str, target: str) -> tuple[object, dict]:
         graph = qg.graph
     else:
         graph = from_keras_model(keras_model(name))
+    model_in = qg if dtype == "int8" else graph
+    h = hashlib.sha256(kernel_key(target, dtype).encode())
+    for fname, text in sorted(generate(model_in, None).files.items()):
+        h.update(fname.encode() + text.encode())
+    path = (Path(os.environ["LRF_EDGE_CACHE"]) / "bench-latency" /
+            f"{name}-{dtype}-{target}-{h.hexdigest()[:16]}.json")
     if path.exists():
         return graph, json.loads(path.read_text())
     if dtype == "int8":
