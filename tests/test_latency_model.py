@@ -83,10 +83,46 @@ def test_int8_model_is_its_own(lenet300, mnist):
     assert q8.dtype == "int8" and lm.cache_path("riscv32", "int8").name.startswith(
         "riscv32-int8-")
     assert lm.cache_path("riscv32", "int8") != lm.cache_path("riscv32")
-    assert 2.0 < q8.coef["dense"][0] < 6.0 < 100.0 < f32.coef["dense"][0]
+    fc1 = lenet300["fc1"]  # 784 -> 300: the predicted instructions per MAC
+    assert 2.0 < q8.layer(fc1) / fc1.macs < 6.0 < 100.0 < f32.layer(fc1) / fc1.macs
     m = measure(quantize(lenet300, mnist.x_train[:200]), "riscv32", mnist.x_test[:1])
     assert m.dtype == "int8" and m.weight_bytes < lenet300.weight_bytes / 3.5
     assert abs(q8.predict(lenet300) - m.total) / m.total < 0.10
     assert abs(q8.flash(lenet300) - m.flash_bytes) / m.flash_bytes < 0.10
     assert q8.weight_bytes(lenet300) == int8_weight_bytes(lenet300)
     assert m.stack_bytes > 0
+
+
+@needs_riscv
+@pytest.mark.slow
+def test_predicts_shapes_it_never_saw():
+    """Calibrated on its micro-benchmarks only, the riscv32f model predicts a GRU cell and
+    a MobileNet-like block at shapes none of them has within 10% of QEMU's count (the GRU
+    was 3x off before the benchmarks had recurrent cells)."""
+    from lrf_edge.build import latency as lm
+    from lrf_edge.ir import Graph, Node
+    from lrf_edge.qemu import measure
+    rng = np.random.default_rng(0)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.2).astype(np.float32)
+
+    gru = Graph([Node("x", "input", attrs={"shape": (25, 12)}),
+                 Node("gru", "gru", ["x"], attrs={"units": 32, "reset_after": True},
+                      weights={"kernel": w(12, 96), "recurrent_kernel": w(32, 96),
+                               "bias": w(2, 96)}),
+                 Node("fc", "dense", ["gru"], weights={"kernel": w(32, 9), "bias": w(9)},
+                      activation="softmax")], "gru_cell")
+    block = Graph([Node("x", "input", attrs={"shape": (40, 40, 3)}),
+                   Node("c0", "conv2d", ["x"], attrs={"padding": "same", "strides": (2, 2)},
+                        weights={"kernel": w(3, 3, 3, 12), "bias": w(12)}, activation="relu"),
+                   Node("dw", "depthwise_conv2d", ["c0"],
+                        attrs={"padding": "same", "strides": (2, 2)},
+                        weights={"kernel": w(3, 3, 12, 1), "bias": w(12)}, activation="relu"),
+                   Node("pw", "conv2d", ["dw"], attrs={"padding": "valid"},
+                        weights={"kernel": w(1, 1, 12, 40), "bias": w(40)},
+                        activation="relu")], "mobilenet_block")
+    model = lm.calibrated("riscv32f")
+    for graph in (gru, block):
+        m = measure(graph, "riscv32f")
+        assert abs(model.predict(graph) - m.total) / m.total < 0.10, graph.name

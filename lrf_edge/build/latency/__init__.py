@@ -2,16 +2,28 @@
 weight bytes, calibrated from QEMU micro-benchmarks and refit from measured finalists.
 
 For one layer of op `op`, instructions = coef[op] . features(layer), with the features
+(features.py; zero where a group does not concern the op)
 
     macs          multiply-accumulates (the loop nest the kernel runs, from lrf_edge.ir.ops)
     iters         inner-loop passes: MACs / output channels x passes of B outputs (the dense
                   and conv kernels compute B = 8 outputs per pass; a narrow tail costs more
                   per MAC)
     weight_bytes  bytes of weights the layer streams from flash
-    out_size      output elements (stores, activations, bias)
+    out_size      output elements (stores, requantization, activations, bias)
     in_size       input elements (loads of pooling/padding; zero-padding copies)
-    transc        outputs through expf/tanhf (sigmoid, tanh, softmax)
+    transc        outputs through a sigmoid/tanh (float: expf/tanhf; int8: a table), and
+                  the gate updates of a GRU/LSTM
     1             the call and loop set-up
+    passes        blocked kernels: output pixels x blocks (accumulator set-up and stores);
+                  pooling: outputs; GRU/LSTM: dot products (steps x 2 x gates x units)
+    rows          passes x the window's rows (each row a loop)
+    gather        conv2d with a window beyond the pixel itself: window elements x output
+                  pixels (the int8 kernel gathers each window first)
+    gather_bytes  the same, for channels not a multiple of 4 (no word copies)
+    pad           window elements that fall in the padding, over all outputs
+    softmax       outputs through a softmax; softmax_rows: its rows (max, sum, reciprocal)
+    full_macs     MACs in full-width blocks; tail_macs: in the narrower tail (lanes cost
+                  other than per MAC once the accumulators outgrow the registers)
 
 fitted by non-negative least squares on relative error, separately for each op. Views
 (flatten, reshape) cost nothing. The instructions outside the layers (the counter reads around each
@@ -20,11 +32,13 @@ float on rv32imac) are a + b x layers + c x input size + d x output size. The mo
 `code_features` (layers, block loops and unrolled lanes of the dense/conv/TT kernels, the
 softmax code) and the stack inference needs, from the same builds.
 
-Calibration builds a few small graphs that exercise every op the code generator supports at
-varied shapes, runs each once under QEMU (one ELF per graph, per-layer instruction counts
+Calibration builds small graphs that exercise every op the code generator supports at
+varied shapes, and graphs with the layer shapes of real networks (the MLPerf Tiny ones at a
+smaller resolution, GRU/LSTM cells; benchmarks.py), runs each once under QEMU (one ELF per graph, per-layer instruction counts
 from the harness), and caches the samples and coefficients under
-$LRF_EDGE_CACHE/latency/<target>-<key>.json, where the key hashes the compiler's version,
-the target's flags and the kernel templates: a new toolchain or kernel recalibrates.
+$LRF_EDGE_CACHE/latency/<target>-<key>.json, where the key hashes the model's VERSION and
+the kernel key (the compiler's version, the target's flags and the kernel templates): a new
+toolchain, kernel or model format recalibrates.
 
 Each dtype has its own model: the int8 kernels (codegen/kernels/, prepare_q8) run other
 instructions per MAC than the float ones (rv32imac: ~3.6 for an int8 dense, ~180 with soft
@@ -47,8 +61,8 @@ strategies are given (the cached model, else the target's MACs prior).
 """
 
 from lrf_edge.build.latency.benchmarks import benchmark_graphs
-from lrf_edge.build.latency.cache import (DTYPES, cache_path, cache_root, cached, save,
-                                          toolchain_key)
+from lrf_edge.build.latency.cache import (DTYPES, cache_path, cache_root, cached,
+                                          kernel_key, save, toolchain_key)
 from lrf_edge.build.latency.calibrate import calibrate, calibrated
 from lrf_edge.build.latency.features import (CODE_FEATURES, FEATURES, VIEWS, code_features,
                                              io_features, layer_features)
@@ -58,4 +72,4 @@ from lrf_edge.build.latency.predict import MacPrior, Predict, predict_latency, p
 __all__ = ["CODE_FEATURES", "DTYPES", "FEATURES", "MEASURED_WEIGHT", "VERSION", "VIEWS",
            "LatencyModel", "MacPrior", "Predict", "Sample", "benchmark_graphs", "cache_path",
            "cache_root", "cached", "calibrate", "calibrated", "code_features", "io_features",
-           "layer_features", "predict_latency", "predictor", "save", "toolchain_key"]
+           "kernel_key", "layer_features", "predict_latency", "predictor", "save", "toolchain_key"]

@@ -32,8 +32,14 @@ def check_dtype(dtype: str) -> None:
 
 
 def toolchain_key(target_name: str, dtype: str = "float32") -> str:
+    """Hash of the model's format VERSION and the kernel_key: what a calibration depends
+    on."""
+    return hashlib.sha256(f"{VERSION}:{kernel_key(target_name, dtype)}".encode()).hexdigest()[:16]
+
+
+def kernel_key(target_name: str, dtype: str = "float32") -> str:
     """Hash of the compiler's version, the target's flags and the kernel templates (the
-    int8 kernels' for dtype int8)."""
+    int8 kernels' for dtype int8): what a measured instruction count depends on."""
     check_dtype(dtype)
     t = get_target(target_name)
     try:
@@ -42,7 +48,7 @@ def toolchain_key(target_name: str, dtype: str = "float32") -> str:
     except (OSError, IndexError, subprocess.TimeoutExpired):
         version = "unknown"
     h = hashlib.sha256()
-    h.update(json.dumps([VERSION, t.name, version, t.cflags, t.ldflags, t.libs,
+    h.update(json.dumps([t.name, version, t.cflags, t.ldflags, t.libs,
                          sorted(kernel_table("float32"))]).encode())
     tpl = resources.files("lrf_edge.templates")
     names = {k.template for k in kernel_table("float32").values() if k.template} | {

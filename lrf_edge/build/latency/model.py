@@ -16,7 +16,7 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import int8_weight_bytes
 
 MEASURED_WEIGHT = 4.0  # a measured finalist layer counts as this many micro-benchmark samples
-VERSION = 3  # bump when the features or the benchmark graphs change
+VERSION = 4  # bump when the features or the benchmark graphs change
 
 
 @dataclass
