@@ -53,7 +53,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         plan.vars["fastrq"] = fast_requant(layer, k2, plan.weights["b"])
     requant_arrays(layer, plan)
     plan.scratch = (kh + 1) * v["WP"] * c if ring else padded_scratch(v)
-    plan.inplace = plan.vars["inplace"] = ring and ring_inplace(v)
+    plan.vars["inplace"] = ring and ring_inplace(v)
+    plan.overlap = 0 if plan.vars["inplace"] else None
     return q8_output(layer, plan)
 
 
