@@ -163,3 +163,104 @@ def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
     assert layers["dw1"].live_bytes == 9 * 7 * 8 + 4 * 9 * 8
     m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+
+
+def overlap_graph() -> Graph:
+    """Convs that write their output over their dead input from a few rows before it: 3x3
+    stride 1 'same' with C == N in a residual block (the add in place too), 'valid' with
+    N < C, 'same' with N > C (the output ends past the input), stride 2, a widening 1x1
+    and a strided 1x1 (both reading x directly, between their stores); odd widths give the
+    one-pixel tail passes."""
+    rng = np.random.default_rng(7)
+
+    def conv(name, src, k, c, n, stride=1, padding="same"):
+        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": (rng.standard_normal((k, k, c, n)) * 0.3).astype(np.float32),
+                             "bias": (rng.standard_normal(n) * 0.3).astype(np.float32)},
+                    activation="relu")
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (8, 7, 4)}),
+        conv("c0", "x", 3, 4, 8), conv("a", "c0", 3, 8, 8), conv("b", "a", 3, 8, 8),
+        Node("add", "add", ["c0", "b"]),
+        conv("valid", "add", 3, 8, 4, padding="valid"), conv("wide", "valid", 3, 4, 12),
+        conv("s2", "wide", 3, 12, 8, stride=2), conv("pw", "s2", 1, 8, 16, padding="valid"),
+        conv("pw2", "pw", 1, 16, 8, stride=2, padding="valid"),
+        Node("fl", "flatten", ["pw2"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": (rng.standard_normal((32, 5)) * 0.3)
+                                              .astype(np.float32)})],
+        name="overlap")
+
+
+def test_overlapped_convs_exact_on_host_and_qemu(tmp_path, monkeypatch):
+    """Every overlap the kernels allow, not only those that shrink this arena: bit-exact."""
+    from lrf_edge.codegen import generator, planner
+    monkeypatch.setattr(generator, "place", planner._place)  # keeps every tie
+    g = overlap_graph()
+    x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
+    qg, src = assert_host_exact(g, x[:8], x)
+    planner.check(src.buffers)
+    c = src.files[f"{src.name}.c"]
+    over = [l.name for l in src.layers if l.fn and f"void {l.fn}(const int8_t *x, int8_t *y" in c]
+    assert over == ["b", "valid", "wide", "s2", "pw", "pw2"]  # y over x: no restrict
+    m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+
+
+def test_residual_block_arena_is_its_input_one_output_and_a_few_rows():
+    from lrf_edge.codegen.planner import check
+    g = overlap_graph()
+    src = generate(quantize(g, np.random.default_rng(8).standard_normal((8, *g.input_shape))))
+    check(src.buffers)
+    layers = {l.name: l for l in src.layers}
+    assert layers["add"].output == layers["c0"].output  # the add in place
+    # b's 8x7x8 output starts one row and one pixel (7 * 8 + 8 bytes) before a's: live
+    # while b runs are c0, a, those 64 bytes and b's two-pixel window scratch
+    assert layers["b"].live_bytes == 2 * 8 * 7 * 8 + 64 + 2 * 9 * 8
+    assert src.arena_bytes == max(l.live_bytes for l in src.layers)  # the peak, exactly
+
+
+@pytest.mark.parametrize("h,w,c,n,k,stride,padding", [
+    (6, 5, 8, 8, 3, 1, "same"), (6, 5, 8, 4, 3, 1, "valid"), (5, 5, 4, 12, 3, 1, "same"),
+    (7, 6, 8, 8, 3, 2, "same"), (4, 3, 8, 16, 1, 1, "valid"), (4, 3, 16, 8, 1, 1, "valid"),
+    (5, 5, 16, 8, 1, 2, "valid"), (6, 6, 3, 8, 5, 1, "same")])
+def test_conv_overlap_is_the_least_that_keeps_every_read(h, w, c, n, k, stride, padding):
+    """Simulates conv2d_q8's passes byte by byte over an arena where y starts `lead` bytes
+    before x: with conv2d.overlap's lead no pass reads a byte already overwritten, with one
+    byte less some pass does (a direct pass may read x again after its first stores)."""
+    from lrf_edge.codegen.kernels.common import spatial
+    from lrf_edge.codegen.kernels.conv2d import overlap
+    g = Graph([Node("x", "input", attrs={"shape": (h, w, c)}),
+               Node("y", "conv2d", ["x"], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": np.zeros((k, k, c, n), np.float32)})])
+    v = spatial(g["y"], k, k)
+    direct = k == 1 and not v["padded"]
+    flat = direct and stride == 1
+    gathered = not direct or (flat and n <= c)
+    rows, cols = (1, v["HO"] * v["WO"]) if flat else (v["HO"], v["WO"])
+
+    def window(oy, ox):
+        if flat:
+            return list(range(ox * c, ox * c + c))
+        return [(iy * w + ix) * c + i for ky in range(k) for kx in range(k)
+                for iy in [oy * stride - v["PT"] + ky] for ix in [ox * stride - v["PL"] + kx]
+                if 0 <= iy < h and 0 <= ix < w for i in range(c)]
+
+    def clobbers(lead):
+        held = np.full(lead + max(h * w * c, v["HO"] * v["WO"] * n), -1)
+        held[lead:lead + h * w * c] = np.arange(h * w * c)
+        for oy in range(rows):
+            for ox in range(0, cols, 2):
+                pixels = sorted({ox, min(ox + 1, cols - 1)})
+                reads = [b for p in pixels for b in window(oy, p)]
+                if (held[[lead + b for b in reads]] != reads).any():
+                    return True
+                for p in pixels:
+                    held[(oy * cols + p) * n:(oy * cols + p + 1) * n] = -1
+                if not gathered and (held[[lead + b for b in reads]] != reads).any():
+                    return True
+        return False
+
+    lead = overlap(v, flat, gathered)
+    assert not clobbers(lead)
+    assert lead == 0 or clobbers(lead - 1)
