@@ -80,7 +80,7 @@ def _place(buffers: list[Buffer], align: int) -> int:
         clashes = [(d, b.size, o) for b, d in members for o in placed if o.overlaps_in_time(b)]
         ends = {_round_up(o.offset + o.size, align) for _, _, o in clashes}
         bases = {0, max(ends, default=0), *(e - d for d, _, _ in clashes for e in ends)}
-        base = min(x for x in bases if x >= 0 and x % align == 0 and all(
+        base = next(x for x in sorted(bases) if x >= 0 and x % align == 0 and all(
             o.offset + o.size <= x + d or x + d + n <= o.offset for d, n, o in clashes))
         for b, d in members:
             b.offset = base + d
