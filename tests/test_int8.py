@@ -16,7 +16,7 @@ from lrf_edge.methods import method
 from lrf_edge.quant import quantize, reference
 from lrf_edge.targets import HostModel
 from toolchain import need
-from test_codegen_models import residual_graph
+from test_codegen_models import overlap_graph, residual_graph
 
 
 def host_q8(src, xq: np.ndarray) -> np.ndarray:
@@ -165,33 +165,6 @@ def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
 
 
-def overlap_graph() -> Graph:
-    """Convs that write their output over their dead input from a few rows before it: 3x3
-    stride 1 'same' with C == N in a residual block (the add in place too), 'valid' with
-    N < C, 'same' with N > C (the output ends past the input), stride 2, a widening 1x1
-    and a strided 1x1 (both reading x directly, between their stores); odd widths give the
-    one-pixel tail passes."""
-    rng = np.random.default_rng(7)
-
-    def conv(name, src, k, c, n, stride=1, padding="same"):
-        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
-                    weights={"kernel": (rng.standard_normal((k, k, c, n)) * 0.3).astype(np.float32),
-                             "bias": (rng.standard_normal(n) * 0.3).astype(np.float32)},
-                    activation="relu")
-
-    return Graph([
-        Node("x", "input", attrs={"shape": (8, 7, 4)}),
-        conv("c0", "x", 3, 4, 8), conv("a", "c0", 3, 8, 8), conv("b", "a", 3, 8, 8),
-        Node("add", "add", ["c0", "b"]),
-        conv("valid", "add", 3, 8, 4, padding="valid"), conv("wide", "valid", 3, 4, 12),
-        conv("s2", "wide", 3, 12, 8, stride=2), conv("pw", "s2", 1, 8, 16, padding="valid"),
-        conv("pw2", "pw", 1, 16, 8, stride=2, padding="valid"),
-        Node("fl", "flatten", ["pw2"]),
-        Node("fc", "dense", ["fl"], weights={"kernel": (rng.standard_normal((32, 5)) * 0.3)
-                                              .astype(np.float32)})],
-        name="overlap")
-
-
 def test_overlapped_convs_exact_on_host_and_qemu(tmp_path, monkeypatch):
     """Every overlap the kernels allow, not only those that shrink this arena: bit-exact."""
     from lrf_edge.codegen import generator, planner
@@ -202,7 +175,7 @@ def test_overlapped_convs_exact_on_host_and_qemu(tmp_path, monkeypatch):
     planner.check(src.buffers)
     c = src.files[f"{src.name}.c"]
     over = [l.name for l in src.layers if l.fn and f"void {l.fn}(const int8_t *x, int8_t *y" in c]
-    assert over == ["b", "valid", "wide", "s2", "pw", "pw2"]  # y over x: no restrict
+    assert over == ["b", "valid", "wide", "s2", "pw", "pw2", "dw"]  # y over x: no restrict
     m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
     np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
 

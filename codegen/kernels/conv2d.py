@@ -30,6 +30,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
     plan.vars["bias"] = float_bias(node, plan)
     plan.scratch = padded_scratch(v)
+    # padded, x is read only by its copy into the scratch, before any store: y may cover it
+    plan.overlap = 0 if v["padded"] else None
     return plan
 
 

@@ -32,6 +32,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
         plan.weights["w"] = k.reshape(-1).astype(np.float32)
     plan.vars["bias"] = float_bias(node, plan)
     plan.scratch = padded_scratch(v)
+    # padded, x is read only by its copy into the scratch, before any store: y may cover it
+    plan.overlap = 0 if v["padded"] else None
     return plan
 
 
