@@ -50,22 +50,41 @@ class Buffer:
 def place(buffers: list[Buffer], align: int = 2) -> int:
     """Assign offsets (multiples of `align`); returns the arena size. Tied buffers are
     placed together; a tie is dropped (the output then gets memory of its own) when the
-    arena is smaller without it."""
-    size = _place(buffers, align)
-    for buf in [b for b in buffers if b.tie]:
-        tie, buf.tie = buf.tie, None
-        untied = _place(buffers, align)
-        if untied < size:
-            size = untied
-        else:
-            buf.tie = tie
-    return _place(buffers, align)
+    arena is smaller without it. Of the placement orders, the one with the smallest arena
+    wins (the first on a draw)."""
+    ties = {b.id: b.tie for b in buffers}
+    results = []
+    for order in _ORDERS:
+        for b in buffers:
+            b.tie = ties[b.id]
+        size = _place(buffers, align, order)
+        for buf in [b for b in buffers if b.tie]:
+            tie, buf.tie = buf.tie, None
+            untied = _place(buffers, align, order)
+            if untied < size:
+                size = untied
+            else:
+                buf.tie = tie
+        results.append((size, order, {b.id: b.tie for b in buffers}))
+    _, order, kept = min(results, key=lambda r: r[0])
+    for b in buffers:
+        b.tie = kept[b.id]
+    return _place(buffers, align, order)
 
 
-def _place(buffers: list[Buffer], align: int) -> int:
-    """Greedy placement of the chains of tied buffers (a lone buffer is a chain of one),
-    the largest first, each at the lowest offset where no member clashes."""
-    chains: dict[int, list[tuple[Buffer, int]]] = {}  # root id -> [(member, d from root)]
+Chain = list[tuple[Buffer, int]]  # tied buffers and their offsets from the first one
+# placement orders: largest first (TFLite Micro's), and largest size x lifetime first (a
+# long-lived buffer placed early keeps the short ones packed around it)
+_ORDERS: tuple[Callable[[Chain], Any], ...] = (
+    lambda c: (-max(b.size for b, _ in c), min(b.start for b, _ in c), c[0][0].id),
+    lambda c: (-sum(b.size * (b.end - b.start + 1) for b, _ in c), c[0][0].id))
+
+
+def _place(buffers: list[Buffer], align: int,
+           order: Callable[[Chain], Any] = _ORDERS[0]) -> int:
+    """Greedy placement of the chains of tied buffers (a lone buffer is a chain of one) in
+    `order`, each at the lowest offset where no member clashes (every tie kept)."""
+    chains: dict[int, Chain] = {}  # root id -> [(member, d from root)]
     for buf in buffers:
         root, d = buf, 0
         while root.tie:
@@ -73,8 +92,7 @@ def _place(buffers: list[Buffer], align: int) -> int:
             root = root.tie[0]
         chains.setdefault(root.id, []).append((buf, d))
     placed: list[Buffer] = []
-    for chain in sorted(chains.values(), key=lambda c: (-max(b.size for b, _ in c),
-                                                        min(b.start for b, _ in c), c[0][0].id)):
+    for chain in sorted(chains.values(), key=order):
         low = min(d for _, d in chain)
         members = [(b, d - low) for b, d in chain]
         clashes = [(d, b.size, o) for b, d in members for o in placed if o.overlaps_in_time(b)]

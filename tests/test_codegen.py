@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lrf_edge.codegen import CodegenOptions, generate, write
-from lrf_edge.codegen.planner import check
+from lrf_edge.codegen.planner import Buffer, check, place
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.targets import HostModel
@@ -45,6 +45,15 @@ def test_lenet300_matches_keras(lenet300, mnist):
 def test_residual_cnn_matches_keras(block):
     x = np.random.default_rng(1).standard_normal((100, 13, 11, 3)).astype(np.float32)
     assert_matches_keras(residual_graph(), x, block=block)
+
+
+def test_planner_takes_the_placement_order_with_the_smaller_arena():
+    """Largest first puts the 6 and the 5 at 0, the long-lived 3 above them and the 2 on
+    top (11); largest size x lifetime first places the 3 first: the arena is the peak, 3 + 6."""
+    spec = [(2, 0, 1), (3, 1, 3), (6, 2, 2), (5, 0, 0)]  # (size, first layer, last layer)
+    bufs = [Buffer(i, n, a, b, values=[f"v{i}"]) for i, (n, a, b) in enumerate(spec)]
+    assert place(bufs, align=1) == 9
+    check(bufs)
 
 
 def test_padded_convs_write_over_their_dead_input(monkeypatch):
