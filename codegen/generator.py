@@ -21,7 +21,7 @@ import numpy as np
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.codegen.kernels import kernel_of
 from lrf_edge.codegen.kernels.common import FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan
-from lrf_edge.codegen.planner import Buffer, place, plan_memory
+from lrf_edge.codegen.planner import Buffer, live, place, plan_memory
 from lrf_edge.codegen.render import c_float, c_name, render
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
@@ -171,7 +171,8 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if n.op != "input"}
     plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
              for n in graph if n.op != "input"}
-    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name], flavour.io_buffers)
+    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name], flavour.io_buffers,
+                               flavour.align)
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
@@ -202,9 +203,10 @@ def generate(model: Model, name: str | None = None,
     graph, loc, buffers, size = p.graph, p.loc, p.buffers, flavour.elem_bytes
     name = c_name(name or graph.name)
 
-    def ptr(where: Any) -> str:
+    def ptr(where: Any, value: str) -> str:
         if isinstance(where, Buffer):
-            return f"lrf_arena + {where.offset}" if where.offset else "lrf_arena"
+            offset = where.offset_of(value)
+            return f"lrf_arena + {offset}" if offset else "lrf_arena"
         return where
 
     scratch_of = {b.values[0][len("scratch:"):]: b for b in buffers
@@ -219,27 +221,29 @@ def generate(model: Model, name: str | None = None,
         fn = None
         if kernel.template is not None:
             fn = f"l{len(layers)}_{c_name(node.name)}"
-            args = [ptr(loc[s]) for s in node.inputs] + [ptr(loc[node.name])]
+            args = [ptr(loc[s], s) for s in node.inputs] + [ptr(loc[node.name], node.name)]
             if node.name in scratch_of:
-                args.append(ptr(scratch_of[node.name]))
+                args.append(ptr(scratch_of[node.name], ""))
             for suffix, arr in plan.weights.items():
                 weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
             layer = {"fn": fn, "name": node.name, "op": node.op, "act": node.activation,
                      "n_inputs": len(node.inputs), "in_shape": list(node.in_shapes[0]),
                      "out_shape": list(node.shape), "out_size": math.prod(node.shape),
                      "last_dim": node.shape[-1], "macs": node.macs, "args": args,
-                     "index": len(layers), **plan.vars}
+                     "index": len(layers), **plan.vars,
+                     # the planner put the output over an input: no restrict on them
+                     "alias": any(_over(loc[node.name], loc[s]) for s in node.inputs)}
             layer["code"] = render(kernel.template, L=layer)
             layers.append(layer)
         where = loc[node.name]
         out = ("view of " + node.inputs[0]) if kernel.template is None else (
-            f"arena+{where.offset}" if isinstance(where, Buffer) else where)
+            f"arena+{where.offset_of(node.name)}" if isinstance(where, Buffer) else where)
         infos.append(LayerInfo(
             name=node.name, op=node.op, fn=fn, macs=node.macs,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()), output=out,
             scratch_bytes=size * plan.scratch,
             profile_index=len(layers) - 1 if fn else None,
-            live_bytes=size * sum(b.size for b in buffers if b.start <= pos <= b.end)))
+            live_bytes=size * live(buffers, pos)))
 
     total = size * p.arena
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
@@ -249,7 +253,8 @@ def generate(model: Model, name: str | None = None,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),
            "output_size": math.prod(graph.output_shape),
-           "final_copy": ptr(loc[graph.output]) if loc[graph.output] != "output" else None,
+           "final_copy": (ptr(loc[graph.output], graph.output)
+                          if loc[graph.output] != "output" else None),
            "macs": graph.macs, "weight_bytes": weight_bytes, "qin": io.get("io:input"),
            "qout": io.get("io:output"), "dsp": options.dsp, **flavour.context(model)}
     s = flavour.suffix
@@ -260,6 +265,12 @@ def generate(model: Model, name: str | None = None,
                     input_shape=tuple(graph.input_shape),
                     output_shape=tuple(graph.output_shape), weight_bytes=weight_bytes,
                     buffers=buffers)
+
+
+def _over(out: Any, src: Any) -> bool:
+    """Whether the output's buffer is the input's, or tied to it (written over it)."""
+    return isinstance(out, Buffer) and (out is src or (out.tie is not None
+                                                       and out.tie[0] is src))
 
 
 def write(sources: CSources, outdir: str | os.PathLike) -> Path:

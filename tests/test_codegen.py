@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from lrf_edge.codegen import CodegenOptions, generate, write
-from lrf_edge.codegen.planner import check
+from lrf_edge.codegen.planner import Buffer, check, place
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.targets import HostModel
-from test_codegen_models import dense_graph, residual_graph
+from test_codegen_models import dense_graph, overlap_graph, residual_graph
 
 
 def keras_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -45,6 +45,29 @@ def test_lenet300_matches_keras(lenet300, mnist):
 def test_residual_cnn_matches_keras(block):
     x = np.random.default_rng(1).standard_normal((100, 13, 11, 3)).astype(np.float32)
     assert_matches_keras(residual_graph(), x, block=block)
+
+
+def test_planner_takes_the_placement_order_with_the_smaller_arena():
+    """Largest first puts the 6 and the 5 at 0, the long-lived 3 above them and the 2 on
+    top (11); largest size x lifetime first places the 3 first: the arena is the peak, 3 + 6."""
+    spec = [(2, 0, 1), (3, 1, 3), (6, 2, 2), (5, 0, 0)]  # (size, first layer, last layer)
+    bufs = [Buffer(i, n, a, b, values=[f"v{i}"]) for i, (n, a, b) in enumerate(spec)]
+    assert place(bufs, align=1) == 9
+    check(bufs)
+
+
+def test_padded_convs_write_over_their_dead_input(monkeypatch):
+    """A float conv or depthwise with padding reads x only into its padded copy, so its
+    output may cover x (and end past it): matches Keras with every such overlap kept."""
+    from lrf_edge.codegen import generator, planner
+    monkeypatch.setattr(generator, "place", planner._place)  # keeps every tie
+    g = overlap_graph()
+    x = np.random.default_rng(8).standard_normal((50, *g.input_shape)).astype(np.float32)
+    assert_matches_keras(g, x)
+    src = generate(g)
+    c = src.files[f"{src.name}.c"]
+    over = [l.name for l in src.layers if l.fn and f"void {l.fn}(const float *x, float *y" in c]
+    assert over == ["b", "wide", "s2", "dw"]  # the padded ones after a dead input
 
 
 def test_arena_reuses_dead_buffers(lenet5):

@@ -55,3 +55,30 @@ def dense_graph(x: int, y: int, seed: int = 0, activation: str = "linear") -> Gr
                   Node("fc", "dense", ["x"], weights={"kernel": _w(rng, x, y, scale=0.05),
                                                       "bias": _w(rng, y)},
                        activation=activation)], name=f"dense{x}x{y}")
+
+
+def overlap_graph() -> Graph:
+    """Layers that may write their output over their dead input: 3x3 stride 1 'same' with
+    C == N in a residual block (the add in place too), 'valid' with N < C, 'same' with
+    N > C (the output ends past the input), stride 2, a widening 1x1, a strided 1x1 (both
+    reading x directly, between their stores) and a depthwise 'same'; odd widths give the
+    int8 kernels' one-pixel tail passes."""
+    rng = np.random.default_rng(7)
+
+    def conv(name, src, k, c, n, stride=1, padding="same"):
+        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": _w(rng, k, k, c, n, scale=0.3), "bias": _w(rng, n)},
+                    activation="relu")
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (8, 7, 4)}),
+        conv("c0", "x", 3, 4, 8), conv("a", "c0", 3, 8, 8), conv("b", "a", 3, 8, 8),
+        Node("add", "add", ["c0", "b"]),
+        conv("valid", "add", 3, 8, 4, padding="valid"), conv("wide", "valid", 3, 4, 12),
+        conv("s2", "wide", 3, 12, 8, stride=2), conv("pw", "s2", 1, 8, 16, padding="valid"),
+        conv("pw2", "pw", 1, 16, 8, stride=2, padding="valid"),
+        Node("dw", "depthwise_conv2d", ["pw2"], attrs={"strides": (1, 1), "padding": "same"},
+             weights={"kernel": _w(rng, 3, 3, 8, 1), "bias": _w(rng, 8)}, activation="relu"),
+        Node("fl", "flatten", ["dw"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": _w(rng, 32, 5, scale=0.3)})],
+        name="overlap")

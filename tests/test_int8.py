@@ -16,7 +16,7 @@ from lrf_edge.methods import method
 from lrf_edge.quant import quantize, reference
 from lrf_edge.targets import HostModel
 from toolchain import need
-from test_codegen_models import residual_graph
+from test_codegen_models import overlap_graph, residual_graph
 
 
 def host_q8(src, xq: np.ndarray) -> np.ndarray:
@@ -264,3 +264,81 @@ def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
             body = dsp_c.split(f"void {layer.fn}(")[1].split("\n}\n")[0]
             assert "__smlad(" in body, layer.name
     assert "__smlad(" not in generate(qg).files["dsp.c"]
+
+
+def test_overlapped_convs_exact_on_host_and_qemu(tmp_path, monkeypatch):
+    """Every overlap the kernels allow, not only those that shrink this arena: bit-exact."""
+    from lrf_edge.codegen import generator, planner
+    monkeypatch.setattr(generator, "place", planner._place)  # keeps every tie
+    g = overlap_graph()
+    x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
+    qg, src = assert_host_exact(g, x[:8], x)
+    planner.check(src.buffers)
+    c = src.files[f"{src.name}.c"]
+    over = [l.name for l in src.layers if l.fn and f"void {l.fn}(const int8_t *x, int8_t *y" in c]
+    assert over == ["b", "valid", "wide", "s2", "pw", "pw2", "dw"]  # y over x: no restrict
+    m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path))
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+    need("cortex-m4")  # the DSP kernels' passes keep the same overlaps
+    m4 = qemu.measure(qg, "cortex-m4", x[:2], workdir=tmp_path / "m4")
+    assert [l.output for l in m4.sources.layers] == [l.output for l in src.layers]
+    np.testing.assert_array_equal(m4.outputs, reference.run(qg, x[:2]))
+
+
+def test_residual_block_arena_is_its_input_one_output_and_a_few_rows():
+    from lrf_edge.codegen.planner import check
+    g = overlap_graph()
+    src = generate(quantize(g, np.random.default_rng(8).standard_normal((8, *g.input_shape))))
+    check(src.buffers)
+    layers = {l.name: l for l in src.layers}
+    assert layers["add"].output == layers["c0"].output  # the add in place
+    # b's 8x7x8 output starts one row and one pixel (7 * 8 + 8 bytes) before a's: live
+    # while b runs are c0, a, those 64 bytes and b's two-pixel window scratch
+    assert layers["b"].live_bytes == 2 * 8 * 7 * 8 + 64 + 2 * 9 * 8
+    assert src.arena_bytes == max(l.live_bytes for l in src.layers)  # the peak, exactly
+
+
+@pytest.mark.parametrize("h,w,c,n,k,stride,padding", [
+    (6, 5, 8, 8, 3, 1, "same"), (6, 5, 8, 4, 3, 1, "valid"), (5, 5, 4, 12, 3, 1, "same"),
+    (7, 6, 8, 8, 3, 2, "same"), (4, 3, 8, 16, 1, 1, "valid"), (4, 3, 16, 8, 1, 1, "valid"),
+    (5, 5, 16, 8, 1, 2, "valid"), (6, 6, 3, 8, 5, 1, "same")])
+def test_conv_overlap_is_the_least_that_keeps_every_read(h, w, c, n, k, stride, padding):
+    """Simulates conv2d_q8's passes byte by byte over an arena where y starts `lead` bytes
+    before x: with conv2d.overlap's lead no pass reads a byte already overwritten, with one
+    byte less some pass does (a direct pass may read x again after its first stores)."""
+    from lrf_edge.codegen.kernels.common import spatial
+    from lrf_edge.codegen.kernels.conv2d import overlap
+    g = Graph([Node("x", "input", attrs={"shape": (h, w, c)}),
+               Node("y", "conv2d", ["x"], attrs={"strides": (stride, stride), "padding": padding},
+                    weights={"kernel": np.zeros((k, k, c, n), np.float32)})])
+    v = spatial(g["y"], k, k)
+    direct = k == 1 and not v["padded"]
+    flat = direct and stride == 1
+    gathered = not direct or (flat and n <= c)
+    rows, cols = (1, v["HO"] * v["WO"]) if flat else (v["HO"], v["WO"])
+
+    def window(oy, ox):
+        if flat:
+            return list(range(ox * c, ox * c + c))
+        return [(iy * w + ix) * c + i for ky in range(k) for kx in range(k)
+                for iy in [oy * stride - v["PT"] + ky] for ix in [ox * stride - v["PL"] + kx]
+                if 0 <= iy < h and 0 <= ix < w for i in range(c)]
+
+    def clobbers(lead):
+        held = np.full(lead + max(h * w * c, v["HO"] * v["WO"] * n), -1)
+        held[lead:lead + h * w * c] = np.arange(h * w * c)
+        for oy in range(rows):
+            for ox in range(0, cols, 2):
+                pixels = sorted({ox, min(ox + 1, cols - 1)})
+                reads = [b for p in pixels for b in window(oy, p)]
+                if (held[[lead + b for b in reads]] != reads).any():
+                    return True
+                for p in pixels:
+                    held[(oy * cols + p) * n:(oy * cols + p + 1) * n] = -1
+                if not gathered and (held[[lead + b for b in reads]] != reads).any():
+                    return True
+        return False
+
+    lead = overlap(v, flat, gathered)
+    assert not clobbers(lead)
+    assert lead == 0 or clobbers(lead - 1)

@@ -1,4 +1,4 @@
-"""add, subtract: element-wise (signed) sum of two or more inputs, in place over the first when it is dead;
+"""add, subtract: element-wise (signed) sum of two or more inputs, in place over a dead input;
 int8 rescales each input to a common scale (TFLite's left shift and multipliers)."""
 
 from __future__ import annotations

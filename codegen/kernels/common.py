@@ -36,7 +36,9 @@ class LayerPlan:
     # suffix -> constant array: float32 for float kernels; int8/int32 for int8 kernels
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     scratch: int = 0  # arena elements (floats, or bytes for int8) live only during the layer
-    inplace: bool = False  # may write its output over its dead (possibly larger) input
+    # the output may be written over the first input, once that input is dead, starting this
+    # many elements before it (0: over it; None: it needs a buffer of its own)
+    overlap: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 [N/B][KH][KW][C][B]); float: 'same' padding copies the input into a zero-padded scratch
 first. int8: two output pixels per pass share each weight load; a 1x1 unpadded conv reads
 its input pixels in place, any other gathers each pixel's window into a 2-window scratch
-(`col`), writing the zero point where it pads (no padded copy of the input). With the Arm
-DSP extension (options.dsp) a pass is two pixels x two channels, four inputs per SMLAD pair
+(`col`), writing the zero point where it pads (no padded copy of the input). Its output
+may start a few rows before its dead input and overwrite it (`overlap`). With the Arm DSP
+extension (options.dsp) a pass is two pixels x two channels, four inputs per SMLAD pair
 (weights packed [N/2][K/4][2][4] by common.pack_quads)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
     plan.vars["bias"] = float_bias(node, plan)
     plan.scratch = padded_scratch(v)
+    # padded, x is read only by its copy into the scratch, before any store: y may cover it
+    plan.overlap = 0 if v["padded"] else None
     return plan
 
 
@@ -48,11 +52,44 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.vars.update({"col": not direct,
                       # 1x1, stride 1, unpadded: the pixels are one contiguous run
                       "flat": direct and v["SH"] == v["SW"] == 1})
-    # a 1x1, stride 1 conv that does not widen may write over its input once each pass's
-    # two pixels are copied aside (the planner decides whether the input is dead by then)
-    stage = plan.inplace = plan.vars["stage"] = plan.vars["flat"] and n <= c
+    # a 1x1, stride 1 conv that does not widen may write exactly over its input once each
+    # pass's two pixels are copied aside (the planner decides whether the input is dead)
+    stage = plan.vars["stage"] = plan.vars["flat"] and n <= c
     plan.scratch = 2 * kh * kw * c if not direct or stage else 0
+    plan.overlap = plan.vars["overlap"] = overlap(v, plan.vars["flat"],
+                                                  reads_first=not direct or stage)
     return q8_output(layer, plan)
+
+
+def overlap(v: dict[str, Any], flat: bool, reads_first: bool) -> int:
+    """Bytes the int8 output must start before the input for every pass (two pixels, or
+    the row's last one, as conv2d_q8.c.j2 runs them) to write only below the lowest input
+    byte read by the passes after it (`reads_first`: the pass gathers or stages its pixels
+    before writing) or by it and those after (a direct pass reads x between its stores)."""
+    rows, cols = (1, v["HO"] * v["WO"]) if flat else (v["HO"], v["WO"])
+
+    def lowest(oy: int, ox: int) -> float:  # the lowest input byte pixel (oy, ox) reads
+        if flat:
+            return ox * v["C"]
+        iy = _first_inside(oy * v["SH"] - v["PT"], v["KH"], v["DH"], v["H"])
+        ix = _first_inside(ox * v["SW"] - v["PL"], v["KW"], v["DW"], v["W"])
+        return math.inf if iy is None or ix is None else (iy * v["W"] + ix) * v["C"]
+
+    lead, later = 0, math.inf  # later: the lowest byte read from the pass on / after it
+    for oy in reversed(range(rows)):
+        for ox in reversed(range(0, cols, 2)):
+            last = min(ox + 1, cols - 1)
+            low = min(lowest(oy, ox), lowest(oy, last))
+            if not reads_first:
+                later = min(later, low)
+            lead = max(lead, (oy * cols + last + 1) * v["N"] - later)
+            later = min(later, low)
+    return int(lead)
+
+
+def _first_inside(start: int, k: int, d: int, n: int) -> int | None:
+    """The first of the window's k taps start, start + d, ... inside [0, n)."""
+    return next((start + j * d for j in range(k) if 0 <= start + j * d < n), None)
 
 
 def loops(node: Node, block: int) -> list[int]:

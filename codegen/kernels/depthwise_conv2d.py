@@ -32,6 +32,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
         plan.weights["w"] = k.reshape(-1).astype(np.float32)
     plan.vars["bias"] = float_bias(node, plan)
     plan.scratch = padded_scratch(v)
+    # padded, x is read only by its copy into the scratch, before any store: y may cover it
+    plan.overlap = 0 if v["padded"] else None
     return plan
 
 
@@ -57,7 +59,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         plan.vars["fastrq"] = fast_requant(layer, k2, plan.weights["b"])
     requant_arrays(layer, plan)
     plan.scratch = (kh + 1) * v["WP"] * c if ring else padded_scratch(v)
-    plan.inplace = plan.vars["inplace"] = ring and ring_inplace(v)
+    plan.vars["inplace"] = ring and ring_inplace(v)
+    plan.overlap = 0 if plan.vars["inplace"] else None
     return q8_output(layer, plan)
 
 

@@ -1,4 +1,4 @@
-"""multiply: element-wise product of two inputs, in place over the first; int8 is TFLite's
+"""multiply: element-wise product of two inputs, in place over a dead input; int8 is TFLite's
 MUL. The preparation is concat's (sizes, zero points, rescaling)."""
 
 from __future__ import annotations
