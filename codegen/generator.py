@@ -118,6 +118,21 @@ def significand(value: np.float32) -> tuple[int, int] | None:
     return (bits & 0x7FFFFF) | 0x800000, biased - 150
 
 
+def _no_io_input(model: Model) -> bool:
+    return False
+
+
+def _int8_io_input(model: QuantizedGraph) -> bool:
+    """Whether the arena holds an int8 copy of the input. Never one of the output: the
+    float API's int8 output goes to the last quarter of the caller's float output buffer
+    (dequantized in place from the front, each float lands on bytes already read) and the
+    uint8 API's into its own output, flipped in place. The float API's int8 input goes to the
+    front of the caller's output buffer when it fits below that quarter; a uint8 input is
+    converted into the arena."""
+    n_in, n_out = math.prod(model.graph.input_shape), math.prod(model.graph.output_shape)
+    return model.io_dtypes[0] == "uint8" or n_in > 3 * n_out
+
+
 @dataclass(frozen=True)
 class Flavour:
     """What one dtype's C differs in; everything else the generator does once."""
@@ -128,18 +143,18 @@ class Flavour:
     suffix: str              # of the model templates: model<suffix>.c.j2, weights<suffix>.h.j2
     ctypes: dict[np.dtype, str]                  # constant arrays' numpy dtype -> C type
     prepare: Callable[[Kernel, Node, Model, CodegenOptions], LayerPlan]
-    io_buffers: bool   # the float API's int8 input/output copies are planned in the arena
+    io_input: Callable[[Model], bool]  # the C API's converted input is planned in the arena
     context: Callable[[Model], dict[str, Any]]   # extra variables of the model templates
 
 
 FLAVOURS = {
     FLOAT32: Flavour(FLOAT32, elem_bytes=4, align=2, suffix="",
                      ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
-                     io_buffers=False, context=_no_context),
+                     io_input=_no_io_input, context=_no_context),
     INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
                   ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
                           np.dtype(np.int32): "int32_t"},
-                  prepare=_prepare_int8, io_buffers=True, context=_int8_context),
+                  prepare=_prepare_int8, io_input=_int8_io_input, context=_int8_context),
 }
 
 
@@ -171,8 +186,8 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if n.op != "input"}
     plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
              for n in graph if n.op != "input"}
-    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name], flavour.io_buffers,
-                               flavour.align)
+    loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name],
+                               flavour.io_input(model), flavour.align)
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
@@ -256,7 +271,7 @@ def generate(model: Model, name: str | None = None,
            "final_copy": (ptr(loc[graph.output], graph.output)
                           if loc[graph.output] != "output" else None),
            "macs": graph.macs, "weight_bytes": weight_bytes, "qin": io.get("io:input"),
-           "qout": io.get("io:output"), "dsp": options.dsp, **flavour.context(model)}
+           "dsp": options.dsp, **flavour.context(model)}
     s = flavour.suffix
     files = {f"{name}.h": render(f"model{s}.h.j2", **ctx),
              f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),

@@ -133,7 +133,7 @@ def check(buffers: list[Buffer]) -> None:
 
 
 def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["Node"], Any],
-                io_buffers: bool = False, align: int = 1) -> tuple[dict[str, Any], list[Buffer]]:
+                io_input: bool = False, align: int = 1) -> tuple[dict[str, Any], list[Buffer]]:
     """Where each value lives: 'input', 'output' (the caller's buffers) or an arena Buffer
     (a value's offset in it: `Buffer.offset_of`).
 
@@ -141,11 +141,9 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
     template and shares its source; an in-place kernel may reuse a dead input: an
     element-wise one any input of the same size, a layer whose plan has an `overlap` its
     first input, from that many elements before it, rounded up to `align`). Sizes are in the
-    caller's element units: floats for the float generator, bytes for int8. With
-    `io_buffers` the arena also holds a copy of the input ('io:input', live until its last
-    reader) and of the output ('io:output', from the layer that writes it): the int8 float
-    API's quantized input and output, which then share memory with the activations instead
-    of adding to them.
+    caller's element units: floats for the float generator, bytes for int8. With `io_input`
+    the arena also holds the int8 C API's converted copy of the input ('io:input', live
+    until its last reader), sharing memory with the activations instead of adding to them.
     """
     nodes = list(graph)
     index = {n.name: i for i, n in enumerate(nodes)}
@@ -202,12 +200,10 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
             loc[node.name] = new_buffer(sizes[node.name], i, node.name)
         if plans[node.name].scratch:
             new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
-    if io_buffers:
+    if io_input:
         readers = [last_use[v] for v, where in loc.items() if where == "input"]  # views too
         buffers.append(Buffer(id=len(buffers), size=math.prod(graph.input_shape), start=0,
                               end=max(readers), values=["io:input"]))
-        buffers.append(Buffer(id=len(buffers), size=math.prod(graph.output_shape),
-                              start=index[graph.output], end=len(nodes), values=["io:output"]))
     for buf in buffers:
         if not buf.values[0].startswith(("scratch:", "io:")):
             buf.end = max(last_use[v] for v in buf.values)
