@@ -20,7 +20,8 @@ import numpy as np
 
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.codegen.kernels import kernel_of
-from lrf_edge.codegen.kernels.common import FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan
+from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
+                                             LayerPlan)
 from lrf_edge.codegen.planner import Buffer, place, plan_memory
 from lrf_edge.codegen.render import c_float, c_name, render
 from lrf_edge.errors import LrfError
@@ -43,6 +44,7 @@ class LayerInfo:
     scratch_bytes: int = 0
     profile_index: int | None = None  # slot in the per-layer counters, None without code
     live_bytes: int = 0     # arena bytes in use while the layer runs (its inputs, output, scratch)
+    mode: str = SPEED       # "size": a call of the family's shared loop (CodegenOptions.optimize)
 
 
 @dataclass
@@ -198,6 +200,7 @@ def generate(model: Model, name: str | None = None,
     layers: list[dict[str, Any]] = []
     infos: list[LayerInfo] = []
     weights: list[tuple[str, str, np.ndarray]] = []
+    shared: dict[str, str] = {}  # size mode's shared loops, each once: key -> C
     for pos, node in enumerate(graph):
         if node.op == "input":
             continue
@@ -215,7 +218,11 @@ def generate(model: Model, name: str | None = None,
                      "out_shape": list(node.shape), "out_size": math.prod(node.shape),
                      "last_dim": node.shape[-1], "macs": node.macs, "args": args,
                      "index": len(layers), **plan.vars}
-            layer["code"] = render(kernel.template, L=layer)
+            layer["code"] = render(plan.template or kernel.template, L=layer)
+            for template, variables in plan.shared:
+                key = f"{template}:{sorted(variables.items())}"
+                if key not in shared:
+                    shared[key] = render(template, S=variables)
             layers.append(layer)
         where = loc[node.name]
         out = ("view of " + node.inputs[0]) if kernel.template is None else (
@@ -225,13 +232,14 @@ def generate(model: Model, name: str | None = None,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()), output=out,
             scratch_bytes=size * plan.scratch,
             profile_index=len(layers) - 1 if fn else None,
-            live_bytes=size * sum(b.size for b in buffers if b.start <= pos <= b.end)))
+            live_bytes=size * sum(b.size for b in buffers if b.start <= pos <= b.end),
+            mode=SIZE if plan.shared else SPEED))
 
     total = size * p.arena
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
     weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
-           "weights": weights, "arena_size": p.arena, "arena_bytes": total,
+           "shared": list(shared.values()), "weights": weights, "arena_size": p.arena, "arena_bytes": total,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),
            "output_size": math.prod(graph.output_shape),

@@ -1,6 +1,8 @@
 """dense: y = act(x W + b), B outputs per pass (weights packed [Y/B][X][B]), each input
 loaded once per pass; int8: int32 accumulators from the folded bias, requantized per
-output channel."""
+output channel. Size mode (CodegenOptions.optimize): every dense layer calls the model's
+one shared loop (dense_size.c.j2 / dense_q8_size.c.j2: `lrf_dense[_<act>]`,
+`lrf_dense_q8[_dbl]`) with a parameter struct, 8 outputs per pass then one by one."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, q8_output, requant_q8)
+                                             pack_blocks, q8_output, requant_arrays,
+                                             requant_q8, size_blocks, size_call)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -19,22 +22,40 @@ OPS = ("dense",)
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     x, y = k.shape
-    parts = blocks(y, opt.block)
+    parts = size_blocks(y) if opt.size(node) else blocks(y, opt.block)
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.vars["bias"] = float_bias(node, plan)
-    return plan
+    if not opt.size(node):
+        return plan
+    act = "linear" if node.activation == "softmax" else node.activation  # softmax: after
+    fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
+    plan.shared = [("dense_size.c.j2", {"part": "params"}),
+                   ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    return size_call(plan, fn, "lrf_dense_params", {"x": x, "y": y},
+                     {"w": "w", "b": "b" if plan.vars["bias"] else None}, FLOAT32)
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    parts = blocks(y, opt.block)
+    parts = size_blocks(y) if opt.size(node) else blocks(y, opt.block)
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
-    requant_q8(layer, k, plan)
-    return q8_output(layer, plan)
+    if not opt.size(node):
+        requant_q8(layer, k, plan)
+        return q8_output(layer, plan)
+    requant_arrays(layer, plan)
+    q8_output(layer, plan)
+    fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
+    plan.shared = [("dense_q8_size.c.j2", {"part": "params"}),
+                   ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    v = plan.vars
+    return size_call(plan, fn, "lrf_dense_q8_params",
+                     {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"]},
+                     {"w": "w", "b": "b", "m": "m", "s": "s", "lut": "lut" if v["lut"] else None},
+                     INT8)
 
 
 def loops(node: Node, block: int) -> list[int]:

@@ -1,0 +1,105 @@
+"""Size mode (CodegenOptions optimize="size"): each kernel family's one shared,
+parameterized loop, called per layer with a parameter struct. int8 bit-exact with the
+reference, float within 1e-4 of the float forward pass, on the host and under QEMU; per-layer
+modes mix; the shared code is emitted once however many layers call it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lrf_edge import qemu
+from lrf_edge.codegen import CodegenOptions, generate
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph, Node
+from lrf_edge.quant import float_forward, quantize, reference
+from lrf_edge.targets import HostModel
+from test_int8 import host_q8
+from toolchain import need
+
+
+def size_graph() -> Graph:
+    """Tiny layers of each family with a size mode, with the cases its loops branch on:
+    outputs in passes of 8 and a tail (13), no bias, table and softmax activations."""
+    rng = np.random.default_rng(11)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.4).astype(np.float32)
+
+    def dense(name, src, x, y, act="relu", bias=True):
+        weights = {"kernel": w(x, y), **({"bias": w(y)} if bias else {})}
+        return Node(name, "dense", [src], weights=weights, activation=act)
+
+    return Graph([Node("x", "input", attrs={"shape": (20,)}),
+                  dense("d1", "x", 20, 16), dense("d2", "d1", 16, 13, "sigmoid"),
+                  dense("d3", "d2", 13, 16, "linear", bias=False),
+                  dense("d4", "d3", 16, 16), dense("d5", "d4", 16, 5, "softmax")],
+                 name="sized")
+
+
+def inputs(g: Graph, n: int, seed: int = 12) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, *g.input_shape)).astype(np.float32)
+
+
+def int8_size(g: Graph, x: np.ndarray, **kw):
+    qg = quantize(g, x)
+    return qg, generate(qg, options=CodegenOptions(dtype="int8", **kw))
+
+
+def test_options_name_the_modes():
+    opt = CodegenOptions(optimize="size", layers={"d2": "speed"})
+    assert opt.mode("d1") == "size" and opt.mode("d2") == "speed"
+    with pytest.raises(LrfError, match="valid: speed, size"):
+        CodegenOptions(optimize="small")
+
+
+def test_int8_size_exact_on_host():
+    g = size_graph()
+    x = inputs(g, 60)
+    qg, src = int8_size(g, x, optimize="size")
+    c = src.files["sized.c"]
+    assert c.count("void lrf_dense_q8(") == 1 and "static const struct lrf_dense_q8_params" in c
+    assert all(l.mode == "size" for l in src.layers)
+    xq = qg.input.quantize(x)
+    out, _ = host_q8(src, xq)
+    np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
+
+
+def test_int8_mixed_modes_and_double_rounding_exact_on_host():
+    g = size_graph()
+    x = inputs(g, 60)
+    qg = quantize(g, x)
+    for name in ("d2", "d4"):  # TFLite Micro's arithmetic: the shared loop's other variant
+        qg.layers[name].rounding = "double"
+    src = generate(qg, options=CodegenOptions(dtype="int8", optimize="speed",
+                                              layers={"d2": "size", "d3": "size",
+                                                      "d4": "size"}))
+    assert [l.mode for l in src.layers] == ["speed", "size", "size", "size", "speed"]
+    c = src.files["sized.c"]
+    assert c.count("void lrf_dense_q8(") == 1 and c.count("void lrf_dense_q8_dbl(") == 1
+    xq = qg.input.quantize(x)
+    out, _ = host_q8(src, xq)
+    np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
+
+
+def test_float_size_within_1e4_on_host():
+    g = size_graph()
+    x = inputs(g, 40)
+    src = generate(g, options=CodegenOptions(optimize="size"))
+    c = src.files["sized.c"]
+    assert c.count("void lrf_dense_relu(") == 1 and c.count("void lrf_dense(") == 1
+    want = float_forward(g, x).reshape(len(x), -1)
+    got = HostModel(src)(x).reshape(len(x), -1)
+    np.testing.assert_allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max())))
+
+
+def test_size_mode_exact_under_qemu(tmp_path):
+    g = size_graph()
+    x = inputs(g, 40)
+    qg, src = int8_size(g, x, optimize="size")
+    m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path / "q8"))
+    np.testing.assert_array_equal(m.outputs, reference.run(qg, x[:2]))
+    fsrc = generate(g, options=CodegenOptions(optimize="size"))
+    m = qemu.run(need("riscv32f").build(fsrc, x[:2], workdir=tmp_path / "f32"))
+    want = float_forward(g, x[:2]).reshape(m.outputs.shape)
+    np.testing.assert_allclose(m.outputs, want, atol=1e-4)
