@@ -37,6 +37,32 @@ def size_graph() -> Graph:
                  name="sized")
 
 
+def conv_graph() -> Graph:
+    """conv2d's size-mode cases: 'same' padding with 3 input channels and a tail of output
+    channels (10), a 1x1 that does not widen (in place), stride 2, dilation."""
+    rng = np.random.default_rng(13)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def conv(name, src, k, c, n, stride=1, padding="same", act="relu", dil=1):
+        return Node(name, "conv2d", [src],
+                    attrs={"strides": (stride, stride), "padding": padding,
+                           "dilation": (dil, dil)},
+                    weights={"kernel": w(*k, c, n), "bias": w(n)}, activation=act)
+
+    return Graph([Node("x", "input", attrs={"shape": (9, 7, 3)}),
+                  conv("c1", "x", (3, 3), 3, 10), conv("c2", "c1", (1, 1), 10, 8, padding="valid"),
+                  conv("c3", "c2", (3, 2), 8, 8, stride=2, act="sigmoid"),
+                  conv("c4", "c3", (2, 2), 8, 4, padding="valid", act="linear", dil=2),
+                  Node("fl", "flatten", ["c4"]),
+                  Node("fc", "dense", ["fl"], weights={"kernel": w(24, 3)}, activation="softmax")],
+                 name="sized")
+
+
+GRAPHS = {"dense": size_graph, "conv": conv_graph}
+
+
 def inputs(g: Graph, n: int, seed: int = 12) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, *g.input_shape)).astype(np.float32)
 
@@ -53,13 +79,17 @@ def test_options_name_the_modes():
         CodegenOptions(optimize="small")
 
 
-def test_int8_size_exact_on_host():
-    g = size_graph()
+@pytest.mark.parametrize("graph", GRAPHS)
+def test_int8_size_exact_on_host(graph):
+    g = GRAPHS[graph]()
     x = inputs(g, 60)
     qg, src = int8_size(g, x, optimize="size")
     c = src.files["sized.c"]
     assert c.count("void lrf_dense_q8(") == 1 and "static const struct lrf_dense_q8_params" in c
-    assert all(l.mode == "size" for l in src.layers)
+    assert all(l.mode == "size" for l in src.layers if l.fn)
+    if graph == "conv":  # the 1x1 ran in place; the window scratch is one pixel's window
+        layers = {l.name: l for l in src.layers}
+        assert layers["c2"].output == layers["c1"].output and layers["c1"].scratch_bytes == 27
     xq = qg.input.quantize(x)
     out, _ = host_q8(src, xq)
     np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
@@ -82,8 +112,9 @@ def test_int8_mixed_modes_and_double_rounding_exact_on_host():
     np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
 
 
-def test_float_size_within_1e4_on_host():
-    g = size_graph()
+@pytest.mark.parametrize("graph", GRAPHS)
+def test_float_size_within_1e4_on_host(graph):
+    g = GRAPHS[graph]()
     x = inputs(g, 40)
     src = generate(g, options=CodegenOptions(optimize="size"))
     c = src.files["sized.c"]
@@ -93,8 +124,9 @@ def test_float_size_within_1e4_on_host():
     np.testing.assert_allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max())))
 
 
-def test_size_mode_exact_under_qemu(tmp_path):
-    g = size_graph()
+@pytest.mark.parametrize("graph", GRAPHS)
+def test_size_mode_exact_under_qemu(tmp_path, graph):
+    g = GRAPHS[graph]()
     x = inputs(g, 40)
     qg, src = int8_size(g, x, optimize="size")
     m = qemu.run(need("riscv32").build(src, x[:2], workdir=tmp_path / "q8"))

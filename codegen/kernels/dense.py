@@ -28,12 +28,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan.vars["bias"] = float_bias(node, plan)
     if not opt.size(node):
         return plan
-    act = "linear" if node.activation == "softmax" else node.activation  # softmax: after
-    fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
-    plan.shared = [("dense_size.c.j2", {"part": "params"}),
-                   ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
-    return size_call(plan, fn, "lrf_dense_params", {"x": x, "y": y},
-                     {"w": "w", "b": "b" if plan.vars["bias"] else None}, FLOAT32)
+    fn, plan.shared = shared_loop(node.activation)
+    return size_call(plan, fn, "lrf_dense_params", *size_fields(plan, x, y), FLOAT32)
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
@@ -48,14 +44,44 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         return q8_output(layer, plan)
     requant_arrays(layer, plan)
     q8_output(layer, plan)
+    fn, plan.shared = shared_loop_q8(layer, plan)
+    return size_call(plan, fn, "lrf_dense_q8_params", *size_fields_q8(plan, x, y), INT8)
+
+
+# -- size mode: the shared loops, which conv2d's size mode calls per pixel too -----------
+
+def shared_loop(act: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The float loop of this fused activation (softmax runs after it): its name and the
+    shared C it needs (LayerPlan.shared)."""
+    act = "linear" if act == "softmax" else act
+    fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
+    return fn, [("dense_size.c.j2", {"part": "params"}),
+                ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+
+
+def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
+                ) -> tuple[dict[str, int], dict[str, str | None]]:
+    """The float parameter struct's numbers and arrays (size_call), its fields named
+    `prefix` + field (conv2d nests it)."""
+    return ({f"{prefix}x": x, f"{prefix}y": y},
+            {f"{prefix}w": "w", f"{prefix}b": "b" if plan.vars["bias"] else None})
+
+
+def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The int8 loop of the layer's rounding: its name and the shared C it needs."""
     fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
-    plan.shared = [("dense_q8_size.c.j2", {"part": "params"}),
-                   ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    return fn, [("dense_q8_size.c.j2", {"part": "params"}),
+                ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+
+
+def size_fields_q8(plan: LayerPlan, x: int, y: int, prefix: str = ""
+                   ) -> tuple[dict[str, int], dict[str, str | None]]:
+    """The int8 parameter struct's numbers and arrays (after requant_arrays, q8_output)."""
     v = plan.vars
-    return size_call(plan, fn, "lrf_dense_q8_params",
-                     {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"]},
-                     {"w": "w", "b": "b", "m": "m", "s": "s", "lut": "lut" if v["lut"] else None},
-                     INT8)
+    nums = {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"]}
+    arrays = {"w": "w", "b": "b", "m": "m", "s": "s", "lut": "lut" if v["lut"] else None}
+    return ({prefix + k: n for k, n in nums.items()},
+            {prefix + k: a for k, a in arrays.items()})
 
 
 def loops(node: Node, block: int) -> list[int]:
