@@ -159,3 +159,34 @@ def test_size_mode_exact_under_qemu(tmp_path, graph):
     m = qemu.run(need("riscv32f").build(fsrc, x[:2], workdir=tmp_path / "f32"))
     want = float_forward(g, x[:2]).reshape(m.outputs.shape)
     np.testing.assert_allclose(m.outputs, want, atol=1e-4)
+
+
+def test_cli_codegen_and_profile_optimize_size(lenet300_path, tmp_path, capsys):
+    import json
+
+    from lrf_edge.cli.main import main
+    for mode in ("speed", "size"):
+        assert main(["codegen", str(lenet300_path), "-o", str(tmp_path / mode),
+                     "--optimize", mode, "--json"]) == 0
+        rep = json.loads(capsys.readouterr().out)
+        assert rep["optimize"] == mode and {l["mode"] for l in rep["layers"]
+                                            if l["function"]} == {mode}
+    assert "void lrf_dense_relu(" in (tmp_path / "size" / "lenet300.c").read_text()
+    need("riscv32")
+    counts = {}
+    for mode in ("speed", "size"):
+        assert main(["profile", str(lenet300_path), "--target", "riscv32", "--dtype", "int8",
+                     "--optimize", mode, "--json"]) == 0
+        counts[mode] = json.loads(capsys.readouterr().out)["totals"]
+    assert counts["size"]["model_code_bytes"] < counts["speed"]["model_code_bytes"]
+    assert counts["size"]["instructions"] < 1.15 * counts["speed"]["instructions"]
+
+
+def test_api_optimize(lenet300):
+    import lrf_edge
+    x = np.random.default_rng(0).random((3, *lenet300.input_shape), np.float32)
+    speed, size = (lrf_edge.codegen(lenet300, optimize=m) for m in ("speed", "size"))
+    assert size.data["optimize"] == "size" and "lrf_dense_relu" in size.files["lenet300.c"]
+    np.testing.assert_allclose(size.predict_c(x), speed.predict_c(x), atol=1e-5)
+    with pytest.raises(LrfError, match="valid: speed, size"):
+        lrf_edge.codegen(lenet300, optimize="tiny")
