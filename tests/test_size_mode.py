@@ -190,3 +190,44 @@ def test_api_optimize(lenet300):
     np.testing.assert_allclose(size.predict_c(x), speed.predict_c(x), atol=1e-5)
     with pytest.raises(LrfError, match="valid: speed, size"):
         lrf_edge.codegen(lenet300, optimize="tiny")
+
+
+def test_build_switches_the_largest_code_to_size_until_it_fits():
+    from lrf_edge.build.latency import LatencyModel
+    from lrf_edge.build.search import code_modes
+    g = size_graph()
+    # roughly riscv32 int8's code fit: per layer, block loop, unrolled lane, softmax,
+    # shared size-mode loop
+    lm = LatencyModel("riscv32", "k", dtype="int8",
+                      code_coef=[0.0, 21.0, 459.0, 118.0, 3385.0, 2428.0])
+    every = {n.name: "size" for n in g if n.op == "dense"}
+    speed, floor = lm.code_bytes(g), lm.code_bytes(g, every)
+    assert floor < speed
+    w = 1000
+    assert code_modes(g, "int8", w, lm, "speed", None) == {}
+    assert code_modes(g, "int8", w, lm, "speed", w + speed) == {}
+    assert code_modes(g, "int8", w, lm, "size", None) == every
+    modes = code_modes(g, "int8", w, lm, "speed", w + floor + 1)
+    assert w + lm.code_bytes(g, modes) <= w + floor + 1 < w + speed
+    assert next(iter(modes)) == "d2"  # two block loops (8 + 5 outputs): the most code
+    assert code_modes(g, "int8", w, lm, "speed", w) == every  # never fits: all it can
+
+
+@pytest.mark.slow
+def test_build_fits_a_tight_flash_budget_in_size_mode(lenet300, lenet300_path, tmp_path):
+    import lrf_edge
+    need("riscv32")
+    x = inputs(lenet300, 1)
+    qg = quantize(lenet300, inputs(lenet300, 64, seed=1))
+    flash = {m: qemu.measure(qg, "riscv32", x, optimize=m).flash_bytes for m in ("speed", "size")}
+    budget = (flash["speed"] + flash["size"]) // 2
+    b = lrf_edge.build(lenet300_path, "riscv32", budget=budget, dtype="int8", epochs=0,
+                       methods=["svd"], max_evaluations=2, finalists=1, progress=False,
+                       output=tmp_path / "out")
+    original = next(c for c in b.candidates if c["label"] == "original [int8]")
+    assert original["size_layers"]  # predicted over the budget in speed mode
+    assert b.after["flash_bytes"] <= budget
+    chosen = b.data["chosen"]
+    assert chosen["optimize"] == "speed"
+    c = (tmp_path / "out" / "model.c").read_text()
+    assert ("lrf_dense_q8(" in c) == bool(chosen["size_layers"])

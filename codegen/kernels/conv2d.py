@@ -67,6 +67,12 @@ def _window(v: dict[str, Any]) -> dict[str, int]:
     return {k.lower(): v[k] for k in keys}
 
 
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls: its loop and dense's."""
+    return tuple(f.replace("lrf_dense", "lrf_conv2d") for f in dense.size_loops(node, dtype)
+                 ) + dense.size_loops(node, dtype)
+
+
 def _size(node: Node, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     """Size mode, float: the shared loop of the fused activation."""
     kn, n = k2.shape

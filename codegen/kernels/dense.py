@@ -59,6 +59,12 @@ def shared_loop(act: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
                 ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
 
 
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls (TFLite Micro's double rounding, which
+    only a .tflite file's own numerics use, has a variant of the int8 one)."""
+    return (shared_loop(node.activation)[0],) if dtype == FLOAT32 else ("lrf_dense_q8",)
+
+
 def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
                 ) -> tuple[dict[str, int], dict[str, str | None]]:
     """The float parameter struct's numbers and arrays (size_call), its fields named

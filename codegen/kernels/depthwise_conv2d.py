@@ -71,12 +71,20 @@ def _window(v: dict[str, Any]) -> dict[str, int]:
     return {("mult" if k == "M" else k.lower()): v[k] for k in keys}
 
 
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls (int8: and dense's output stage)."""
+    if dtype == FLOAT32:
+        act = "linear" if node.activation == "softmax" else node.activation
+        return ("lrf_depthwise" if act == "linear" else f"lrf_depthwise_{act}",)
+    return ("lrf_depthwise_q8", "lrf_dense_q8")
+
+
 def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
     """Size mode, float: the shared loop of the fused activation (softmax after it)."""
     plan.weights["w"] = k.astype(np.float32)
     plan.vars["bias"] = float_bias(node, plan)
+    fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
-    fn = "lrf_depthwise" if act == "linear" else f"lrf_depthwise_{act}"
     plan.shared = [("depthwise_conv2d_size.c.j2", {"part": "params"}),
                    ("depthwise_conv2d_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
     arrays = {"wt": "w", "b": "b" if plan.vars["bias"] else None}

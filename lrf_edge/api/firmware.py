@@ -218,7 +218,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           finalists: int = 2, task: str | None = None, seed: int = 0,
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
-          lr: float | None = None, distill: float | None = None) -> Built:
+          lr: float | None = None, distill: float | None = None, optimize: str = "speed"
+          ) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -229,7 +230,9 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     store sits beside the bundle (.OUTPUT.store.sqlite), so an interrupted build resumes.
     `tolerance`: scores this close to the best count as tied and the fastest wins (accuracy
     points, default 0.5; percent of the best MSE, default 2). `lr`, `distill`: fine-tuning
-    learning rate and distillation weight (None: 1e-3, 0: train.finetune).
+    learning rate and distillation weight (None: 1e-3, 0: train.finetune). `optimize`: the
+    code's mode, 'speed' (layers switch to size mode, the largest code first, only where
+    the flash budget needs it; the result's `chosen` names them) or 'size' (every layer).
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -248,6 +251,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
         return None if v is None else str(v)
 
     budgets = budgets_from_args(target, text(budget), text(ram), text(latency), text(clock))
+    if optimize not in ("speed", "size"):
+        raise LrfError(f"unknown optimize mode '{optimize}'; valid: speed, size")
     if epochs < 0 or max_evaluations < 1 or finalists < 1:
         raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
     if thresholds is None:
@@ -272,7 +277,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         task=task, epochs=epochs, thresholds=ths,
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
-                        dtype=dtype, tolerance=tolerance, **finetune_options(lr, distill))
+                        dtype=dtype, tolerance=tolerance, optimize=optimize,
+                        **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()
