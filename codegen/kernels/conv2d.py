@@ -17,8 +17,7 @@ from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
                                              pack_blocks, padded_scratch, q8_output,
-                                             requant_arrays, requant_q8, size_blocks, size_call,
-                                             spatial)
+                                             requant_q8, size_blocks, size_call, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -95,7 +94,7 @@ def _size_q8(layer: Any, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     plan = LayerPlan(vars=dict(v), scratch=kn)
     plan.weights["w"] = pack_blocks(k2, size_blocks(n))
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_arrays(layer, plan)
+    requant_q8(layer, k2, plan)
     q8_output(layer, plan)
     fc, plan.shared = dense.shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", "lrf_conv2d")

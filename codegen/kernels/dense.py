@@ -12,8 +12,8 @@ import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, q8_output, requant_arrays,
-                                             requant_q8, size_blocks, size_call)
+                                             pack_blocks, q8_output, requant_q8, size_blocks,
+                                             size_call)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -39,11 +39,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
-    if not opt.size(node):
-        requant_q8(layer, k, plan)
-        return q8_output(layer, plan)
-    requant_arrays(layer, plan)
+    requant_q8(layer, k, plan)
     q8_output(layer, plan)
+    if not opt.size(node):
+        return plan
     fn, plan.shared = shared_loop_q8(layer, plan)
     return size_call(plan, fn, "lrf_dense_q8_params", *size_fields_q8(plan, x, y), INT8)
 
@@ -82,10 +81,12 @@ def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, di
 
 def size_fields_q8(plan: LayerPlan, x: int, y: int, prefix: str = ""
                    ) -> tuple[dict[str, int], dict[str, str | None]]:
-    """The int8 parameter struct's numbers and arrays (after requant_arrays, q8_output)."""
+    """The int8 parameter struct's numbers and arrays (after requant_q8, q8_output: with
+    `fastrq` the right shifts `rs` of the 32-bit requantization stand for the shifts)."""
     v = plan.vars
-    nums = {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"]}
-    arrays = {"w": "w", "b": "b", "m": "m", "s": "s", "lut": "lut" if v["lut"] else None}
+    nums = {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"], "fast": int(v["fastrq"])}
+    arrays = {"w": "w", "b": "b", "m": "m", "s": "rs" if v["fastrq"] else "s",
+              "lut": "lut" if v["lut"] else None}
     return ({prefix + k: n for k, n in nums.items()},
             {prefix + k: a for k, a in arrays.items()})
 

@@ -5,7 +5,7 @@ rows (not a padded copy of the input) and may then run in place. int8 with multi
 intermediate can overflow (`fastrq`, common.fast_requant). Size mode
 (CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
 (depthwise_conv2d_size.c.j2 / _q8_size.c.j2; weights [KH][KW][C*M]), which accumulates a
-pixel's channels tap by tap (int8: in an int32 scratch row; not in place)."""
+pixel's channels over the window's taps, 8 channels a pass (not in place)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, fast_requant, float_bias,
                                              folded_bias, padded_scratch, q8_output,
-                                             requant_arrays, size_call, spatial)
+                                             requant_arrays, requant_q8, size_call, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -93,17 +93,16 @@ def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
 
 def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     """Size mode, int8: the shared loop of the layer's rounding, which requantizes with
-    dense's output stage (its parameters nested as `q`); int32 accumulators in scratch."""
+    dense's output stage (its parameters nested as `q`)."""
     n = k2.shape[1]
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_arrays(layer, plan)
+    requant_q8(layer, k2, plan)
     q8_output(layer, plan)
     fc, plan.shared = dense.shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", "lrf_depthwise")
     plan.shared += [("depthwise_conv2d_q8_size.c.j2", {"part": "params"}),
                     ("depthwise_conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
-    plan.scratch = 4 * n  # int32 accumulators of one pixel
     nums, arrays = dense.size_fields_q8(plan, k2.shape[0], n, "q.")
     return size_call(plan, fn, "lrf_depthwise_q8_params",
                      {**nums, **_window(plan.vars), "zp_in": plan.vars["ZP_IN"]}, arrays, INT8)
