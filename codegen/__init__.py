@@ -19,7 +19,8 @@ int8 kernels, `planner.py` the arena, `render.py` the templates' environment and
 the block loops without rendering; `size_loops(node, dtype)` the shared functions a layer
 calls in size mode (`CodegenOptions(optimize="size")` or per layer `layers={name: "size"}`:
 one shared, parameterized loop per kernel family, called with a `static const` parameter
-struct; dense, conv2d and depthwise_conv2d have one, other families stay specialized).
+struct; dense, conv2d, depthwise_conv2d and tt_dense have one, other families stay
+specialized: pooling, padding, add, activations, ... are small).
 
 How to add an op family (e.g. tt_dense): each stage keeps one module per op family and one
 registration list (`MODULES` in the package's `__init__.py`); a new op touches exactly

@@ -84,7 +84,17 @@ def depthwise_graph() -> Graph:
                  name="sized")
 
 
-GRAPHS = {"dense": size_graph, "conv": conv_graph, "depthwise": depthwise_graph}
+def tt_graphs(case: int) -> Graph:
+    """tt_dense's size-mode cases (tests/test_tt_kernel.py): three cores (the scratch's two
+    halves), two in the other order (p > 1 steps); then a softmax head."""
+    from test_tt_kernel import tt_graph
+    g = tt_graph(*[(60, 36, "3,4,5x2,3,6", 5, None), (24, 20, "4,6x5,4", 3, "lr")][case])[0]
+    g.name = "sized"
+    return g
+
+
+GRAPHS = {"dense": size_graph, "conv": conv_graph, "depthwise": depthwise_graph,
+          "tt3": lambda: tt_graphs(0), "tt2": lambda: tt_graphs(1)}
 
 
 def inputs(g: Graph, n: int, seed: int = 12) -> np.ndarray:

@@ -111,12 +111,16 @@ def size_blocks(n: int) -> list[dict[str, int]]:
 
 
 def size_call(plan: LayerPlan, call: str, ptype: str, params: dict[str, int],
-              arrays: dict[str, str | None], dtype: str) -> LayerPlan:
+              arrays: dict[str, str | None], dtype: str,
+              tables: list[dict[str, Any]] | None = None, tmp: bool = False) -> LayerPlan:
     """Makes `plan` a size-mode layer: a `static const struct <ptype>` of `params` (numbers)
     and `arrays` (field -> the suffix of one of the layer's constant arrays, or None: NULL),
-    passed to the shared function `call`."""
+    passed to the shared function `call`. `tables`: arrays of structs before it, each
+    {name: suffix, type: struct, rows: [{params, arrays}]} (TT's steps). `tmp`: `call`
+    takes a scratch pointer even when the layer has no scratch (NULL then)."""
     plan.template = "size_call_q8.c.j2" if dtype == INT8 else "size_call.c.j2"
-    plan.vars.update({"call": call, "ptype": ptype, "params": params, "arrays": arrays})
+    plan.vars.update({"call": call, "ptype": ptype, "params": params, "arrays": arrays,
+                      "tables": tables or [], "tmp": tmp})
     return plan
 
 

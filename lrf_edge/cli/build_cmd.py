@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
-                        "(every dense/conv/depthwise layer calls its family's shared loop)")
+                        "(every dense/conv/depthwise/TT layer calls its family's shared loop)")
     p.add_argument("--tolerance", type=float,
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "

@@ -27,7 +27,8 @@ def add_optimize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="speed (default): one specialized, unrolled C function per layer; "
                         "size: one shared, parameterized loop per kernel family (dense, "
-                        "conv2d, depthwise_conv2d), called per layer with a parameter struct")
+                        "conv2d, depthwise_conv2d, tt_dense), called per layer with a "
+                        "parameter struct")
 
 
 def add_data(p: argparse.ArgumentParser, default: str) -> None:
