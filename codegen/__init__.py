@@ -66,6 +66,7 @@ from lrf_edge.codegen.kernels.common import (DTYPES, OPTIMIZE, SIZE, SPEED, Code
 from lrf_edge.codegen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
-           "LayerPlan", "OPTIMIZE", "SIZE", "SPEED", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
+           "LayerPlan", "OPTIMIZE", "SIZE", "SPEED", "arena_bytes", "blocks", "c_floats",
+           "c_ints", "generate",
            "kernel_loops", "kernel_of", "kernel_table", "pack_blocks", "render", "size_loops",
            "write"]

@@ -163,18 +163,20 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
-def arena_bytes(model: Model, dtype: str = FLOAT32) -> int:
+def arena_bytes(model: Model, dtype: str = FLOAT32,
+                layers: dict[str, str] | None = None) -> int:
     """Bytes of static RAM the generated C allocates for activations (int8: with the float
     API's int8 input/output buffers), planned as `generate` plans it, without rendering.
 
     For "int8" a float Graph is quantized first with throwaway ranges (seeded uniform
     inputs): the sizes do not depend on the ranges, so no calibration data is needed. A
-    QuantizedGraph is int8 whatever `dtype` says, as in `generate`."""
+    QuantizedGraph is int8 whatever `dtype` says, as in `generate`. `layers`: the layers'
+    code modes (CodegenOptions.layers; size mode's scratch and in-place differ)."""
     if dtype == INT8 and isinstance(model, Graph):
         x = np.random.default_rng(0).random((2, *model.input_shape), np.float32)
         model = quantize(model, x)
     flavour = _flavour_of(model, CodegenOptions(dtype=dtype))
-    planned = _plan(model, flavour, CodegenOptions())
+    planned = _plan(model, flavour, CodegenOptions(layers=dict(layers or {})))
     return flavour.elem_bytes * planned.arena
 
 
@@ -239,7 +241,8 @@ def generate(model: Model, name: str | None = None,
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
     weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
-           "shared": list(shared.values()), "weights": weights, "arena_size": p.arena, "arena_bytes": total,
+           "shared": list(shared.values()), "weights": weights, "arena_size": p.arena,
+           "arena_bytes": total,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),
            "output_size": math.prod(graph.output_shape),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lrf_edge import qemu
-from lrf_edge.codegen import CodegenOptions, generate
+from lrf_edge.codegen import CodegenOptions, arena_bytes, generate
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import float_forward, quantize, reference
@@ -121,6 +121,7 @@ def test_int8_size_exact_on_host(graph):
     c = src.files["sized.c"]
     assert c.count("void lrf_dense_q8(") == 1 and "static const struct lrf_dense_q8_params" in c
     assert all(l.mode == "size" for l in src.layers if l.fn)
+    assert arena_bytes(g, "int8", {n.name: "size" for n in g}) == src.arena_bytes
     if graph == "conv":  # the 1x1 ran in place; the window scratch is one pixel's window
         layers = {l.name: l for l in src.layers}
         assert layers["c2"].output == layers["c1"].output and layers["c1"].scratch_bytes == 27

@@ -168,14 +168,15 @@ class Builder:
         self.say(msg)
 
     # -- predictions -------------------------------------------------------------------
-    def arena(self, graph: Graph, dtype: str) -> int:
+    def arena(self, graph: Graph, dtype: str, modes: dict[str, str] | None = None) -> int:
         """The arena bytes of a candidate's graph, planned once per structure (what the
-        planner reads: ops, shapes and attributes such as TT ranks, not weight values)."""
+        planner reads: ops, shapes and attributes such as TT ranks, not weight values, and
+        the layers' code modes)."""
         key = dtype + content_hash([(n.name, n.op, n.inputs, n.shape,
                                      {k: v for k, v in n.attrs.items() if k != "quant"})
-                                    for n in graph])
+                                    for n in graph] + [sorted((modes or {}).items())])
         if key not in self._arena_cache:
-            self._arena_cache[key] = arena_bytes(graph, dtype)
+            self._arena_cache[key] = arena_bytes(graph, dtype, modes)
         return self._arena_cache[key]
 
     def predict(self, c: Candidate, arena: bool = True) -> None:
@@ -184,8 +185,8 @@ class Builder:
             c.modes = self.code_modes(c, lm)
         c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
         c.pred_instructions = lm.predict(c.graph, c.modes)
-        if arena and c.pred_ram is None:
-            c.arena_bytes = self.arena(c.graph, c.dtype)
+        if arena:  # cached per structure and modes
+            c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
             c.pred_ram = c.arena_bytes + lm.stack_bytes
 
