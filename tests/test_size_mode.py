@@ -242,3 +242,13 @@ def test_build_fits_a_tight_flash_budget_in_size_mode(lenet300, lenet300_path, t
     assert chosen["optimize"] == "speed"
     c = (tmp_path / "out" / "model.c").read_text()
     assert ("lrf_dense_q8(" in c) == bool(chosen["size_layers"])
+
+
+def test_build_takes_optimize(lenet300_path, capsys):
+    import lrf_edge
+    from lrf_edge.cli.main import main
+    with pytest.raises(SystemExit):
+        main(["build", str(lenet300_path), "--target", "riscv32", "--optimize", "tiny"])
+    assert "--optimize" in capsys.readouterr().err
+    with pytest.raises(LrfError, match="valid: speed, size"):
+        lrf_edge.build(lenet300_path, "riscv32", budget="64KB", optimize="tiny", progress=False)
