@@ -125,6 +125,10 @@ def test_int8_size_exact_on_host(graph):
     if graph == "conv":  # the 1x1 ran in place; the window scratch is one pixel's window
         layers = {l.name: l for l in src.layers}
         assert layers["c2"].output == layers["c1"].output and layers["c1"].scratch_bytes == 27
+    if graph == "depthwise":  # in place through a ring of 3 input rows (not dilated w4)
+        layers = {l.name: l for l in src.layers}
+        assert layers["w2"].output == layers["w1"].output and layers["w2"].scratch_bytes == 96
+        assert layers["w4"].scratch_bytes == 0
     xq = qg.input.quantize(x)
     out, _ = host_q8(src, xq)
     np.testing.assert_array_equal(out, reference.run_q8(qg, xq))

@@ -5,7 +5,8 @@ rows (not a padded copy of the input) and may then run in place. int8 with multi
 intermediate can overflow (`fastrq`, common.fast_requant). Size mode
 (CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
 (depthwise_conv2d_size.c.j2 / _q8_size.c.j2; weights [KH][KW][C*M]), which accumulates a
-pixel's channels over the window's taps, 8 channels a pass (not in place)."""
+pixel's channels over the window's taps, 8 channels a pass (int8: in place through a ring of
+KH input rows where it can be)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,8 @@ def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
 
 def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     """Size mode, int8: the shared loop of the layer's rounding, which requantizes with
-    dense's output stage (its parameters nested as `q`)."""
+    dense's output stage (its parameters nested as `q`); in place (its input read through
+    a scratch ring of KH rows) where ring_inplace allows it and it is not dilated."""
     n = k2.shape[1]
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)
@@ -103,9 +105,14 @@ def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     fn = fc.replace("lrf_dense", "lrf_depthwise")
     plan.shared += [("depthwise_conv2d_q8_size.c.j2", {"part": "params"}),
                     ("depthwise_conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
+    v = plan.vars
+    ring = v["DH"] == 1 and ring_inplace(v)
+    plan.inplace = ring
+    plan.scratch = v["KH"] * v["W"] * v["C"] if ring else 0
     nums, arrays = dense.size_fields_q8(plan, k2.shape[0], n, "q.")
     return size_call(plan, fn, "lrf_depthwise_q8_params",
-                     {**nums, **_window(plan.vars), "zp_in": plan.vars["ZP_IN"]}, arrays, INT8)
+                     {**nums, **_window(v), "zp_in": v["ZP_IN"], "ring": int(ring)}, arrays,
+                     INT8, tmp=True)
 
 
 def ring_inplace(v: dict[str, Any]) -> bool:
