@@ -16,7 +16,11 @@ Layout: `generator.py` is the one generator (the per-dtype `Flavour` says what d
 between float32 and int8), `kernels/` holds one module per op family with its float32 and
 int8 kernels, `planner.py` the arena, `render.py` the templates' environment and C literals.
 `arena_bytes(graph, dtype)` and `kernel_loops(node, block)` give the build the arena size and
-the block loops without rendering.
+the block loops without rendering; `size_loops(node, dtype)` the shared functions a layer
+calls in size mode (`CodegenOptions(optimize="size")` or per layer `layers={name: "size"}`:
+one shared, parameterized loop per kernel family, called with a `static const` parameter
+struct; dense, conv2d, depthwise_conv2d and tt_dense have one, other families stay
+specialized: pooling, padding, add, activations, ... are small).
 
 How to add an op family (e.g. tt_dense): each stage keeps one module per op family and one
 registration list (`MODULES` in the package's `__init__.py`); a new op touches exactly
@@ -59,11 +63,13 @@ lrf_edge.quant.reference bit for bit (tests/test_int8.py).
 """
 
 from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
-from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table
-from lrf_edge.codegen.kernels.common import (DTYPES, SIMD, CodegenOptions, Kernel, LayerPlan,
-                                             blocks, pack_blocks)
+from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table, size_loops
+from lrf_edge.codegen.kernels.common import (DTYPES, OPTIMIZE, SIMD, SIZE, SPEED,
+                                             CodegenOptions, Kernel, LayerPlan, blocks,
+                                             pack_blocks)
 from lrf_edge.codegen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
-           "LayerPlan", "SIMD", "arena_bytes", "blocks", "c_floats", "c_ints", "generate",
-           "kernel_loops", "kernel_of", "kernel_table", "pack_blocks", "render", "write"]
+           "LayerPlan", "OPTIMIZE", "SIMD", "SIZE", "SPEED", "arena_bytes", "blocks",
+           "c_floats", "c_ints", "generate", "kernel_loops", "kernel_of", "kernel_table",
+           "pack_blocks", "render", "size_loops", "write"]

@@ -20,7 +20,8 @@ import numpy as np
 
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.codegen.kernels import kernel_of
-from lrf_edge.codegen.kernels.common import FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan
+from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
+                                             LayerPlan)
 from lrf_edge.codegen.planner import Buffer, live, place, plan_memory
 from lrf_edge.codegen.render import c_float, c_name, render
 from lrf_edge.errors import LrfError
@@ -43,6 +44,7 @@ class LayerInfo:
     scratch_bytes: int = 0
     profile_index: int | None = None  # slot in the per-layer counters, None without code
     live_bytes: int = 0     # arena bytes in use while the layer runs (its inputs, output, scratch)
+    mode: str = SPEED       # "size": a call of the family's shared loop (CodegenOptions.optimize)
 
 
 @dataclass
@@ -191,18 +193,20 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
-def arena_bytes(model: Model, dtype: str = FLOAT32) -> int:
+def arena_bytes(model: Model, dtype: str = FLOAT32,
+                layers: dict[str, str] | None = None) -> int:
     """Bytes of static RAM the generated C allocates for activations (int8: with the float
     API's int8 input/output buffers), planned as `generate` plans it, without rendering.
 
     For "int8" a float Graph is quantized first with throwaway ranges (seeded uniform
     inputs): the sizes do not depend on the ranges, so no calibration data is needed. A
-    QuantizedGraph is int8 whatever `dtype` says, as in `generate`."""
+    QuantizedGraph is int8 whatever `dtype` says, as in `generate`. `layers`: the layers'
+    code modes (CodegenOptions.layers; size mode's scratch and in-place differ)."""
     if dtype == INT8 and isinstance(model, Graph):
         x = np.random.default_rng(0).random((2, *model.input_shape), np.float32)
         model = quantize(model, x)
     flavour = _flavour_of(model, CodegenOptions(dtype=dtype))
-    planned = _plan(model, flavour, CodegenOptions())
+    planned = _plan(model, flavour, CodegenOptions(layers=dict(layers or {})))
     return flavour.elem_bytes * planned.arena
 
 
@@ -229,6 +233,7 @@ def generate(model: Model, name: str | None = None,
     layers: list[dict[str, Any]] = []
     infos: list[LayerInfo] = []
     weights: list[tuple[str, str, np.ndarray]] = []
+    shared: dict[str, str] = {}  # size mode's shared loops, each once: key -> C
     for pos, node in enumerate(graph):
         if node.op == "input":
             continue
@@ -248,7 +253,11 @@ def generate(model: Model, name: str | None = None,
                      "index": len(layers), **plan.vars,
                      # the planner put the output over an input: no restrict on them
                      "alias": any(_over(loc[node.name], loc[s]) for s in node.inputs)}
-            layer["code"] = render(kernel.template, L=layer)
+            layer["code"] = render(plan.template or kernel.template, L=layer)
+            for template, variables in plan.shared:
+                key = f"{template}:{sorted(variables.items())}"
+                if key not in shared:
+                    shared[key] = render(template, S=variables)
             layers.append(layer)
         where = loc[node.name]
         out = ("view of " + node.inputs[0]) if kernel.template is None else (
@@ -258,13 +267,14 @@ def generate(model: Model, name: str | None = None,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()), output=out,
             scratch_bytes=size * plan.scratch,
             profile_index=len(layers) - 1 if fn else None,
-            live_bytes=size * live(buffers, pos)))
+            live_bytes=size * live(buffers, pos), mode=SIZE if plan.shared else SPEED))
 
     total = size * p.arena
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
     weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
-           "weights": weights, "arena_size": p.arena, "arena_bytes": total,
+           "shared": list(shared.values()), "weights": weights, "arena_size": p.arena,
+           "arena_bytes": total,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),
            "output_size": math.prod(graph.output_shape),

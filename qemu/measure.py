@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -111,16 +111,20 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
-            timeout: float | None = None, block: int | None = None) -> Measurement:
+            timeout: float | None = None, block: int | None = None, optimize: str = "speed",
+            layers: Mapping[str, str] | None = None) -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
-    generator's default); with `workdir` the build (sources, ELF) stays there."""
+    generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
+    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
-    options = CodegenOptions(dtype=dtype, simd=t.simd) if block is None else \
-        CodegenOptions(block=block, dtype=dtype, simd=t.simd)
+    options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
+                             layers=dict(layers or {}))
+    if block is not None:
+        options = replace(options, block=block)
     src = generate(graph, name, options)
     float_graph = graph if dtype == "float32" else graph.graph
     if inputs is None:

@@ -48,6 +48,16 @@ def kernel_loops(node: Node, block: int) -> list[int]:
     return _MODULE_OF[node.op].loops(node, block)
 
 
+def size_loops(node: Node, dtype: str = FLOAT32) -> tuple[str, ...]:
+    """The shared C functions the node calls in size mode, each emitted once per model (the
+    latency model's code features count them); empty when its family has no size mode, so
+    the layer stays specialized."""
+    if node.op not in _MODULE_OF:
+        raise _unsupported(node, dtype)
+    names = getattr(_MODULE_OF[node.op], "size_loops", None)
+    return names(node, dtype) if names is not None else ()
+
+
 def _unsupported(node: Node, dtype: str) -> LrfError:
     what = "the code generator" if dtype == FLOAT32 else f"the {dtype} code generator"
     return LrfError(f"layer '{node.name}': {what} has no kernel for op '{node.op}'; "

@@ -12,7 +12,7 @@ reshape) emit no code; element-wise kernels may run in place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -39,6 +39,10 @@ class LayerPlan:
     # the output may be written over the first input, once that input is dead, starting this
     # many elements before it (0: over it; None: it needs a buffer of its own)
     overlap: int | None = None
+    # size mode: the layer's own template instead of the kernel's (a parameter struct and a
+    # call), and the shared C it calls: (template, variables), rendered once per model
+    template: str | None = None
+    shared: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,40 @@ class Kernel:
     inplace: bool = False  # may write its output over its first input
 
 
+SPEED, SIZE = "speed", "size"
+OPTIMIZE = (SPEED, SIZE)
+
+
 @dataclass(frozen=True)
 class CodegenOptions:
+    """`optimize` is every layer's mode unless `layers` names the layer: "speed" emits one
+    specialized, unrolled function per layer; "size" one shared, parameterized loop per
+    kernel family, called per layer with a `static const` parameter struct (families
+    without a size mode stay specialized: their code is small)."""
+
     block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
     dtype: str = FLOAT32  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
     simd: str = ""  # the target's SIMD (SIMD): "arm-dsp" gives the int8 kernels DSP inner loops
+    optimize: str = SPEED
+    layers: Mapping[str, str] = field(default_factory=dict)  # layer name -> its own mode
+
+    def __post_init__(self) -> None:
+        for mode in (self.optimize, *self.layers.values()):
+            if mode not in OPTIMIZE:
+                raise LrfError(f"unknown optimize mode '{mode}'; valid: {', '.join(OPTIMIZE)}")
 
     @property
     def dsp(self) -> bool:
         """Whether the int8 kernels use the Arm DSP extension (SXTB16/SMLAD intrinsics of
         arm_acle.h): the C then compiles only where __ARM_FEATURE_DSP is defined."""
         return self.simd == ARM_DSP
+
+    def mode(self, layer: str) -> str:
+        """The layer's mode: "speed" or "size"."""
+        return self.layers.get(layer, self.optimize)
+
+    def size(self, node: Node) -> bool:
+        return self.mode(node.name) == SIZE
 
 
 def blocks(n: int, width: int) -> list[dict[str, int]]:
@@ -82,6 +109,33 @@ def block_widths(n: int, block: int) -> list[int]:
 def no_loops(node: Node, block: int) -> list[int]:
     """Kernels without unrolled block loops."""
     return []
+
+
+SIZE_BLOCK = 8  # outputs per pass of the size mode's shared dense/conv loops (compiled in)
+
+
+def size_blocks(n: int) -> list[dict[str, int]]:
+    """The passes of a shared size-mode loop over n outputs: blocks of SIZE_BLOCK, then the
+    remaining outputs one by one (pack_blocks then packs [n/8][K][8] + [n%8][K])."""
+    main = n - n % SIZE_BLOCK
+    out = [{"start": 0, "stop": main, "width": SIZE_BLOCK}] if main else []
+    if n % SIZE_BLOCK:
+        out.append({"start": main, "stop": n, "width": 1})
+    return out
+
+
+def size_call(plan: LayerPlan, call: str, ptype: str, params: dict[str, int],
+              arrays: dict[str, str | None], dtype: str,
+              tables: list[dict[str, Any]] | None = None, tmp: bool = False) -> LayerPlan:
+    """Makes `plan` a size-mode layer: a `static const struct <ptype>` of `params` (numbers)
+    and `arrays` (field -> the suffix of one of the layer's constant arrays, or None: NULL),
+    passed to the shared function `call`. `tables`: arrays of structs before it, each
+    {name: suffix, type: struct, rows: [{params, arrays}]} (TT's steps). `tmp`: `call`
+    takes a scratch pointer even when the layer has no scratch (NULL then)."""
+    plan.template = "size_call_q8.c.j2" if dtype == INT8 else "size_call.c.j2"
+    plan.vars.update({"call": call, "ptype": ptype, "params": params, "arrays": arrays,
+                      "tables": tables or [], "tmp": tmp})
+    return plan
 
 
 def pack_blocks(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:

@@ -5,7 +5,10 @@ its input pixels in place, any other gathers each pixel's window into a 2-window
 (`col`), writing the zero point where it pads (no padded copy of the input). Its output
 may start a few rows before its dead input and overwrite it (`overlap`). With the Arm DSP
 extension (options.dsp) a pass is two pixels x two channels, four inputs per SMLAD pair
-(weights packed [N/2][K/4][2][4] by common.pack_quads)."""
+(weights packed [N/2][K/4][2][4] by common.pack_quads). Size mode (CodegenOptions.optimize):
+every conv2d layer calls the model's one shared loop (conv2d_size.c.j2 /
+conv2d_q8_size.c.j2), which gathers each output pixel's window into a scratch of KH*KW*C
+values and runs dense's shared loop on it (weights packed as dense's)."""
 
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, float_bias, folded_bias,
                                              pack_blocks, pack_quads, padded_scratch, q8_output,
-                                             requant_q8, spatial)
+                                             requant_q8, size_blocks, size_call, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -28,6 +32,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
+    if opt.size(node):
+        return _size(node, v, k.reshape(kh * kw * c, n))
     parts = blocks(n, opt.block)
     plan = LayerPlan(vars={**v, "blocks": parts})
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
@@ -42,6 +48,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
+    if opt.size(node):
+        return _size_q8(layer, v, k.reshape(kh * kw * c, n))
     parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
     plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw * c, n)
@@ -90,6 +98,52 @@ def overlap(v: dict[str, Any], flat: bool, reads_first: bool) -> int:
 def _first_inside(start: int, k: int, d: int, n: int) -> int | None:
     """The first of the window's k taps start, start + d, ... inside [0, n)."""
     return next((start + j * d for j in range(k) if 0 <= start + j * d < n), None)
+def _window(v: dict[str, Any]) -> dict[str, int]:
+    """The shared loop's spatial fields."""
+    keys = ("H", "W", "C", "HO", "WO", "KH", "KW", "SH", "SW", "DH", "DW", "PT", "PL")
+    return {k.lower(): v[k] for k in keys}
+
+
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls: its loop and dense's."""
+    return tuple(f.replace("lrf_dense", "lrf_conv2d") for f in dense.size_loops(node, dtype)
+                 ) + dense.size_loops(node, dtype)
+
+
+def _size(node: Node, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
+    """Size mode, float: the shared loop of the fused activation."""
+    kn, n = k2.shape
+    plan = LayerPlan(vars=dict(v), scratch=kn)
+    plan.weights["w"] = pack_blocks(k2, size_blocks(n))
+    plan.vars["bias"] = float_bias(node, plan)
+    fc, plan.shared = dense.shared_loop(node.activation)
+    fn = fc.replace("lrf_dense", "lrf_conv2d")
+    act = "linear" if node.activation == "softmax" else node.activation
+    plan.shared += [("conv2d_size.c.j2", {"part": "params"}),
+                    ("conv2d_size.c.j2", {"part": "loop", "fn": fn, "dense": fc, "act": act})]
+    nums, arrays = dense.size_fields(plan, kn, n, "fc.")
+    return size_call(plan, fn, "lrf_conv2d_params", {**nums, **_window(v)}, arrays, FLOAT32)
+
+
+def _size_q8(layer: Any, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
+    """Size mode, int8: the shared loop of the layer's rounding; a 1x1, stride-1 conv that
+    does not widen runs in place (each pixel is gathered before its outputs are written)."""
+    kn, n = k2.shape
+    plan = LayerPlan(vars=dict(v), scratch=kn)
+    plan.weights["w"] = pack_blocks(k2, size_blocks(n))
+    plan.weights["b"] = folded_bias(layer, k2)
+    requant_q8(layer, k2, plan)
+    q8_output(layer, plan)
+    fc, plan.shared = dense.shared_loop_q8(layer, plan)
+    fn = fc.replace("lrf_dense", "lrf_conv2d")
+    plan.shared += [("conv2d_q8_size.c.j2", {"part": "params"}),
+                    ("conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
+    in_place = (v["KH"] == v["KW"] == v["SH"] == v["SW"] == 1 and not v["padded"]
+                and n <= v["C"])
+    plan.overlap = 0 if in_place else None
+    nums, arrays = dense.size_fields_q8(plan, kn, n, "fc.")
+    return size_call(plan, fn, "lrf_conv2d_q8_params",
+                     {**nums, **_window(v), "zp_in": plan.vars["ZP_IN"]}, arrays, INT8)
 
 
 def loops(node: Node, block: int) -> list[int]:

@@ -1,7 +1,10 @@
 """dense: y = act(x W + b), B outputs per pass (weights packed [Y/B][X][B]), each input
 loaded once per pass; int8: int32 accumulators from the folded bias, requantized per
 output channel. With the Arm DSP extension (options.dsp) four outputs per pass, four inputs
-per SMLAD pair (weights packed [Y/4][X/4][4][4] by common.pack_quads)."""
+per SMLAD pair (weights packed [Y/4][X/4][4][4] by common.pack_quads). Size mode
+(CodegenOptions.optimize): every dense layer calls the model's one shared loop
+(dense_size.c.j2 / dense_q8_size.c.j2: `lrf_dense[_<act>]`, `lrf_dense_q8[_dbl]`) with a
+parameter struct, 8 outputs per pass then one by one."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8)
+                                             requant_q8, size_blocks, size_call)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -21,22 +24,75 @@ OPS = ("dense",)
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     x, y = k.shape
-    parts = blocks(y, opt.block)
+    parts = size_blocks(y) if opt.size(node) else blocks(y, opt.block)
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.vars["bias"] = float_bias(node, plan)
-    return plan
+    if not opt.size(node):
+        return plan
+    fn, plan.shared = shared_loop(node.activation)
+    return size_call(plan, fn, "lrf_dense_params", *size_fields(plan, x, y), FLOAT32)
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    parts = blocks(y, DSP_MATVEC if opt.dsp else opt.block)
-    plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": opt.dsp})
-    plan.weights["w"] = (pack_quads if opt.dsp else pack_blocks)(k, parts)
+    dsp = opt.dsp and not opt.size(node)  # the shared size-mode loop is generic C
+    parts = (size_blocks(y) if opt.size(node)
+             else blocks(y, DSP_MATVEC if dsp else opt.block))
+    plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
+    plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)
-    return q8_output(layer, plan)
+    q8_output(layer, plan)
+    if not opt.size(node):
+        return plan
+    fn, plan.shared = shared_loop_q8(layer, plan)
+    return size_call(plan, fn, "lrf_dense_q8_params", *size_fields_q8(plan, x, y), INT8)
+
+
+# -- size mode: the shared loops, which conv2d's size mode calls per pixel too -----------
+
+def shared_loop(act: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The float loop of this fused activation (softmax runs after it): its name and the
+    shared C it needs (LayerPlan.shared)."""
+    act = "linear" if act == "softmax" else act
+    fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
+    return fn, [("dense_size.c.j2", {"part": "params"}),
+                ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+
+
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls (TFLite Micro's double rounding, which
+    only a .tflite file's own numerics use, has a variant of the int8 one)."""
+    return (shared_loop(node.activation)[0],) if dtype == FLOAT32 else ("lrf_dense_q8",)
+
+
+def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
+                ) -> tuple[dict[str, int], dict[str, str | None]]:
+    """The float parameter struct's numbers and arrays (size_call), its fields named
+    `prefix` + field (conv2d nests it)."""
+    return ({f"{prefix}x": x, f"{prefix}y": y},
+            {f"{prefix}w": "w", f"{prefix}b": "b" if plan.vars["bias"] else None})
+
+
+def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The int8 loop of the layer's rounding: its name and the shared C it needs."""
+    fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
+    return fn, [("dense_q8_size.c.j2", {"part": "params"}),
+                ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+
+
+def size_fields_q8(plan: LayerPlan, x: int, y: int, prefix: str = ""
+                   ) -> tuple[dict[str, int], dict[str, str | None]]:
+    """The int8 parameter struct's numbers and arrays (after requant_q8, q8_output: with
+    `fastrq` the right shifts `rs` of the 32-bit requantization stand for the shifts)."""
+    v = plan.vars
+    nums = {"x": x, "y": y, "zp": v["ZP"], "lo": v["LO"], "hi": v["HI"], "fast": int(v["fastrq"])}
+    arrays = {"w": "w", "b": "b", "m": "m", "s": "rs" if v["fastrq"] else "s",
+              "lut": "lut" if v["lut"] else None}
+    return ({prefix + k: n for k, n in nums.items()},
+            {prefix + k: a for k, a in arrays.items()})
 
 
 def loops(node: Node, block: int) -> list[int]:

@@ -2,7 +2,11 @@
 channel's window contiguous (weights [C][KH][KW]); other multipliers read the Keras layout
 [KH][KW][C*M]. int8 multiplier 1 with padding reads its rows from a ring of KH padded input
 rows (not a padded copy of the input) and may then run in place. int8 with multiplier 1 requantizes with 32-bit operations only when no
-intermediate can overflow (`fastrq`, common.fast_requant)."""
+intermediate can overflow (`fastrq`, common.fast_requant). Size mode
+(CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
+(depthwise_conv2d_size.c.j2 / _q8_size.c.j2; weights [KH][KW][C*M]), which accumulates a
+pixel's channels over the window's taps, 8 channels a pass (int8: in place through a ring of
+KH input rows where it can be)."""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, fast_requant, float_bias,
                                              folded_bias, padded_scratch, q8_output,
-                                             requant_arrays, spatial)
+                                             requant_arrays, requant_q8, size_call, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -25,6 +30,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
     plan = LayerPlan(vars={**v, "M": m})
+    if opt.size(node):
+        return _size(node, plan, k.reshape(-1))
     if m == 1:
         plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
         plan.weights["w"] = np.ascontiguousarray(k.reshape(kh * kw, c).T).reshape(-1)
@@ -43,6 +50,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     v = spatial(node, kh, kw)
     plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw, c * m)
+    if opt.size(node):
+        return _size_q8(layer, plan, k2)
     # DSP, kernel rows of <= 4 taps: each row's weights are one word split by SXTB16 (the
     # last row's word reads 4 - KW bytes past the array: zeros appended)
     dsp4 = plan.vars["dsp4"] = opt.dsp and m == 1 and kw <= 4
@@ -62,6 +71,55 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.vars["inplace"] = ring and ring_inplace(v)
     plan.overlap = 0 if plan.vars["inplace"] else None
     return q8_output(layer, plan)
+
+
+def _window(v: dict[str, Any]) -> dict[str, int]:
+    """The shared loop's spatial fields."""
+    keys = ("H", "W", "C", "M", "HO", "WO", "KH", "KW", "SH", "SW", "DH", "DW", "PT", "PL")
+    return {("mult" if k == "M" else k.lower()): v[k] for k in keys}
+
+
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared functions a size-mode layer calls (int8: and dense's output stage)."""
+    if dtype == FLOAT32:
+        act = "linear" if node.activation == "softmax" else node.activation
+        return ("lrf_depthwise" if act == "linear" else f"lrf_depthwise_{act}",)
+    return ("lrf_depthwise_q8", "lrf_dense_q8")
+
+
+def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
+    """Size mode, float: the shared loop of the fused activation (softmax after it)."""
+    plan.weights["w"] = k.astype(np.float32)
+    plan.vars["bias"] = float_bias(node, plan)
+    fn, = size_loops(node, FLOAT32)
+    act = "linear" if node.activation == "softmax" else node.activation
+    plan.shared = [("depthwise_conv2d_size.c.j2", {"part": "params"}),
+                   ("depthwise_conv2d_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    arrays = {"wt": "w", "b": "b" if plan.vars["bias"] else None}
+    return size_call(plan, fn, "lrf_depthwise_params", _window(plan.vars), arrays, FLOAT32)
+
+
+def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
+    """Size mode, int8: the shared loop of the layer's rounding, which requantizes with
+    dense's output stage (its parameters nested as `q`); in place (its input read through
+    a scratch ring of KH rows) where ring_inplace allows it and it is not dilated."""
+    n = k2.shape[1]
+    plan.weights["w"] = k2.reshape(-1).astype(np.int8)
+    plan.weights["b"] = folded_bias(layer, k2)
+    requant_q8(layer, k2, plan)
+    q8_output(layer, plan)
+    fc, plan.shared = dense.shared_loop_q8(layer, plan)
+    fn = fc.replace("lrf_dense", "lrf_depthwise")
+    plan.shared += [("depthwise_conv2d_q8_size.c.j2", {"part": "params"}),
+                    ("depthwise_conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
+    v = plan.vars
+    ring = v["DH"] == 1 and ring_inplace(v)
+    plan.overlap = 0 if ring else None
+    plan.scratch = v["KH"] * v["W"] * v["C"] if ring else 0
+    nums, arrays = dense.size_fields_q8(plan, k2.shape[0], n, "q.")
+    return size_call(plan, fn, "lrf_depthwise_q8_params",
+                     {**nums, **_window(v), "zp_in": v["ZP_IN"], "ring": int(ring)}, arrays,
+                     INT8, tmp=True)
 
 
 def ring_inplace(v: dict[str, Any]) -> bool:

@@ -11,6 +11,8 @@ activation.
   per pass.
 int8: each step requantizes per row q to its own int8 tensor; the input zero point is
 folded into an int32 offset per row, which on the last step also holds the bias.
+Size mode (CodegenOptions.optimize): every tt_dense layer calls the model's one shared loop
+(tt_dense_size.c.j2 / tt_dense_q8_size.c.j2) with a table of its steps (G row-major).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 
 from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
-                                             pack_blocks, pack_quads, ping_pong, q8_output)
+                                             pack_blocks, pack_quads, ping_pong, q8_output,
+                                             size_call)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
@@ -51,7 +54,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
         g = core_matrix(np.asarray(node.weights[f"core{st['k']}"], np.float32), order)
         info = dict(st, last=i == len(steps) - 1, suffix=f"s{i}",
                     blocks=_step_blocks(st["q"], st["p"], opt.block))
-        if st["p"] == 1:
+        if st["p"] == 1 and not opt.size(node):
             plan.weights[f"s{i}_g"] = pack_blocks(np.ascontiguousarray(g.T), info["blocks"])
         else:
             plan.weights[f"s{i}_g"] = g.reshape(-1).astype(np.float32)
@@ -59,17 +62,27 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan.scratch = ping_pong(infos)
     plan.vars["steps"] = infos
     plan.vars["bias"] = float_bias(node, plan)
-    return plan
+    if not opt.size(node):
+        return plan
+    fn, = size_loops(node, FLOAT32)
+    act = "linear" if node.activation == "softmax" else node.activation
+    plan.shared = [("tt_dense_size.c.j2", {"part": "params"}),
+                   ("tt_dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    rows = [{"params": {k: s[k] for k in "nqmp"}, "arrays": {"g": f"{s['suffix']}_g"}}
+            for s in infos]
+    return size_call(plan, fn, "lrf_tt_params", {"steps": len(infos), "half": _half(infos)},
+                     {"s": "steps", "b": "b" if plan.vars["bias"] else None}, FLOAT32,
+                     [{"name": "steps", "type": "lrf_tt_step", "rows": rows}], tmp=True)
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
-    plan.vars["dsp"] = opt.dsp
+    dsp = plan.vars["dsp"] = opt.dsp and not opt.size(node)  # size mode's loop is generic
 
     def block(p: int) -> int:
         """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
         contiguous); a p > 1 step reads its inputs p apart and keeps the generic loop."""
-        return DSP_MATVEC if opt.dsp and p == 1 else opt.block
+        return DSP_MATVEC if dsp and p == 1 else opt.block
 
     infos: list[dict[str, Any]] = []
     last = len(layer.steps) - 1
@@ -87,8 +100,9 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                                 "HI": int(layer.act_max) if i == last else 127,
                                 "blocks": _step_blocks(st.q, st.p, block(st.p)),
                                 "suffix": f"s{i}"}
-        pack = pack_quads if opt.dsp else pack_blocks
-        gw = pack(st.g.T.copy(), info["blocks"]) if st.p == 1 else st.g.reshape(-1)
+        packed = st.p == 1 and not opt.size(node)
+        pack = pack_quads if dsp else pack_blocks
+        gw = pack(st.g.T.copy(), info["blocks"]) if packed else st.g.reshape(-1)
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
         plan.weights[f"s{i}_off"] = off.reshape(-1).astype(np.int32)
         plan.weights[f"s{i}_m"] = st.multiplier.astype(np.int32)
@@ -96,7 +110,34 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         infos.append(info)
     plan.scratch = ping_pong(infos)
     plan.vars["steps"] = infos
-    return q8_output(layer, plan)
+    q8_output(layer, plan)
+    if not opt.size(node):
+        return plan
+    fn = "lrf_tt_q8_dbl" if layer.rounding == "double" else "lrf_tt_q8"
+    plan.shared = [("tt_dense_q8_size.c.j2", {"part": "params"}),
+                   ("tt_dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    rows = [{"params": {"n": s["n"], "q": s["q"], "m": s["m"], "p": s["p"], "zp": s["ZP"],
+                        "lo": s["LO"], "hi": s["HI"], "full": int(s["full_off"])},
+             "arrays": {"g": f"{s['suffix']}_g", "off": f"{s['suffix']}_off",
+                        "mult": f"{s['suffix']}_m", "shift": f"{s['suffix']}_s"}}
+            for s in infos]
+    return size_call(plan, fn, "lrf_tt_q8_params",
+                     {"steps": len(infos), "half": _half(infos), "size": plan.vars["Y"]},
+                     {"s": "steps", "lut": "lut" if plan.vars["lut"] else None}, INT8,
+                     [{"name": "steps", "type": "lrf_tt_q8_step", "rows": rows}], tmp=True)
+
+
+def _half(steps: list[dict[str, Any]]) -> int:
+    """The offset of the scratch's second half (common.ping_pong)."""
+    return max((s["n"] * s["q"] * s["p"] for s in steps[:-1]), default=0)
+
+
+def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
+    """The shared function a size-mode layer calls."""
+    if dtype != FLOAT32:
+        return ("lrf_tt_q8",)
+    act = "linear" if node.activation == "softmax" else node.activation
+    return ("lrf_tt" if act == "linear" else f"lrf_tt_{act}",)
 
 
 def loops(node: Node, block: int) -> list[int]:

@@ -84,13 +84,15 @@ def _int8_facts(model: Any) -> dict:
 
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
-            data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm"
-            ) -> Code:
+            data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
+            optimize: str = "speed") -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
     quantizes post-training, calibrated on the first `calibration` training inputs of
-    `data`. Written to the folder `output` when given.
+    `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
+    instead of one specialized function per layer ('speed'). Written to the folder `output`
+    when given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -102,14 +104,15 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     from lrf_edge.codegen import CodegenOptions, generate
     graph = graph_of(model)
     model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
-    src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype))
-    res = Code({"name": src.name, "dtype": dtype, "output_dir": None,
+    src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
+    res = Code({"name": src.name, "dtype": dtype, "optimize": optimize, "output_dir": None,
                 "files": sorted(src.files), "arena_bytes": src.arena_bytes,
                 "weight_bytes": src.weight_bytes, "macs": graph.macs,
                 **_int8_facts(model_in),
                 "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
                             "weight_bytes": l.weight_bytes, "output": l.output,
-                            "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes}
+                            "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes,
+                            "mode": l.mode}
                            for l in src.layers]}, src)
     if output is not None:
         res.save(output)
@@ -119,10 +122,12 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
 def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed: int = 0,
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
-            progress: ProgressLike = True, int8_runtime: str = "tflm") -> Result:
+            progress: ProgressLike = True, int8_runtime: str = "tflm",
+            optimize: str = "speed") -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
-    model's object), RAM (arena + stack) and whether it fits the board.
+    model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
+    code's mode, 'speed' or 'size' (as in `codegen`).
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -145,7 +150,8 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     if dtype == "int8":
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
     with Progress(f"profile {graph.name}", progress) as prog:
-        m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block)
+        m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
+                    optimize=optimize)
         prog.step(f"measured on {tgt.name}: {m.total} instructions")
     src, counts = m.sources, m.layer_instructions
     layers = []
@@ -154,7 +160,8 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
         layers.append({"name": info.name, "op": info.op, "macs": info.macs,
                        "instructions": n,
                        "instructions_per_mac": n / info.macs if info.macs else None,
-                       "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes})
+                       "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes,
+                       "mode": info.mode})
     board, sizes = tgt.board, m.sizes
     totals = {"macs": graph.macs, "instructions": m.total,
               "instructions_per_mac": m.total / graph.macs if graph.macs else None,
@@ -167,7 +174,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
-                   "dtype": dtype,
+                   "dtype": dtype, "optimize": optimize,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
@@ -211,7 +218,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           finalists: int = 2, task: str | None = None, seed: int = 0,
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
-          lr: float | None = None, distill: float | None = None) -> Built:
+          lr: float | None = None, distill: float | None = None, optimize: str = "speed"
+          ) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -222,7 +230,9 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     store sits beside the bundle (.OUTPUT.store.sqlite), so an interrupted build resumes.
     `tolerance`: scores this close to the best count as tied and the fastest wins (accuracy
     points, default 0.5; percent of the best MSE, default 2). `lr`, `distill`: fine-tuning
-    learning rate and distillation weight (None: 1e-3, 0: train.finetune).
+    learning rate and distillation weight (None: 1e-3, 0: train.finetune). `optimize`: the
+    code's mode, 'speed' (layers switch to size mode, the largest code first, only where
+    the flash budget needs it; the result's `chosen` names them) or 'size' (every layer).
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -241,6 +251,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
         return None if v is None else str(v)
 
     budgets = budgets_from_args(target, text(budget), text(ram), text(latency), text(clock))
+    if optimize not in ("speed", "size"):
+        raise LrfError(f"unknown optimize mode '{optimize}'; valid: speed, size")
     if epochs < 0 or max_evaluations < 1 or finalists < 1:
         raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
     if thresholds is None:
@@ -265,7 +277,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         task=task, epochs=epochs, thresholds=ths,
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
-                        dtype=dtype, tolerance=tolerance, **finetune_options(lr, distill))
+                        dtype=dtype, tolerance=tolerance, optimize=optimize,
+                        **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()

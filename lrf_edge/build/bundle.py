@@ -60,7 +60,8 @@ def chosen_sources(res: BuildResult) -> CSources:
     chosen = res.chosen
     model_in = chosen.qgraph if chosen.dtype == "int8" else (chosen.tuned or chosen.graph)
     simd = get_target(res.options.target).simd
-    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype, simd=simd))
+    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype, simd=simd,
+                                                      layers=chosen.modes))
 
 
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
@@ -82,7 +83,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         # the measured ELF: built again here (deterministic) and checked against the count
         work = Path(tempfile.mkdtemp(prefix="lrf-bundle-build-"))
         try:
-            m = measure(model_in, target, res.inputs, workdir=work)
+            m = measure(model_in, target, res.inputs, workdir=work, layers=chosen.modes)
             if chosen.measured is not None and m.total != chosen.measured.total:
                 raise LrfError(f"the rebuilt ELF counts {m.total} instructions, the measured "
                                f"one {chosen.measured.total}: the build is not reproducible")

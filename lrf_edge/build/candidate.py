@@ -37,6 +37,7 @@ class Candidate:
     dtype: str = "float32"
     qgraph: Any = None                # int8: the quantized fine-tuned graph
     score_float: float | None = None  # int8: the score of the float model it came from
+    modes: dict[str, str] = field(default_factory=dict)  # layers in size mode (CodegenOptions)
 
     @property
     def flash(self) -> float:
@@ -69,6 +70,7 @@ class Candidate:
                 "dtype": self.dtype, "score_float": self.score_float,
                 "params": self.graph.params, "macs": self.graph.macs,
                 "weight_bytes": self.weight_bytes, "score": self.score,
+                "size_layers": sorted(self.modes),
                 "score_decomposed": self.score_decomposed,
                 "validation": {"decomposed": self.val_decomposed, "fine_tuned": self.val},
                 "predicted": {"flash_bytes": self.pred_flash, "ram_bytes": self.pred_ram,

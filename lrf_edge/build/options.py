@@ -33,6 +33,7 @@ class BuildOptions:
     learning_rate: float = DEFAULT_LR
     distill: float = DEFAULT_DISTILL
     patience: int = 3                # stop evaluating after this many that beat nothing
+    optimize: str = "speed"          # "size": every layer; "speed": size only to fit flash
 
     def tolerance_for(self, metric: str | None) -> float:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""

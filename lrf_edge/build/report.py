@@ -46,7 +46,7 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
     choice = {item["layer"]: item for item in c.choice}
     measured = c.measured.layer_instructions if c.measured else {}
     before = res.original.measured.layer_instructions if res.original.measured else {}
-    pred = res.latency_model.layers(g)
+    pred = res.latency_model.layers(g, c.modes)
     rows = []
     for node in res.graph:
         if node.op == "input":
@@ -71,6 +71,7 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
             "instructions_before": before.get(node.name),
             "predicted_instructions": round(sum(pred.get(n.name, 0.0) for n in parts)),
             "instructions": sum(measured.get(n.name, 0) for n in parts) if measured else None,
+            "mode": "size" if any(n.name in c.modes for n in parts) else "speed",
         })
     return rows
 
@@ -110,7 +111,8 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
             "source": c.qgraph.source if c.qgraph is not None else None,
             "kept_file_scales": list(c.qgraph.kept) if c.qgraph is not None else []},
         "chosen": {"label": c.label, "strategy": c.strategy, "knob": c.knob,
-                   "dtype": c.dtype},
+                   "dtype": c.dtype, "optimize": res.options.optimize,
+                   "size_layers": sorted(c.modes)},
         "before": numbers(res, res.original), "after": numbers(res, c),
         "layers": layer_rows(res),
         "latency_model": {"target": res.latency_model.target, "key": res.latency_model.key,

@@ -57,12 +57,36 @@ from lrf_edge.build.inputs import BuildInputs
 from lrf_edge.build.latency import LatencyModel, calibrated
 from lrf_edge.build.options import BuildOptions
 from lrf_edge.build.scoring import Scorer
-from lrf_edge.codegen import arena_bytes
+from lrf_edge.build.latency.features import VIEWS
+from lrf_edge.codegen import SIZE, arena_bytes, size_loops
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import Measurement, measure
 from lrf_edge.store import Store, content_hash
 from lrf_edge.targets import get_target, target_names
+
+
+def code_modes(graph: Graph, dtype: str, weight_bytes: int, lm: LatencyModel, optimize: str,
+               flash: float | None) -> dict[str, str]:
+    """The layers in size mode (one shared loop per kernel family instead of a specialized
+    function per layer): with `optimize` "size" every layer whose family has one; with
+    "speed" (the default) none, unless the predicted flash misses the `flash` budget: then
+    the layers with the most code of their own (as the code model predicts it) switch one
+    by one until it fits (all of them if it never does)."""
+    able = [n.name for n in graph if n.op not in VIEWS and size_loops(n, dtype)]
+    every = {n: SIZE for n in able}
+    if optimize == SIZE:
+        return every
+    if flash is None or weight_bytes + lm.code_bytes(graph) <= flash:
+        return {}
+    floor = lm.code_bytes(graph, every)
+    own = {n: lm.code_bytes(graph, {m: SIZE for m in able if m != n}) - floor for n in able}
+    modes: dict[str, str] = {}
+    for name in sorted(able, key=lambda n: -own[n]):
+        modes[name] = SIZE
+        if weight_bytes + lm.code_bytes(graph, modes) <= flash:
+            break
+    return modes
 
 
 @dataclass
@@ -144,24 +168,32 @@ class Builder:
         self.say(msg)
 
     # -- predictions -------------------------------------------------------------------
-    def arena(self, graph: Graph, dtype: str) -> int:
+    def arena(self, graph: Graph, dtype: str, modes: dict[str, str] | None = None) -> int:
         """The arena bytes of a candidate's graph, planned once per structure (what the
-        planner reads: ops, shapes and attributes such as TT ranks, not weight values)."""
+        planner reads: ops, shapes and attributes such as TT ranks, not weight values, and
+        the layers' code modes)."""
         key = dtype + content_hash([(n.name, n.op, n.inputs, n.shape,
                                      {k: v for k, v in n.attrs.items() if k != "quant"})
-                                    for n in graph])
+                                    for n in graph] + [sorted((modes or {}).items())])
         if key not in self._arena_cache:
-            self._arena_cache[key] = arena_bytes(graph, dtype)
+            self._arena_cache[key] = arena_bytes(graph, dtype, modes)
         return self._arena_cache[key]
 
     def predict(self, c: Candidate, arena: bool = True) -> None:
         lm = self.lms[c.dtype]
-        c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph)
-        c.pred_instructions = lm.predict(c.graph)
-        if arena and c.pred_ram is None:
-            c.arena_bytes = self.arena(c.graph, c.dtype)
+        if c.measured is None:
+            c.modes = self.code_modes(c, lm)
+        c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
+        c.pred_instructions = lm.predict(c.graph, c.modes)
+        if arena:  # cached per structure and modes
+            c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
             c.pred_ram = c.arena_bytes + lm.stack_bytes
+
+    def code_modes(self, c: Candidate, lm: LatencyModel) -> dict[str, str]:
+        """The candidate's layers in size mode (see code_modes)."""
+        return code_modes(c.graph, c.dtype, c.weight_bytes, lm, self.opts.optimize,
+                          self.opts.budgets.flash)
 
     # -- scores ------------------------------------------------------------------------
     def score(self, c: Candidate) -> None:
@@ -176,7 +208,7 @@ class Builder:
         c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
                              "ram_bytes": c.pred_ram}
         m = measure(c.qgraph if c.dtype == "int8" else c.tuned, self.opts.target,
-                    self.inputs.measurement(), workdir=workdir)
+                    self.inputs.measurement(), workdir=workdir, layers=c.modes)
         c.measured = m
         return m
 
@@ -297,8 +329,11 @@ class Builder:
                       f"{c.pred_at_measure['instructions']:,.0f}), flash "
                       f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
                       f"RAM {fmt_size(m.ram_bytes)}")
+            if c.modes and self.opts.optimize != SIZE:
+                self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
+                          f"budget: {', '.join(c.modes)}")
             self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                    m.stack_bytes, m.total)
+                                    m.stack_bytes, m.total, modes=c.modes)
             miss = c.misses(b)
             if miss:
                 c.rejected = "measured " + ", ".join(miss) + " over budget"

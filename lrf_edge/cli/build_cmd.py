@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "quantization, 1-byte weights, calibrated on the data's training "
                         "inputs) or auto (default): both, and the choice decides (see "
                         "--tolerance)")
+    p.add_argument("--optimize", default="speed", choices=("speed", "size"),
+                   help="code of the C: speed (default; layers switch to size mode, the "
+                        "largest code first, only where the flash budget needs it) or size "
+                        "(every dense/conv/depthwise/TT layer calls its family's shared loop)")
     p.add_argument("--tolerance", type=float,
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
               methods=args.methods.split(",") if args.methods else None,
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
-              lr=args.lr, distill=args.distill)
+              lr=args.lr, distill=args.distill, optimize=args.optimize)
     if args.json:
         print(b.to_json())
         return 0
@@ -76,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{res.graph.name} -> {out}/ for {args.target}: chosen {res.chosen.label}"
           + (" (data-free: decompositions only, no fine-tuning)" if res.data_free else ""))
     print(f"dtype: {res.dtype}; why {res.chosen.label}: {res.dtype_reason}")
+    if res.chosen.modes:
+        print(f"size mode (shared loops) for {len(res.chosen.modes)} layers"
+              + ("" if args.optimize == "size" else " to fit the flash budget") + ": "
+              + ", ".join(res.chosen.modes))
     print(table(*summary_rows(res)))
     print()
     print(table(*layer_table(res)))

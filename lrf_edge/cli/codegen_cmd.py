@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.cli.model_args import add_block, add_data, add_int8_runtime, add_json, add_model
+from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
+                                     add_optimize)
 from lrf_edge.cli.render import human, table
 
 HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no malloc)"
@@ -17,6 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for the sources (written atomically)")
     p.add_argument("--name", help="C name prefix (default: the model's name)")
     add_block(p)
+    add_optimize(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8: a full-int8 .tflite's own quantization, "
                         "or post-training quantization calibrated on --data; API "
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import codegen
     res = codegen(args.model, args.output, name=args.name, block=args.block,
                   dtype=args.dtype, data=args.data, calibration=args.calibration,
-                  int8_runtime=args.int8_runtime)
+                  int8_runtime=args.int8_runtime, optimize=args.optimize)
     if args.json:
         print(res.to_json())
         return 0
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     print(table(["layer", "op", "C function", "MACs", "weights B", "output", "live RAM B"],
                 rows))
     print(f"wrote {', '.join(sorted(src.files))} to {res.output_dir}")
+    if args.optimize == "size":
+        sized = sum(l.mode == "size" for l in src.layers)
+        print(f"optimized for size: {sized} layers call their family's shared loop")
     print(f"arena {src.arena_bytes} B RAM, weights {human(src.weight_bytes)}B flash; "
           f"API: int {src.name}_infer(const float *input, float *output)"
           + (f", int {src.name}_infer_q8(const {res.int8['input_type']} *input, "

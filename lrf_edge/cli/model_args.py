@@ -23,6 +23,14 @@ def add_block(p: argparse.ArgumentParser) -> None:
                    help="outputs per pass in dense/conv kernels (default 8)")
 
 
+def add_optimize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--optimize", default="speed", choices=("speed", "size"),
+                   help="speed (default): one specialized, unrolled C function per layer; "
+                        "size: one shared, parameterized loop per kernel family (dense, "
+                        "conv2d, depthwise_conv2d, tt_dense), called per layer with a "
+                        "parameter struct")
+
+
 def add_data(p: argparse.ArgumentParser, default: str) -> None:
     """--data: where int8 calibration inputs come from (`default`: what is used without)."""
     p.add_argument("--data", metavar="DATA",

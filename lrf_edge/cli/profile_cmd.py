@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_target)
+                                     add_optimize, add_target)
 from lrf_edge.cli.render import dump_json, human, table
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
                    "(default: the target's)")
     add_block(p)
+    add_optimize(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
                    help="float32 (default) or int8 (post-training quantization; weights "
                         "count 1 byte each)")
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import profile
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
-                  keep=args.keep, int8_runtime=args.int8_runtime).data
+                  keep=args.keep, int8_runtime=args.int8_runtime,
+                  optimize=args.optimize).data
     if args.json:
         print(dump_json(rep))
         return 0
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["total", "", t["macs"], t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
                  t["weight_bytes"], t["arena_bytes"]])
-    print(f"{rep['model']} ({rep['dtype']}) on {rep['target']} ({rep['description']}), "
+    size = " optimized for size" if rep["optimize"] == "size" else ""
+    print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
           f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
                  "arena B"], rows))

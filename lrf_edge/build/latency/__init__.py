@@ -30,7 +30,14 @@ fitted by non-negative least squares on relative error, separately for each op. 
 profiled layer; the int8 float API quantizes the input and dequantizes the output: soft
 float on rv32imac) are a + b x layers + c x input size + d x output size. The model also predicts the model's own code bytes from
 `code_features` (layers, block loops and unrolled lanes of the dense/conv/TT kernels, the
-softmax code) and the stack inference needs, from the same builds.
+softmax code, the shared loops of size mode) and the stack inference needs, from the same
+builds.
+
+Both code modes (CodegenOptions.optimize, per layer): calibration runs every graph in speed
+and in size mode; a size-mode layer's instructions are fitted as its own op ("dense:size",
+features.op_key) and its code as one "shared" function per kernel family instead of its
+own unrolled loops. `predict`, `code_bytes` and `flash` take the `modes` (layer name ->
+"size") of the candidate.
 
 Calibration builds small graphs that exercise every op the code generator supports at
 varied shapes, and graphs with the layer shapes of real networks (the MLPerf Tiny ones at a

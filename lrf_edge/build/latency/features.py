@@ -4,10 +4,11 @@ features; see lrf_edge.build.latency for the model they feed)."""
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 
-from lrf_edge.codegen import kernel_loops
+from lrf_edge.codegen import kernel_loops, size_loops
 from lrf_edge.ir import Graph, Node, dilation, hwc, spatial_pads
 from lrf_edge.ir.ops.recurrent import gates
 from lrf_edge.quant import int8_weight_bytes
@@ -15,13 +16,14 @@ from lrf_edge.quant import int8_weight_bytes
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one",
             "passes", "rows", "gather", "gather_bytes", "pad", "softmax", "softmax_rows",
             "full_macs", "tail_macs")
-CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax")
+CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax", "shared")
 VIEWS = ("input", "flatten", "reshape", "permute")
 TRANSCENDENTAL = ("sigmoid", "tanh")
 RECURRENT_TRANSC = {"gru": 3, "lstm": 5}  # sigmoid/tanh per unit and step
 BLOCKED = ("dense", "conv2d", "depthwise_conv2d")  # outputs in passes of `block` lanes
 WINDOWED = ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d")
 BLOCK = 8  # CodegenOptions.block default: outputs per pass of dense/conv kernels
+Modes = Mapping[str, str]  # layer name -> "size" (CodegenOptions.layers); others: speed
 
 
 def layer_features(node: Node, block: int = BLOCK, dtype: str = "float32") -> np.ndarray:
@@ -133,15 +135,32 @@ def io_features(graph: Graph) -> list[float]:
             float(math.prod(graph.output_shape))]
 
 
-def code_features(graph: Graph, block: int = BLOCK) -> list[float]:
+def code_features(graph: Graph, block: int = BLOCK, modes: Modes | None = None,
+                  dtype: str = "float32") -> list[float]:
     """What the model's code size grows with (CODE_FEATURES): a constant, layers with code,
     unrolled block loops, their lanes (each lane repeats the MAC and the requantize/store
-    code), and layers with a softmax."""
+    code), layers with a softmax, and the shared functions of the layers in size mode
+    (`modes`), each counted once however many layers call it (a size-mode layer has no
+    unrolled loops of its own)."""
     layers = loops = lanes = softmax = 0
+    shared: set[str] = set()
     for n in graph:
         if n.op in VIEWS:
             continue
-        w = kernel_loops(n, block)
-        layers, loops, lanes = layers + 1, loops + len(w), lanes + sum(w)
+        layers += 1
         softmax += n.activation == "softmax"
-    return [1.0, float(layers), float(loops), float(lanes), float(softmax)]
+        calls = size_loops(n, dtype) if modes and modes.get(n.name) == "size" else ()
+        if calls:
+            shared.update(calls)
+            continue
+        w = kernel_loops(n, block)
+        loops, lanes = loops + len(w), lanes + sum(w)
+    return [1.0, float(layers), float(loops), float(lanes), float(softmax), float(len(shared))]
+
+
+def op_key(node: Node, modes: Modes | None = None) -> str:
+    """The op a layer's instructions are fitted under: a size-mode layer of a family with a
+    size mode is its own op ("dense:size": the shared loop runs other instructions)."""
+    if modes and modes.get(node.name) == "size" and size_loops(node):
+        return f"{node.op}:size"
+    return node.op

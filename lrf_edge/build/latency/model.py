@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import nnls
 
-from lrf_edge.build.latency.features import (FEATURES, VIEWS, code_features, io_features,
-                                             layer_features)
+from lrf_edge.build.latency.features import (FEATURES, VIEWS, Modes, code_features,
+                                             io_features, layer_features, op_key)
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import int8_weight_bytes
 
 MEASURED_WEIGHT = 4.0  # a measured finalist layer counts as this many micro-benchmark samples
-VERSION = 4  # bump when the features or the benchmark graphs change
+VERSION = 5  # bump when the features or the benchmark graphs change
 
 
 @dataclass
@@ -37,7 +37,9 @@ class LatencyModel:
     coef: dict[str, list[float]] = field(default_factory=dict)
     # code: (code_features, bytes, weight); io: ([1, input, output size], instructions, w)
     code_samples: list[tuple[list[float], int, float]] = field(default_factory=list)
-    code_coef: list[float] = field(default_factory=lambda: [512.0, 300.0, 0.0, 0.0, 0.0])
+    # before calibration: ~1.2 KB per shared size-mode loop (the int8 dense one: 1,336 B)
+    code_coef: list[float] = field(default_factory=lambda: [512.0, 300.0, 0.0, 0.0, 0.0,
+                                                            1200.0])
     stack_bytes: int = 256
     dtype: str = "float32"
     io_samples: list[tuple[list[float], float, float]] = field(default_factory=list)
@@ -67,21 +69,22 @@ class LatencyModel:
         return self
 
     def refit(self, graph: Graph, layer_instructions: dict[str, int], code_bytes: int | None
-              = None, stack_bytes: int | None = None, total: int | None = None
-              ) -> "LatencyModel":
+              = None, stack_bytes: int | None = None, total: int | None = None,
+              modes: Modes | None = None) -> "LatencyModel":
         """Add one measured candidate (its per-layer counts, code size and, with `total`,
-        the instructions outside the layers) and refit."""
+        the instructions outside the layers; `modes` its layers in size mode) and refit."""
         for node in graph:
             if node.name in layer_instructions and node.op not in VIEWS:
                 feats = layer_features(node, dtype=self.dtype).tolist()
-                dup = [s for s in self.samples if s.source == "measured" and s.op == node.op
+                op = op_key(node, modes)
+                dup = [s for s in self.samples if s.source == "measured" and s.op == op
                        and s.features == feats]
                 if not dup:
-                    self.samples.append(Sample(node.op, feats,
+                    self.samples.append(Sample(op, feats,
                                                float(layer_instructions[node.name]),
                                                MEASURED_WEIGHT, "measured"))
         if code_bytes is not None:
-            entry = (code_features(graph), int(code_bytes), MEASURED_WEIGHT)
+            entry = (self.code_features(graph, modes), int(code_bytes), MEASURED_WEIGHT)
             if entry not in self.code_samples:
                 self.code_samples.append(entry)
         if total is not None:
@@ -94,28 +97,35 @@ class LatencyModel:
         return self.fit()
 
     # -- prediction --------------------------------------------------------------------
-    def layer(self, node: Node) -> float:
+    def layer(self, node: Node, modes: Modes | None = None) -> float:
         if node.op in VIEWS:
             return 0.0
-        coef = self.coef.get(node.op)
-        if coef is None:  # an op the micro-benchmarks lack: the dense cost per MAC
+        # a size-mode op not calibrated: its speed mode's (4-5% fewer instructions on the
+        # autoencoder); an op the micro-benchmarks lack: the dense cost per MAC
+        coef = self.coef.get(op_key(node, modes)) or self.coef.get(node.op)
+        if coef is None:
             coef = self.coef.get("dense", [0.0] * len(FEATURES))
         return float(np.dot(coef, layer_features(node, dtype=self.dtype)))
 
-    def predict(self, graph: Graph) -> float:
-        """Predicted instructions of one inference (the layers + the API around them)."""
-        return float(sum(self.layer(n) for n in graph)) + self.io(graph)
+    def predict(self, graph: Graph, modes: Modes | None = None) -> float:
+        """Predicted instructions of one inference (the layers + the API around them);
+        `modes`: the layers in size mode."""
+        return float(sum(self.layer(n, modes) for n in graph)) + self.io(graph)
 
     def io(self, graph: Graph) -> float:
         """Instructions outside the layers: input/output conversion of the float API."""
         return float(np.dot(self.io_coef, io_features(graph)))
 
-    def layers(self, graph: Graph) -> dict[str, float]:
-        return {n.name: self.layer(n) for n in graph if n.op not in VIEWS}
+    def layers(self, graph: Graph, modes: Modes | None = None) -> dict[str, float]:
+        return {n.name: self.layer(n, modes) for n in graph if n.op not in VIEWS}
 
-    def code_bytes(self, graph: Graph) -> float:
-        """Predicted bytes of the model's own code (text and non-weight constants)."""
-        return float(np.dot(self.code_coef, code_features(graph)))
+    def code_features(self, graph: Graph, modes: Modes | None = None) -> list[float]:
+        return code_features(graph, modes=modes, dtype=self.dtype)
+
+    def code_bytes(self, graph: Graph, modes: Modes | None = None) -> float:
+        """Predicted bytes of the model's own code (text and non-weight constants);
+        `modes`: the layers in size mode."""
+        return float(np.dot(self.code_coef, self.code_features(graph, modes)))
 
     def weight_bytes(self, graph: Graph) -> int:
         """Flash bytes of the weights in this model's dtype: 4 per float32 weight; int8: 1
@@ -124,9 +134,9 @@ class LatencyModel:
             return int8_weight_bytes(graph)
         return graph.weight_bytes
 
-    def flash(self, graph: Graph) -> float:
+    def flash(self, graph: Graph, modes: Modes | None = None) -> float:
         """Predicted flash: weights + code."""
-        return self.weight_bytes(graph) + self.code_bytes(graph)
+        return self.weight_bytes(graph) + self.code_bytes(graph, modes)
 
     # -- persistence -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
