@@ -1,8 +1,8 @@
-"""conv2d: B output channels per pass over each output pixel (weights packed
-[N/B][KH][KW][C][B]); float: 'same' padding copies the input into a zero-padded scratch
-first. int8: two output pixels per pass share each weight load; a 1x1 unpadded conv reads
-its input pixels in place, any other gathers each pixel's window into a 2-window scratch
-(`col`), writing the zero point where it pads (no padded copy of the input)."""
+"""conv2d: two output pixels times B output channels per pass, each weight loaded once
+for both (weights packed [N/B][KH][KW][C][B]); float: 'same' padding copies the input into
+a zero-padded scratch first. int8: a 1x1 unpadded conv reads its input pixels in place,
+any other gathers each pixel's window into a 2-window scratch (`col`), writing the zero
+point where it pads (no padded copy of the input)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan = LayerPlan(vars={**v, "blocks": parts})
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
     plan.vars["bias"] = float_bias(node, plan)
+    # 1x1, stride 1, unpadded: the pixels are one contiguous run, paired across rows too
+    plan.vars["flat"] = kh == kw == 1 and v["SH"] == v["SW"] == 1 and not v["padded"]
     plan.scratch = padded_scratch(v)
     return plan
 
