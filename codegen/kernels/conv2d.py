@@ -1,6 +1,7 @@
-"""conv2d: two output pixels times B output channels per pass, each weight loaded once
-for both (weights packed [N/B][KH][KW][C][B]); float: 'same' padding copies the input into
-a zero-padded scratch first. int8: a 1x1 unpadded conv reads its input pixels in place,
+"""conv2d: several output pixels times B output channels per pass, each weight loaded once
+for all the pixels (weights packed [N/B][KH][KW][C][B]). float: tiles of min(block, 4)
+channels x 4-5 pixels; 'same' padding copies the input into a zero-padded scratch first.
+int8: two pixels x B channels; a 1x1 unpadded conv reads its input pixels in place,
 any other gathers each pixel's window into a 2-window scratch (`col`), writing the zero
 point where it pads (no padded copy of the input)."""
 
@@ -17,20 +18,36 @@ from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kern
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
+# float: a pass is a tile of up to 4 output channels x 4 or 5 pixels, 16-20 accumulators
+# that, with the tile's inputs and weights, fit an FPU's 32 registers; per input index it
+# loads px + 4 values for 4 px MACs (a 2 x 8 tile loads 10 for 16)
+TILE_CHANNELS = 4
+TILE_PIXELS = (4, 5)
 
 
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
-    parts = blocks(n, opt.block)
-    plan = LayerPlan(vars={**v, "blocks": parts})
+    parts = blocks(n, min(opt.block, TILE_CHANNELS))
+    # 1x1, stride 1, unpadded: the pixels are one contiguous run, tiled across rows too
+    flat = kh == kw == 1 and v["SH"] == v["SW"] == 1 and not v["padded"]
+    plan = LayerPlan(vars={**v, "blocks": parts, "flat": flat,
+                           "PX": tile_pixels(v["HO"] * v["WO"] if flat else v["WO"],
+                                             parts[0]["width"])})
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
     plan.vars["bias"] = float_bias(node, plan)
-    # 1x1, stride 1, unpadded: the pixels are one contiguous run, paired across rows too
-    plan.vars["flat"] = kh == kw == 1 and v["SH"] == v["SW"] == 1 and not v["padded"]
     plan.scratch = padded_scratch(v)
     return plan
+
+
+def tile_pixels(cols: int, width: int) -> int:
+    """Pixels per float pass of a row of `cols`: the count in TILE_PIXELS that loads the
+    fewest values per input index over the row (each pass loads one input per pixel and
+    `width` weights; a shorter last pass still loads all the weights)."""
+    def loads(px: int) -> int:
+        return (cols // px) * (px + width) + (cols % px + width if cols % px else 0)
+    return min(TILE_PIXELS, key=lambda px: (loads(px), px))
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
