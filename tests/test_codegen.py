@@ -47,6 +47,33 @@ def test_residual_cnn_matches_keras(block):
     assert_matches_keras(residual_graph(), x, block=block)
 
 
+@pytest.mark.parametrize("hwc,k,stride", [
+    ((9, 11, 5), 3, 2),    # 'same' stride 2: padding bottom/right only, odd sizes
+    ((2, 2, 3), 3, 1),     # no column whose whole window lies inside the input
+    ((4, 3, 2), 5, 1),     # the kernel wider than the input: every pass is a border pass
+    ((12, 23, 4), 3, 1),   # a loop over the interior, then its remainder
+])
+def test_float_windowed_kernels_pad_inside_and_tile_like_keras(hwc, k, stride):
+    """Depthwise pads inside the kernel (border passes without the padding's terms, no
+    scratch); conv tiles of 4-5 pixels, with few channels too; both match Keras."""
+    rng = np.random.default_rng(3)
+    c = hwc[2]
+    g = Graph([Node("x", "input", attrs={"shape": hwc}),
+               Node("dw", "depthwise_conv2d", ["x"],
+                    attrs={"strides": (stride, stride), "padding": "same"},
+                    weights={"kernel": rng.standard_normal((k, k, c, 1)).astype(np.float32),
+                             "bias": rng.standard_normal(c).astype(np.float32)},
+                    activation="relu"),
+               Node("cv", "conv2d", ["dw"], attrs={"strides": (stride, 1), "padding": "same"},
+                    weights={"kernel": rng.standard_normal((k, 2, c, 6)).astype(np.float32),
+                             "bias": rng.standard_normal(6).astype(np.float32)})],
+              name="win")
+    src = generate(g)
+    assert next(l for l in src.layers if l.name == "dw").scratch_bytes == 0
+    x = rng.standard_normal((8, *hwc)).astype(np.float32)
+    assert_matches_keras(g, x)
+
+
 def test_arena_reuses_dead_buffers(lenet5):
     src = generate(lenet5)
     check(src.buffers)

@@ -36,6 +36,10 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
                            "PX": tile_pixels(v["HO"] * v["WO"] if flat else v["WO"],
                                              parts[0]["width"])})
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
+    # kx, then c: dilated windows are not contiguous; with few channels, one loop over a
+    # window row's KW * C values lets gcc carry the tile's overlapping windows from one
+    # iteration to the next through stack slots (riscv32f: 2.8 instead of 1.9 instr/MAC)
+    plan.vars["kx_loop"] = v["DW"] > 1 or c < 4
     plan.vars["bias"] = float_bias(node, plan)
     plan.scratch = padded_scratch(v)
     return plan

@@ -1,8 +1,11 @@
 """depthwise_conv2d: with multiplier 1, P adjacent outputs along x per pass, each
 channel's window contiguous (weights [C][KH][KW]); other multipliers read the Keras layout
-[KH][KW][C*M]. int8 multiplier 1 with padding reads its rows from a ring of KH padded input
-rows (not a padded copy of the input) and may then run in place. int8 with multiplier 1 requantizes with 32-bit operations only when no
-intermediate can overflow (`fastrq`, common.fast_requant)."""
+[KH][KW][C*M]. float multiplier 1 pads inside the kernel: the border rows and columns get
+passes of their own, fixed at generation, that leave the padding's terms out (no padded
+copy, no scratch); other multipliers copy the input into a zero-padded scratch. int8
+multiplier 1 with padding reads its rows from a ring of KH padded input rows (not a padded
+copy of the input) and may then run in place. int8 with multiplier 1 requantizes with
+32-bit operations only when no intermediate can overflow (`fastrq`, common.fast_requant)."""
 
 from __future__ import annotations
 
@@ -24,15 +27,51 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m})
+    plan = LayerPlan(vars={**v, "M": m, "xpad": m != 1 and v["padded"]})
     if m == 1:
-        plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        p = plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        plan.vars["rows"] = row_groups(v)
+        plan.vars["cols"] = col_passes(v, p)
         plan.weights["w"] = np.ascontiguousarray(k.reshape(kh * kw, c).T).reshape(-1)
     else:
         plan.weights["w"] = k.reshape(-1).astype(np.float32)
     plan.vars["bias"] = float_bias(node, plan)
-    plan.scratch = padded_scratch(v)
+    plan.scratch = padded_scratch(v) if plan.vars["xpad"] else 0
     return plan
+
+
+def _taps(o: int, stride: int, pad: int, k: int, n: int) -> list[int]:
+    """The kernel taps of output o (along one axis) that read inside the n inputs."""
+    return [t for t in range(k) if 0 <= o * stride - pad + t < n]
+
+
+def row_groups(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs of output rows with the same kernel rows inside the input ({start, stop, kys}):
+    with 'same' padding the first and last rows lose some, the interior has all."""
+    out: list[dict[str, Any]] = []
+    for oy in range(v["HO"]):
+        kys = _taps(oy, v["SH"], v["PT"], v["KH"], v["H"])
+        if out and out[-1]["kys"] == kys:
+            out[-1]["stop"] = oy + 1
+        else:
+            out.append({"start": oy, "stop": oy + 1, "kys": kys})
+    return out
+
+
+def col_passes(v: dict[str, Any], p: int) -> list[dict[str, Any]]:
+    """The passes of one output row ({start, stop, p, loop}): a loop of p-output passes over
+    the interior columns (whole windows inside the input), fixed passes of up to p outputs
+    for the border columns and the interior's remainder (they leave the padding out)."""
+    inside = [ox for ox in range(v["WO"])
+              if len(_taps(ox, v["SW"], v["PL"], v["KW"], v["W"])) == v["KW"]]
+    lo, hi = (inside[0], inside[-1] + 1) if inside else (v["WO"], v["WO"])
+    loop_stop = lo + (hi - lo) // p * p
+
+    def fixed(start: int, stop: int) -> list[dict[str, Any]]:
+        return [{"start": s, "stop": min(s + p, stop), "p": min(p, stop - s), "loop": False}
+                for s in range(start, stop, p)]
+    loop = [{"start": lo, "stop": loop_stop, "p": p, "loop": True}] if loop_stop > lo else []
+    return fixed(0, min(lo, v["WO"])) + loop + fixed(loop_stop, v["WO"])
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
