@@ -105,6 +105,31 @@ def padded_scratch(v: dict[str, Any]) -> int:
     return v["HP"] * v["WP"] * v["C"] if v["padded"] else 0
 
 
+def _taps(o: int, stride: int, pad: int, k: int, dil: int, n: int) -> list[int]:
+    """The kernel taps of output o along one axis that read inside the n inputs."""
+    return [t for t in range(k) if 0 <= o * stride - pad + t * dil < n]
+
+
+def col_taps(v: dict[str, Any], ox: int) -> list[int]:
+    """The kernel columns of output column ox that lie inside the input (`spatial` vars)."""
+    return _taps(ox, v["SW"], v["PL"], v["KW"], v["DW"], v["W"])
+
+
+def row_groups(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs of output rows with the same kernel rows inside the input ({start, stop, kys,
+    ky0, ky1}): with padding the first and last rows lose some, the interior has all.
+    For kernels that pad inside instead of copying the input into a padded scratch."""
+    out: list[dict[str, Any]] = []
+    for oy in range(v["HO"]):
+        kys = _taps(oy, v["SH"], v["PT"], v["KH"], v["DH"], v["H"])
+        if out and out[-1]["kys"] == kys:
+            out[-1]["stop"] = oy + 1
+        else:
+            out.append({"start": oy, "stop": oy + 1, "kys": kys,
+                        "ky0": kys[0] if kys else 0, "ky1": kys[-1] + 1 if kys else 0})
+    return out
+
+
 def ping_pong(steps: list[dict[str, Any]]) -> int:
     """Chains TT steps through two halves of one scratch buffer: sets each step's `src`
     and `dst` (x, y, tmp or tmp + half) and returns the scratch size. The steps give their

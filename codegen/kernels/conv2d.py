@@ -7,14 +7,14 @@ point where it pads (no padded copy of the input)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, float_bias, folded_bias,
-                                             pack_blocks, padded_scratch, q8_output,
-                                             requant_q8, spatial)
+                                             block_widths, blocks, col_taps, float_bias,
+                                             folded_bias, pack_blocks, q8_output,
+                                             requant_q8, row_groups, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -32,17 +32,48 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     parts = blocks(n, min(opt.block, TILE_CHANNELS))
     # 1x1, stride 1, unpadded: the pixels are one contiguous run, tiled across rows too
     flat = kh == kw == 1 and v["SH"] == v["SW"] == 1 and not v["padded"]
-    plan = LayerPlan(vars={**v, "blocks": parts, "flat": flat,
-                           "PX": tile_pixels(v["HO"] * v["WO"] if flat else v["WO"],
-                                             parts[0]["width"])})
+    plan = LayerPlan(vars={**v, "blocks": parts, "flat": flat})
+    if flat:
+        cols = v["HO"] * v["WO"]
+        plan.vars["rows"] = [{"start": 0, "stop": 1, "ky0": 0, "ky1": 1}]
+        plan.vars["PX"] = px = tile_pixels(cols, parts[0]["width"])
+        plan.vars["cols"] = _passes(0, cols, cols, px, lambda ox: (0, 1))
+    else:
+        cols = v["WO"]
+        plan.vars["rows"] = row_groups(v)
+        inside = [ox for ox in range(cols) if len(col_taps(v, ox)) == kw]
+        lo, hi = (inside[0], inside[-1] + 1) if inside else (cols, cols)
+        plan.vars["PX"] = px = tile_pixels(hi - lo, parts[0]["width"])
+
+        def span(ox: int) -> tuple[int, int]:
+            t = col_taps(v, ox)
+            return (t[0], t[-1] + 1) if t else (0, 0)
+        plan.vars["cols"] = _passes(lo, hi, cols, px, span)
+    plan.vars["cols_n"] = cols
     plan.weights["w"] = pack_blocks(k.reshape(kh * kw * c, n), parts)
     # kx, then c: dilated windows are not contiguous; with few channels, one loop over a
     # window row's KW * C values lets gcc carry the tile's overlapping windows from one
     # iteration to the next through stack slots (riscv32f: 2.8 instead of 1.9 instr/MAC)
     plan.vars["kx_loop"] = v["DW"] > 1 or c < 4
     plan.vars["bias"] = float_bias(node, plan)
-    plan.scratch = padded_scratch(v)
     return plan
+
+
+def _passes(lo: int, hi: int, cols: int, px: int,
+            span: Callable[[int], tuple[int, int]]) -> list[dict[str, Any]]:
+    """The passes over one row of `cols` output pixels whose windows lie whole inside the
+    input for lo <= ox < hi: a loop of px-pixel passes there, one fixed pass for its
+    remainder, and one fixed single-pixel pass per border pixel with the kernel columns
+    kx0 .. kx1 - 1 (`span(ox)`) that lie inside the input."""
+    main = lo + (hi - lo) // px * px
+    border = [{"start": ox, "p": 1, "loop": False, "kx0": span(ox)[0], "kx1": span(ox)[1]}
+              for ox in [*range(lo), *range(hi, cols)]]
+    out = [b for b in border if b["start"] < lo]
+    if main > lo:
+        out.append({"start": lo, "stop": main, "p": px, "loop": True})
+    if hi > main:
+        out.append({"start": main, "p": hi - main, "loop": False, "kx0": 0, "kx1": span(main)[1]})
+    return out + [b for b in border if b["start"] >= hi]
 
 
 def tile_pixels(cols: int, width: int) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, fast_requant, float_bias,
-                                             folded_bias, padded_scratch, q8_output,
-                                             requant_arrays, spatial)
+                                             block_widths, col_taps, fast_requant,
+                                             float_bias, folded_bias, padded_scratch,
+                                             q8_output, requant_arrays, row_groups,
+                                             spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -40,30 +41,11 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     return plan
 
 
-def _taps(o: int, stride: int, pad: int, k: int, n: int) -> list[int]:
-    """The kernel taps of output o (along one axis) that read inside the n inputs."""
-    return [t for t in range(k) if 0 <= o * stride - pad + t < n]
-
-
-def row_groups(v: dict[str, Any]) -> list[dict[str, Any]]:
-    """Runs of output rows with the same kernel rows inside the input ({start, stop, kys}):
-    with 'same' padding the first and last rows lose some, the interior has all."""
-    out: list[dict[str, Any]] = []
-    for oy in range(v["HO"]):
-        kys = _taps(oy, v["SH"], v["PT"], v["KH"], v["H"])
-        if out and out[-1]["kys"] == kys:
-            out[-1]["stop"] = oy + 1
-        else:
-            out.append({"start": oy, "stop": oy + 1, "kys": kys})
-    return out
-
-
 def col_passes(v: dict[str, Any], p: int) -> list[dict[str, Any]]:
     """The passes of one output row ({start, stop, p, loop}): a loop of p-output passes over
     the interior columns (whole windows inside the input), fixed passes of up to p outputs
     for the border columns and the interior's remainder (they leave the padding out)."""
-    inside = [ox for ox in range(v["WO"])
-              if len(_taps(ox, v["SW"], v["PL"], v["KW"], v["W"])) == v["KW"]]
+    inside = [ox for ox in range(v["WO"]) if len(col_taps(v, ox)) == v["KW"]]
     lo, hi = (inside[0], inside[-1] + 1) if inside else (v["WO"], v["WO"])
     loop_stop = lo + (hi - lo) // p * p
 
