@@ -35,12 +35,14 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan = LayerPlan(vars={**v, "blocks": parts, "flat": flat})
     if flat:
         cols = v["HO"] * v["WO"]
-        plan.vars["rows"] = [{"start": 0, "stop": 1, "ky0": 0, "ky1": 1}]
+        plan.vars.update({"row_lo": 0, "row_hi": 1})
         plan.vars["PX"] = px = tile_pixels(cols, parts[0]["width"])
         plan.vars["cols"] = _passes(0, cols, cols, px, lambda ox: (0, 1))
     else:
         cols = v["WO"]
-        plan.vars["rows"] = row_groups(v)
+        full = [g for g in row_groups(v) if len(g["kys"]) == kh]
+        plan.vars.update({"row_lo": full[0]["start"] if full else v["HO"],
+                          "row_hi": full[0]["stop"] if full else v["HO"]})
         inside = [ox for ox in range(cols) if len(col_taps(v, ox)) == kw]
         lo, hi = (inside[0], inside[-1] + 1) if inside else (cols, cols)
         plan.vars["PX"] = px = tile_pixels(hi - lo, parts[0]["width"])
