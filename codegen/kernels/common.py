@@ -46,7 +46,8 @@ class Kernel:
 
 @dataclass(frozen=True)
 class CodegenOptions:
-    block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
+    block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B]);
+    # the float conv takes min(block, 4) channels, times 4-5 pixels (conv2d.TILE_CHANNELS)
     dtype: str = FLOAT32  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
 
 
