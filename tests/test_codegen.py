@@ -56,9 +56,10 @@ def test_planner_takes_the_placement_order_with_the_smaller_arena():
     check(bufs)
 
 
-def test_padded_convs_write_over_their_dead_input(monkeypatch):
-    """A float conv or depthwise with padding reads x only into its padded copy, so its
-    output may cover x (and end past it): matches Keras with every such overlap kept."""
+def test_float_convs_keep_their_input_to_themselves(monkeypatch):
+    """Float convs and depthwise read x throughout (the padding is left out of the border
+    passes' sums, no padded copy), so none may write over it: with every tie the planner
+    can keep, the C still matches Keras and no conv's y covers its x."""
     from lrf_edge.codegen import generator, planner
     monkeypatch.setattr(generator, "place", planner._place)  # keeps every tie
     g = overlap_graph()
@@ -67,7 +68,32 @@ def test_padded_convs_write_over_their_dead_input(monkeypatch):
     src = generate(g)
     c = src.files[f"{src.name}.c"]
     over = [l.name for l in src.layers if l.fn and f"void {l.fn}(const float *x, float *y" in c]
-    assert over == ["b", "wide", "s2", "dw"]  # the padded ones after a dead input
+    assert over == []
+@pytest.mark.parametrize("hwc,k,stride", [
+    ((9, 11, 5), 3, 2),    # 'same' stride 2: padding bottom/right only, odd sizes
+    ((2, 2, 3), 3, 1),     # no column whose whole window lies inside the input
+    ((4, 3, 2), 5, 1),     # the kernel wider than the input: every pass is a border pass
+    ((12, 23, 4), 3, 1),   # a loop over the interior, then its remainder
+])
+def test_float_windowed_kernels_pad_inside_and_tile_like_keras(hwc, k, stride):
+    """Depthwise and conv pad inside the kernel (border passes without the padding's
+    terms, no scratch), conv in tiles of 4-5 pixels; both match Keras."""
+    rng = np.random.default_rng(3)
+    c = hwc[2]
+    g = Graph([Node("x", "input", attrs={"shape": hwc}),
+               Node("dw", "depthwise_conv2d", ["x"],
+                    attrs={"strides": (stride, stride), "padding": "same"},
+                    weights={"kernel": rng.standard_normal((k, k, c, 1)).astype(np.float32),
+                             "bias": rng.standard_normal(c).astype(np.float32)},
+                    activation="relu"),
+               Node("cv", "conv2d", ["dw"], attrs={"strides": (stride, 1), "padding": "same"},
+                    weights={"kernel": rng.standard_normal((k, 2, c, 6)).astype(np.float32),
+                             "bias": rng.standard_normal(6).astype(np.float32)})],
+              name="win")
+    src = generate(g)
+    assert all(l.scratch_bytes == 0 for l in src.layers)
+    x = rng.standard_normal((8, *hwc)).astype(np.float32)
+    assert_matches_keras(g, x)
 
 
 def test_arena_reuses_dead_buffers(lenet5):

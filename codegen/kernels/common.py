@@ -66,7 +66,8 @@ class CodegenOptions:
     kernel family, called per layer with a `static const` parameter struct (families
     without a size mode stay specialized: their code is small)."""
 
-    block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B])
+    block: int = 8  # outputs computed per pass in dense/conv (weights packed [out/B][...][B]);
+    # the float conv takes min(block, 4) channels, times 4-5 pixels (conv2d.TILE_CHANNELS)
     dtype: str = FLOAT32  # "int8": generate() takes a lrf_edge.quant.QuantizedGraph
     simd: str = ""  # the target's SIMD (SIMD): "arm-dsp" gives the int8 kernels DSP inner loops
     optimize: str = SPEED
@@ -185,6 +186,31 @@ def spatial(node: Node, kh: int, kw: int) -> dict[str, Any]:
 def padded_scratch(v: dict[str, Any]) -> int:
     """Scratch of a windowed kernel: the zero-padded input copy when it pads."""
     return v["HP"] * v["WP"] * v["C"] if v["padded"] else 0
+
+
+def _taps(o: int, stride: int, pad: int, k: int, dil: int, n: int) -> list[int]:
+    """The kernel taps of output o along one axis that read inside the n inputs."""
+    return [t for t in range(k) if 0 <= o * stride - pad + t * dil < n]
+
+
+def col_taps(v: dict[str, Any], ox: int) -> list[int]:
+    """The kernel columns of output column ox that lie inside the input (`spatial` vars)."""
+    return _taps(ox, v["SW"], v["PL"], v["KW"], v["DW"], v["W"])
+
+
+def row_groups(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs of output rows with the same kernel rows inside the input ({start, stop, kys,
+    ky0, ky1}): with padding the first and last rows lose some, the interior has all.
+    For kernels that pad inside instead of copying the input into a padded scratch."""
+    out: list[dict[str, Any]] = []
+    for oy in range(v["HO"]):
+        kys = _taps(oy, v["SH"], v["PT"], v["KH"], v["DH"], v["H"])
+        if out and out[-1]["kys"] == kys:
+            out[-1]["stop"] = oy + 1
+        else:
+            out.append({"start": oy, "stop": oy + 1, "kys": kys,
+                        "ky0": kys[0] if kys else 0, "ky1": kys[-1] + 1 if kys else 0})
+    return out
 
 
 def ping_pong(steps: list[dict[str, Any]]) -> int:

@@ -1,9 +1,12 @@
 """depthwise_conv2d: with multiplier 1, P adjacent outputs along x per pass, each
 channel's window contiguous (weights [C][KH][KW]); other multipliers read the Keras layout
-[KH][KW][C*M]. int8 multiplier 1 with padding reads its rows from a ring of KH padded input
-rows (not a padded copy of the input) and may then run in place. int8 with multiplier 1 requantizes with 32-bit operations only when no
-intermediate can overflow (`fastrq`, common.fast_requant). Size mode
-(CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
+[KH][KW][C*M]. float multiplier 1 pads inside the kernel: the border rows and columns get
+passes of their own, fixed at generation, that leave the padding's terms out (no padded
+copy, no scratch); other multipliers copy the input into a zero-padded scratch. int8
+multiplier 1 with padding reads its rows from a ring of KH padded input rows (not a padded
+copy of the input) and may then run in place. int8 with multiplier 1 requantizes with
+32-bit operations only when no intermediate can overflow (`fastrq`, common.fast_requant).
+Size mode (CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
 (depthwise_conv2d_size.c.j2 / _q8_size.c.j2; weights [KH][KW][C*M]), which accumulates a
 pixel's channels over the window's taps, 8 channels a pass (int8: in place through a ring of
 KH input rows where it can be)."""
@@ -16,9 +19,10 @@ import numpy as np
 
 from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, fast_requant, float_bias,
-                                             folded_bias, padded_scratch, q8_output,
-                                             requant_arrays, requant_q8, size_call, spatial)
+                                             block_widths, col_taps, fast_requant,
+                                             float_bias, folded_bias, padded_scratch,
+                                             q8_output, requant_arrays, requant_q8, row_groups,
+                                             size_call, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -29,19 +33,36 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m})
+    plan = LayerPlan(vars={**v, "M": m, "xpad": m != 1 and v["padded"]})
     if opt.size(node):
         return _size(node, plan, k.reshape(-1))
     if m == 1:
-        plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        p = plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
+        plan.vars["rows"] = row_groups(v)
+        plan.vars["cols"] = col_passes(v, p)
         plan.weights["w"] = np.ascontiguousarray(k.reshape(kh * kw, c).T).reshape(-1)
     else:
         plan.weights["w"] = k.reshape(-1).astype(np.float32)
     plan.vars["bias"] = float_bias(node, plan)
-    plan.scratch = padded_scratch(v)
-    # padded, x is read only by its copy into the scratch, before any store: y may cover it
-    plan.overlap = 0 if v["padded"] else None
+    plan.scratch = padded_scratch(v) if plan.vars["xpad"] else 0
+    # a padded copy: x is read only by it, before any store, so y may cover x
+    plan.overlap = 0 if plan.vars["xpad"] else None
     return plan
+
+
+def col_passes(v: dict[str, Any], p: int) -> list[dict[str, Any]]:
+    """The passes of one output row ({start, stop, p, loop}): a loop of p-output passes over
+    the interior columns (whole windows inside the input), fixed passes of up to p outputs
+    for the border columns and the interior's remainder (they leave the padding out)."""
+    inside = [ox for ox in range(v["WO"]) if len(col_taps(v, ox)) == v["KW"]]
+    lo, hi = (inside[0], inside[-1] + 1) if inside else (v["WO"], v["WO"])
+    loop_stop = lo + (hi - lo) // p * p
+
+    def fixed(start: int, stop: int) -> list[dict[str, Any]]:
+        return [{"start": s, "stop": min(s + p, stop), "p": min(p, stop - s), "loop": False}
+                for s in range(start, stop, p)]
+    loop = [{"start": lo, "stop": loop_stop, "p": p, "loop": True}] if loop_stop > lo else []
+    return fixed(0, min(lo, v["WO"])) + loop + fixed(loop_stop, v["WO"])
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:

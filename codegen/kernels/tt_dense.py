@@ -5,6 +5,12 @@ cheaper one, chosen in tt.space): per step Out[n][q][p] = sum_m G'[q][m] In[n][m
 exactly sum n*q*m*p = tt.tt_macs MACs, the op table's count. Intermediates ping-pong
 between two halves of a scratch buffer; the last step writes y with the bias and the fused
 activation.
+float: every step is one matrix product G' times the columns that share it (the n samples
+when p == 1, the p columns of each n otherwise), G' packed like a dense kernel [q/B][m][B],
+in tiles of B rows x up to 16 / B columns: each G' value is loaded once per tile and each
+input once per B rows (the cores' inner dimensions are small, so one output per weight
+load would spend as many loads as MACs).
+int8 (blocking as float did before tiles):
 - p == 1 (a plain matrix-vector product per n): G' packed like a dense kernel,
   [q/B][m][B], B outputs per pass, each input loaded once per pass;
 - p > 1: G' row-major (q, m); B consecutive p columns per pass, each G' value loaded once
@@ -38,6 +44,22 @@ def _step_blocks(q: int, p: int, block: int) -> list[dict[str, int]]:
     return blocks(q if p == 1 else p, block)
 
 
+def _float_tiling(st: dict[str, int], opt: CodegenOptions) -> dict[str, Any]:
+    """The float step as a matrix product G' (q x m) times `cols` columns that share G':
+    the n samples when p == 1 (In[n][m], Out[n][q]), else the p columns of each of the
+    n samples (`outer`). Strides of the input over m (`xm`) and over the columns (`xc`), of
+    the output over q (`yq`) and over the columns (`yc`). Rows are blocked by B (G' packed
+    [q/B][m][B]); each row block takes `tiles` columns per pass, up to 16 accumulators
+    (an FPU's 32 registers also hold the block's weights and the columns' inputs)."""
+    q, m, p = st["q"], st["m"], st["p"]
+    cols = st["n"] if p == 1 else p
+    parts = blocks(q, opt.block)
+    return {"blocks": parts, "cols": cols, "outer": 1 if p == 1 else st["n"],
+            "xm": 1 if p == 1 else p, "xc": m if p == 1 else 1,
+            "yq": 1 if p == 1 else p, "yc": q if p == 1 else 1,
+            "tiles": [min(cols, max(1, min(8, 16 // b["width"]))) for b in parts]}
+
+
 def _plan(node: Node) -> LayerPlan:
     a = node.attrs
     return LayerPlan(vars={"X": math.prod(a["row_dims"]), "Y": math.prod(a["col_dims"]),
@@ -52,12 +74,11 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     infos: list[dict[str, Any]] = []
     for i, st in enumerate(steps):
         g = core_matrix(np.asarray(node.weights[f"core{st['k']}"], np.float32), order)
-        info = dict(st, last=i == len(steps) - 1, suffix=f"s{i}",
-                    blocks=_step_blocks(st["q"], st["p"], opt.block))
-        if st["p"] == 1 and not opt.size(node):
-            plan.weights[f"s{i}_g"] = pack_blocks(np.ascontiguousarray(g.T), info["blocks"])
-        else:
+        info = dict(st, last=i == len(steps) - 1, suffix=f"s{i}", **_float_tiling(st, opt))
+        if opt.size(node):  # the shared loop reads each core as it is stored
             plan.weights[f"s{i}_g"] = g.reshape(-1).astype(np.float32)
+        else:
+            plan.weights[f"s{i}_g"] = pack_blocks(np.ascontiguousarray(g.T), info["blocks"])
         infos.append(info)
     plan.scratch = ping_pong(infos)
     plan.vars["steps"] = infos
