@@ -205,11 +205,30 @@ class Builder:
 
     # -- measurement -------------------------------------------------------------------
     def measure(self, c: Candidate, workdir: Path | None = None) -> Measurement:
+        """Measure the candidate. Layers switched to size mode on a predicted flash are
+        measured in speed mode first and stay there when that fits the budget, or when size
+        mode, measured too, saves no flash: the code prediction decides when to try, the
+        measured flash what to keep."""
+        model = c.qgraph if c.dtype == "int8" else c.tuned
+        x, flash = self.inputs.measurement(), self.opts.budgets.flash
+        fast = None
+        if c.modes and self.opts.optimize != SIZE:
+            fast = measure(model, self.opts.target, x, workdir=workdir)
+            if flash is None or fast.flash_bytes <= flash:
+                return self._measured_in_speed_mode(c, fast)
         c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
                              "ram_bytes": c.pred_ram}
-        m = measure(c.qgraph if c.dtype == "int8" else c.tuned, self.opts.target,
-                    self.inputs.measurement(), workdir=workdir, layers=c.modes)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
+        if fast is not None and m.flash_bytes >= fast.flash_bytes:
+            return self._measured_in_speed_mode(c, fast)
         c.measured = m
+        return m
+
+    def _measured_in_speed_mode(self, c: Candidate, m: Measurement) -> Measurement:
+        c.modes, c.measured = {}, m
+        self.predict(c)  # the speed-mode predictions, compared with this measurement
+        c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
+                             "ram_bytes": c.pred_ram}
         return m
 
     # -- the loop ----------------------------------------------------------------------
