@@ -121,12 +121,10 @@ def test_cli_codegen_and_profile_int8(lenet5_path, tmp_path, capsys):
     assert rep["dtype"] == "int8" and rep["totals"]["instructions_per_mac"] < 8
 
 
-def kernel_variants_graph() -> Graph:
-    """One small layer per int8 kernel variant of the real networks: a first conv (3
-    channels, 'same', odd width: the window gather and the one-pixel tail), a 1x1 conv in
-    place (staged pixels), a strided 1x1 conv (read in place), depthwise 'same' in place
-    (the row ring) at stride 1 and 2, a 10x4 strided conv and a short-row dense."""
-    rng = np.random.default_rng(5)
+def layer_makers(seed: int):
+    """Seeded weights `w(*shape)` and small conv / depthwise node makers for the variant
+    graphs below."""
+    rng = np.random.default_rng(seed)
 
     def w(*shape):
         return (rng.standard_normal(shape) * 0.3).astype(np.float32)
@@ -139,6 +137,16 @@ def kernel_variants_graph() -> Graph:
         return Node(name, "depthwise_conv2d", [src],
                     attrs={"strides": (stride, stride), "padding": "same"},
                     weights={"kernel": w(3, 3, c, 1), "bias": w(c)}, activation="relu")
+
+    return w, conv, dw
+
+
+def kernel_variants_graph() -> Graph:
+    """One small layer per int8 kernel variant of the real networks: a first conv (3
+    channels, 'same', odd width: the window gather and the one-pixel tail), a 1x1 conv in
+    place (staged pixels), a strided 1x1 conv (read in place), depthwise 'same' in place
+    (the row ring) at stride 1 and 2, a 10x4 strided conv and a short-row dense."""
+    w, conv, dw = layer_makers(5)
 
     return Graph([
         Node("x", "input", attrs={"shape": (9, 7, 3)}),
@@ -215,19 +223,7 @@ def dsp_variants_graph() -> Graph:
     place with an odd channel count and widening from 7 channels (flat, K tail), a strided
     1x1, depthwise at stride 1 and 2, a 10x4 stride-2 conv, dense layers with output and
     input tails and a TT layer (its p == 1 steps run the dense loop)."""
-    rng = np.random.default_rng(7)
-
-    def w(*shape):
-        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
-
-    def conv(name, src, k, c, n, stride=1, padding="same", act="relu"):
-        return Node(name, "conv2d", [src], attrs={"strides": (stride, stride), "padding": padding},
-                    weights={"kernel": w(*k, c, n), "bias": w(n)}, activation=act)
-
-    def dw(name, src, c, stride):
-        return Node(name, "depthwise_conv2d", [src],
-                    attrs={"strides": (stride, stride), "padding": "same"},
-                    weights={"kernel": w(3, 3, c, 1), "bias": w(c)}, activation="relu")
+    w, conv, dw = layer_makers(7)
 
     return Graph([
         Node("x", "input", attrs={"shape": (12, 9, 1)}),

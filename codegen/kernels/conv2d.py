@@ -186,13 +186,7 @@ def _size_q8(layer: Any, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     kn, n = k2.shape
     plan = LayerPlan(vars=dict(v), scratch=kn)
     plan.weights["w"] = pack_blocks(k2, size_blocks(n))
-    plan.weights["b"] = folded_bias(layer, k2)
-    requant_q8(layer, k2, plan)
-    q8_output(layer, plan)
-    fc, plan.shared = dense.shared_loop_q8(layer, plan)
-    fn = fc.replace("lrf_dense", "lrf_conv2d")
-    plan.shared += [("conv2d_q8_size.c.j2", {"part": "params"}),
-                    ("conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
+    fn = dense.windowed_loop_q8(layer, plan, k2, "conv2d_q8_size.c.j2", "lrf_conv2d")
     in_place = (v["KH"] == v["KW"] == v["SH"] == v["SW"] == 1 and not v["padded"]
                 and n <= v["C"])
     plan.overlap = 0 if in_place else None

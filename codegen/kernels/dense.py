@@ -83,6 +83,21 @@ def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, di
                 ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
 
 
+def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
+                     name: str) -> str:
+    """What conv2d's and depthwise's int8 size modes share: the folded bias, the
+    requantization, the output stage, and their shared loop (`template`, called `name` plus
+    the rounding's suffix) on top of dense's; returns the loop's name."""
+    plan.weights["b"] = folded_bias(layer, k2)
+    requant_q8(layer, k2, plan)
+    q8_output(layer, plan)
+    fc, plan.shared = shared_loop_q8(layer, plan)
+    fn = fc.replace("lrf_dense", name)
+    plan.shared += [(template, {"part": "params"}),
+                    (template, {"part": "loop", "fn": fn, "dense": fc})]
+    return fn
+
+
 def size_fields_q8(plan: LayerPlan, x: int, y: int, prefix: str = ""
                    ) -> tuple[dict[str, int], dict[str, str | None]]:
     """The int8 parameter struct's numbers and arrays (after requant_q8, q8_output: with

@@ -21,8 +21,8 @@ from lrf_edge.codegen.kernels import dense
 from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, col_taps, fast_requant,
                                              float_bias, folded_bias, padded_scratch,
-                                             q8_output, requant_arrays, requant_q8, row_groups,
-                                             size_call, spatial)
+                                             q8_output, requant_arrays, row_groups, size_call,
+                                             spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -126,13 +126,8 @@ def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     a scratch ring of KH rows) where ring_inplace allows it and it is not dilated."""
     n = k2.shape[1]
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
-    plan.weights["b"] = folded_bias(layer, k2)
-    requant_q8(layer, k2, plan)
-    q8_output(layer, plan)
-    fc, plan.shared = dense.shared_loop_q8(layer, plan)
-    fn = fc.replace("lrf_dense", "lrf_depthwise")
-    plan.shared += [("depthwise_conv2d_q8_size.c.j2", {"part": "params"}),
-                    ("depthwise_conv2d_q8_size.c.j2", {"part": "loop", "fn": fn, "dense": fc})]
+    fn = dense.windowed_loop_q8(layer, plan, k2, "depthwise_conv2d_q8_size.c.j2",
+                                "lrf_depthwise")
     v = plan.vars
     ring = v["DH"] == 1 and ring_inplace(v)
     plan.overlap = 0 if ring else None
