@@ -29,8 +29,8 @@ fitted by non-negative least squares on relative error, separately for each op. 
 (flatten, reshape) cost nothing. The instructions outside the layers (the counter reads around each
 profiled layer; the int8 float API quantizes the input and dequantizes the output: soft
 float on rv32imac) are a + b x layers + c x input size + d x output size. The model also predicts the model's own code bytes from
-`code_features` (layers, block loops and unrolled lanes of the dense/conv/TT kernels, the
-softmax code, the shared loops of size mode) and the stack inference needs, from the same
+`code_features` (per kernel family: layers, block loops and unrolled lanes; the softmax
+code, the shared loops of size mode) and the stack inference needs, from the same
 builds.
 
 Both code modes (CodegenOptions.optimize, per layer): calibration runs every graph in speed

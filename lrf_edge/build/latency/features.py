@@ -16,7 +16,12 @@ from lrf_edge.quant import int8_weight_bytes
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one",
             "passes", "rows", "gather", "gather_bytes", "pad", "softmax", "softmax_rows",
             "full_macs", "tail_macs")
-CODE_FEATURES = ("one", "layers", "loops", "lanes", "softmax", "shared")
+# code grows per layer, block loop and unrolled lane differently in each kernel family
+CODE_FAMILIES = {"dense": "dense", "tt_dense": "dense", "conv2d": "conv2d",
+                 "depthwise_conv2d": "depthwise"}  # every other op: "other"
+CODE_FEATURES = ("one", "softmax", "shared",
+                 *(f"{fam}_{what}" for fam in ("dense", "conv2d", "depthwise", "other")
+                   for what in ("layers", "loops", "lanes")))
 VIEWS = ("input", "flatten", "reshape", "permute")
 TRANSCENDENTAL = ("sigmoid", "tanh")
 RECURRENT_TRANSC = {"gru": 3, "lstm": 5}  # sigmoid/tanh per unit and step
@@ -137,25 +142,30 @@ def io_features(graph: Graph) -> list[float]:
 
 def code_features(graph: Graph, block: int = BLOCK, modes: Modes | None = None,
                   dtype: str = "float32") -> list[float]:
-    """What the model's code size grows with (CODE_FEATURES): a constant, layers with code,
-    unrolled block loops, their lanes (each lane repeats the MAC and the requantize/store
-    code), layers with a softmax, and the shared functions of the layers in size mode
-    (`modes`), each counted once however many layers call it (a size-mode layer has no
-    unrolled loops of its own)."""
-    layers = loops = lanes = softmax = 0
+    """What the model's code size grows with (CODE_FEATURES): a constant, layers with a
+    softmax, the shared functions of the layers in size mode (`modes`, each counted once
+    however many layers call it), and per kernel family (CODE_FAMILIES) its layers with
+    code, their unrolled block loops and those loops' lanes (each lane repeats the MAC and
+    the requantize/store code); a size-mode layer has no unrolled loops of its own. The
+    families differ: a conv's loop nest and window code cost other bytes than a dense's."""
+    f = dict.fromkeys(CODE_FEATURES, 0.0)
+    f["one"] = 1.0
     shared: set[str] = set()
     for n in graph:
         if n.op in VIEWS:
             continue
-        layers += 1
-        softmax += n.activation == "softmax"
+        fam = CODE_FAMILIES.get(n.op, "other")
+        f[f"{fam}_layers"] += 1
+        f["softmax"] += n.activation == "softmax"
         calls = size_loops(n, dtype) if modes and modes.get(n.name) == "size" else ()
         if calls:
             shared.update(calls)
             continue
         w = kernel_loops(n, block)
-        loops, lanes = loops + len(w), lanes + sum(w)
-    return [1.0, float(layers), float(loops), float(lanes), float(softmax), float(len(shared))]
+        f[f"{fam}_loops"] += len(w)
+        f[f"{fam}_lanes"] += sum(w)
+    f["shared"] = float(len(shared))
+    return list(f.values())
 
 
 def op_key(node: Node, modes: Modes | None = None) -> str:

@@ -16,7 +16,7 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import int8_weight_bytes
 
 MEASURED_WEIGHT = 4.0  # a measured finalist layer counts as this many micro-benchmark samples
-VERSION = 5  # bump when the features or the benchmark graphs change
+VERSION = 6  # bump when the features or the benchmark graphs change
 
 
 @dataclass
@@ -37,9 +37,10 @@ class LatencyModel:
     coef: dict[str, list[float]] = field(default_factory=dict)
     # code: (code_features, bytes, weight); io: ([1, input, output size], instructions, w)
     code_samples: list[tuple[list[float], int, float]] = field(default_factory=list)
-    # before calibration: ~1.2 KB per shared size-mode loop (the int8 dense one: 1,336 B)
-    code_coef: list[float] = field(default_factory=lambda: [512.0, 300.0, 0.0, 0.0, 0.0,
-                                                            1200.0])
+    # before calibration (CODE_FEATURES): 512 B, ~1.2 KB per shared size-mode loop (the
+    # int8 dense one: 1,336 B), 300 B per layer of any family
+    code_coef: list[float] = field(default_factory=lambda: [
+        512.0, 0.0, 1200.0, *[300.0, 0.0, 0.0] * 4])
     stack_bytes: int = 256
     dtype: str = "float32"
     io_samples: list[tuple[list[float], float, float]] = field(default_factory=list)
