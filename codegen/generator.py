@@ -195,8 +195,9 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
 
 def arena_bytes(model: Model, dtype: str = FLOAT32,
                 layers: dict[str, str] | None = None) -> int:
-    """Bytes of static RAM the generated C allocates for activations (int8: with the float
-    API's int8 input/output buffers), planned as `generate` plans it, without rendering.
+    """Bytes of static RAM the generated C allocates for activations (int8: with a uint8
+    input's converted copy, _int8_io_input), planned as `generate` plans it, without
+    rendering.
 
     For "int8" a float Graph is quantized first with throwaway ranges (seeded uniform
     inputs): the sizes do not depend on the ranges, so no calibration data is needed. A

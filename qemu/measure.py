@@ -7,7 +7,7 @@ benches and the latency-model calibration:
     flash = code + rodata of the model's own object (model.o as compiled: its .text and its
             .rodata/.srodata, which hold the weights and the other constants); the harness
             and libc are not counted
-    RAM   = the activation arena (int8: with the float API's int8 input/output buffers) +
+    RAM   = the activation arena (int8: with a uint8 input's converted copy) +
             the stack one inference needs (gcc -fstack-usage: the infer function's frame
             plus its deepest callee's; layer functions are leaves)
 """

@@ -216,20 +216,24 @@ class Builder:
             fast = measure(model, self.opts.target, x, workdir=workdir)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
-        c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
-                             "ram_bytes": c.pred_ram}
         m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m
+        self._keep_predictions(c)
         return m
 
     def _measured_in_speed_mode(self, c: Candidate, m: Measurement) -> Measurement:
         c.modes, c.measured = {}, m
         self.predict(c)  # the speed-mode predictions, compared with this measurement
+        self._keep_predictions(c)
+        return m
+
+    @staticmethod
+    def _keep_predictions(c: Candidate) -> None:
+        """The predictions the measurement is compared with (the report's error columns)."""
         c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
                              "ram_bytes": c.pred_ram}
-        return m
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> BuildResult:
