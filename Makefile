@@ -1,13 +1,18 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up first.
+# `make check` is the fast tier (no emulator, no training: under 3 minutes); `make test` runs
+# everything and is what CI runs.
 VENV := .venv
 PY := $(VENV)/bin/python
 export LRF_EDGE_CACHE ?= $(CURDIR)/.cache
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup test demo bench constraints
+.PHONY: setup check test demo bench constraints
 
 setup:
 	@bash scripts/setup.sh
+
+check: setup
+	$(PY) -m pytest -q -m "not slow"
 
 test: setup
 	$(PY) -m pytest -q

@@ -25,8 +25,8 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=2)
     args = p.parse_args()
 
-    from lrf_edge.build.budgets import budgets_from_args, fmt_size
-    from lrf_edge.build.options import BuildOptions
+    from lrf_edge.deploy.budgets import budgets_from_args, fmt_size
+    from lrf_edge.deploy.options import BuildOptions
     from lrf_edge.cli.render import table
     from lrf_edge.errors import LrfError
     from lrf_edge.examples import example_model

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from lrf_edge.cli.render import table
-from lrf_edge.compress import CompressOptions, Compressor
+from lrf_edge.rank_selection import CompressOptions, Compressor
 from lrf_edge.data import load_data
 from lrf_edge.dse.select import annotate
 from lrf_edge.examples import example_model

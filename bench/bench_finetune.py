@@ -32,10 +32,10 @@ THRESHOLDS = "0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"
 
 def defaults(epochs: int) -> list[list]:
     """Test metric after fine-tuning one fixed candidate per model, per (lr, distill)."""
-    from lrf_edge.compress import CompressOptions, baselines
-    from lrf_edge.compress.features import calibration_batch
-    from lrf_edge.compress.run import apply_choices
-    from lrf_edge.compress.similarity import SimilaritySearch
+    from lrf_edge.rank_selection import CompressOptions, baselines
+    from lrf_edge.rank_selection.features import calibration_batch
+    from lrf_edge.rank_selection.run import apply_choices
+    from lrf_edge.rank_selection.similarity import SimilaritySearch
     from lrf_edge.data import fit_to, load_data
     from lrf_edge.examples import example_model
     from lrf_edge.frontends import load_model
@@ -97,8 +97,8 @@ def compress_lenet5(epochs: int, tmp: Path) -> tuple[dict, list[list]]:
 
 
 def build_ae(target: str, budget: str, epochs: int) -> tuple[dict, list[list]]:
-    from lrf_edge.build.budgets import budgets_from_args
-    from lrf_edge.build.options import BuildOptions
+    from lrf_edge.deploy.budgets import budgets_from_args
+    from lrf_edge.deploy.options import BuildOptions
     from lrf_edge.examples import example_model
     opts = BuildOptions(target=target, budgets=budgets_from_args(target, budget),
                         data="machine_sounds", epochs=epochs)

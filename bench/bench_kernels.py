@@ -21,7 +21,7 @@ import numpy as np
 
 from lrf_edge import qemu
 from lrf_edge.ir import Graph, Node
-from lrf_edge.targets import Build, get_target
+from lrf_edge.targets import ElfBuild, get_target
 
 
 def _w(rng, *shape, scale=0.1):
@@ -110,7 +110,7 @@ def emlearn_peer(target, graph: Graph, ours: qemu.Measurement, work: Path) -> di
     src = ours.sources
     work.mkdir(parents=True, exist_ok=True)
     # reuse our harness pieces: the counter header and the inputs
-    build = target.build(src, np.random.default_rng(2).random((1, 784), np.float32),
+    build = target.compile_elf(src, np.random.default_rng(2).random((1, 784), np.float32),
                          workdir=work / "ours")
     for name in ("lrf_profile.h", "harness_config.h"):
         (work / name).write_text((work / "ours" / name).read_text())
@@ -124,7 +124,7 @@ def emlearn_peer(target, graph: Graph, ours: qemu.Measurement, work: Path) -> di
     target.compile([target.cc, *flags, "-I.", f"-I{emlearn.includedir}", "-DLRF_PROFILE",
                     "eml_main.c", *target.ldflags, "-o", elf.name, *target.libs], work)
     peer = dataclasses.replace(src, layers=[])
-    m = qemu.run(Build(target=target, elf=elf, workdir=work, sources=peer, n_inputs=1,
+    m = qemu.run(ElfBuild(target=target, elf=elf, workdir=work, sources=peer, n_inputs=1,
                        sizes={}))
     ours_m = qemu.run(build)
     return {"emlearn_instructions": m.total, "ours_instructions": ours_m.total,

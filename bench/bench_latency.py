@@ -26,8 +26,8 @@ import numpy as np
 from benchenv import write_json
 from mlperf_int8 import NETWORKS, keras_model, measure_network, quantized
 
-from lrf_edge.build.latency import VIEWS, calibrated, kernel_key  # noqa: E402
-from lrf_edge.codegen import generate  # noqa: E402
+from lrf_edge.deploy.latency import VIEWS, calibrated, kernel_key  # noqa: E402
+from lrf_edge.cgen import generate  # noqa: E402
 from lrf_edge.data import load_data  # noqa: E402
 from lrf_edge.examples import EXAMPLES, example_model  # noqa: E402
 from lrf_edge.frontends import from_keras_model, load_model  # noqa: E402

@@ -94,7 +94,7 @@ def bench_qemu() -> list[dict]:
     from pathlib import Path
 
     from lrf_edge import qemu
-    from lrf_edge.codegen import generate
+    from lrf_edge.cgen import generate
     from lrf_edge.targets import get_target
     target = get_target("riscv32f")
     target.check_toolchain()
@@ -108,7 +108,7 @@ def bench_qemu() -> list[dict]:
 
     def instructions(g, names):
         with tempfile.TemporaryDirectory() as d:
-            m = qemu.run(target.build(generate(g), np.zeros((1, g.input_shape[0]), np.float32),
+            m = qemu.run(target.compile_elf(generate(g), np.zeros((1, g.input_shape[0]), np.float32),
                                       workdir=Path(d)))
         return sum(m.layer_instructions[n] for n in names)
 

@@ -130,8 +130,8 @@ def gru_speedups() -> list[dict]:
 
 
 def builds(targets: list[str], epochs: int, max_evaluations: int) -> list[dict]:
-    from lrf_edge.build.budgets import budgets_from_args, fmt_size
-    from lrf_edge.build.options import BuildOptions
+    from lrf_edge.deploy.budgets import budgets_from_args, fmt_size
+    from lrf_edge.deploy.options import BuildOptions
     from lrf_edge.cli.render import table
     from lrf_edge.errors import LrfError
     from lrf_edge.examples import EXAMPLES, example_model

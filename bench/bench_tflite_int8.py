@@ -25,12 +25,12 @@ import numpy as np
 from benchenv import write_json
 
 from lrf_edge import mlperf_tiny  # noqa: E402
-from lrf_edge.codegen import generate  # noqa: E402
+from lrf_edge.cgen import generate  # noqa: E402
 from lrf_edge.frontends.tflite import load_tflite  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
 from lrf_edge.quant import from_file, reference  # noqa: E402
 from lrf_edge.targets import HostModel  # noqa: E402
-from lrf_edge.tflite_int8 import (TflmAborted, mlperf_int8, run_litert, run_tflm,  # noqa: E402
+from tflite_oracles import (TflmAborted, mlperf_int8, run_litert, run_tflm,  # noqa: E402
                                   tflm_arena)
 
 RUNTIMES = {"tflm": run_tflm, "litert": run_litert}

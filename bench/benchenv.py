@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tests' oracles (TFLite Micro and LiteRT runners, toolchain checks) serve the benches too
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -27,7 +30,7 @@ def print_calibration(target: str, dtype: str | None = None) -> None:
     float32, not named in the line) and print its error."""
     import time
 
-    from lrf_edge.build.latency import calibrated  # after the environment above is set
+    from lrf_edge.deploy.latency import calibrated  # after the environment above is set
     t = time.time()
     lm = calibrated(target, dtype=dtype or "float32")
     label = target if dtype is None else f"{target} {dtype}"
@@ -42,8 +45,8 @@ def build_once(model_path: Path, opts: Any) -> tuple[Any, float]:
     import tempfile
     import time
 
-    from lrf_edge.build.bundle import write_bundle  # after the environment above is set
-    from lrf_edge.build.search import Builder
+    from lrf_edge.deploy.bundle import write_bundle  # after the environment above is set
+    from lrf_edge.deploy.search import Builder
     from lrf_edge.errors import LrfError
     from lrf_edge.store import Store
     with tempfile.TemporaryDirectory(prefix="lrf-bench-build-") as tmp:

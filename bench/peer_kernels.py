@@ -9,7 +9,7 @@ them goes into the product).
 A case is one distinct conv2d / depthwise_conv2d / dense shape of an MLPerf Tiny network,
 with the int8 weights, bias, per-channel multipliers and shifts our quantizer produced and
 the layer's int8 input in the network on the bench input (lrf_edge.quant.reference). Ours:
-the single-layer graph through lrf_edge.codegen and lrf_edge.qemu.measure (its layer count).
+the single-layer graph through lrf_edge.cgen and lrf_edge.qemu.measure (its layer count).
 The peer: the library's wrapper (convolve / depthwise_conv / fully_connected_wrapper_s8) in
 bench/peer_layer.c, built with the target's flags and run under the target's QEMU command,
 timed with the target's counter header. Both outputs are checked bit for bit against our
@@ -37,7 +37,7 @@ import numpy as np
 
 from mlperf_int8 import quantized
 
-from lrf_edge.codegen import c_ints
+from lrf_edge.cgen import c_ints
 from lrf_edge.ir import Graph, Node, spatial_pads
 from lrf_edge.qemu import measure
 from lrf_edge.quant import QuantizedGraph

@@ -1,6 +1,6 @@
 """C code generation: an IR `Graph` -> plain C99 (`<name>.h`, `<name>.c`, `<name>_weights.h`).
 
-    from lrf_edge.codegen import generate, write
+    from lrf_edge.cgen import generate, write
     src = generate(graph, "lenet5")     # CSources: .files, .arena_bytes, .layers, ...
     write(src, "out/lenet5")            # atomic: all files appear at once, or none
     src = generate(quantize(graph, x))  # a lrf_edge.quant.QuantizedGraph: int8 C
@@ -35,7 +35,7 @@ registration list (`MODULES` in the package's `__init__.py`); a new op touches e
     lrf_edge/frontends/{keras,tflite,onnx}.py   a converter per source layer that maps to it
     lrf_edge/methods/<method>.py         only if a factorization produces or decomposes it
 
-plus the module's name in each of those packages' MODULES (tests/test_op_homes.py checks
+plus the module's name in each of those packages' MODULES (tests/project/test_op_homes.py checks
 that every stage knows every op). In codegen and templates:
 1. `codegen/kernels/<family>.py`: `OPS` (the IR ops it covers), `prepare(node, options)`
    (float32) and `prepare_q8(node, qlayer, options)` (int8), each returning
@@ -58,16 +58,16 @@ that every stage knows every op). In codegen and templates:
    the template then takes its DSP branch (SXTB16 + SMLAD through arm_acle.h: common_q8.j2
    `dsp_dot`, weights packed by `common.pack_quads`); the generic C is the same without it.
 The op's MAC count (lrf_edge.ir) must equal the loop nest the templates execute. Tests:
-against Keras through `lrf_edge.targets.HostModel` (tests/test_codegen*.py) and against
-lrf_edge.quant.reference bit for bit (tests/test_int8.py).
+against Keras through `lrf_edge.targets.HostModel` (tests/cgen/test_codegen.py) and against
+lrf_edge.quant.reference bit for bit (tests/quant/test_int8.py).
 """
 
-from lrf_edge.codegen.generator import CSources, LayerInfo, arena_bytes, generate, write
-from lrf_edge.codegen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table, size_loops
-from lrf_edge.codegen.kernels.common import (DTYPES, OPTIMIZE, SIMD, SIZE, SPEED,
+from lrf_edge.cgen.generator import CSources, LayerInfo, arena_bytes, generate, write
+from lrf_edge.cgen.kernels import KERNELS, kernel_loops, kernel_of, kernel_table, size_loops
+from lrf_edge.cgen.kernels.common import (DTYPES, OPTIMIZE, SIMD, SIZE, SPEED,
                                              CodegenOptions, Kernel, LayerPlan, blocks,
                                              pack_blocks)
-from lrf_edge.codegen.render import c_floats, c_ints, render
+from lrf_edge.cgen.render import c_floats, c_ints, render
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
            "LayerPlan", "OPTIMIZE", "SIMD", "SIZE", "SPEED", "arena_bytes", "blocks",

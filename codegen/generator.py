@@ -19,11 +19,11 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from lrf_edge.atomic import atomic_folder
-from lrf_edge.codegen.kernels import kernel_of
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
+from lrf_edge.cgen.kernels import kernel_of
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
                                              LayerPlan)
-from lrf_edge.codegen.planner import Buffer, live, place, plan_memory
-from lrf_edge.codegen.render import c_float, c_name, render
+from lrf_edge.cgen.planner import Buffer, live, place, plan_memory
+from lrf_edge.cgen.render import c_float, c_name, render
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import QuantizedGraph, quantize

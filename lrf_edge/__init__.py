@@ -19,7 +19,6 @@ import importlib.abc
 import importlib.util
 import os
 import sys
-import types
 
 # TensorFlow's oneDNN kernels reorder float sums (results vary slightly run to run) and
 # print start-up banners; plain kernels keep training reproducible and the output clean.
@@ -35,30 +34,15 @@ API = ("load", "inspect", "factorize", "compress", "explore", "build", "profile"
 __all__ = ["__version__", *API]
 
 
-
-
-class _Package(types.ModuleType):
-    """`lrf_edge` itself: the API names resolve to the API functions, imported on first
-    use, and stay so. Three of them share a name with a stage package (lrf_edge.build,
-    .compress, .export); importing that package sets the attribute of its parent, which
-    would replace `lrf_edge.build()` by the stage. The stages stay reachable by import
-    (`from lrf_edge.build import bundle`, `import lrf_edge.build.search`), as every module
-    of the package imports them."""
-
-    def __getattr__(self, name: str):
-        if name in API:
-            value = getattr(importlib.import_module("lrf_edge.api"), name)
-            types.ModuleType.__setattr__(self, name, value)
-            return value
-        raise AttributeError(f"module 'lrf_edge' has no attribute '{name}'")
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in API and isinstance(value, types.ModuleType):
-            return  # a stage package: the API name keeps its function
-        types.ModuleType.__setattr__(self, name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+def __getattr__(name: str):
+    """The API names, imported on first use (PEP 562) so that `import lrf_edge` stays fast.
+    No stage package shares a name with an API function (tests/api/test_api.py), so importing a
+    stage never replaces one."""
+    if name in API:
+        value = getattr(importlib.import_module("lrf_edge.api"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lrf_edge' has no attribute '{name}'")
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):

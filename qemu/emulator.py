@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.targets import Build
+from lrf_edge.targets import ElfBuild
 
 
 @dataclass
@@ -47,7 +47,7 @@ class RunResult:
         return {name: int(round(float(v))) for name, v in zip(self.layers, means)}
 
 
-def run(build: Build, timeout: float | None = None) -> RunResult:
+def run(build: ElfBuild, timeout: float | None = None) -> RunResult:
     """Run the build's ELF under its target's emulator; LrfError on hang, crash or no tool."""
     target = build.target
     if not target.emulator:
@@ -74,7 +74,7 @@ def run(build: Build, timeout: float | None = None) -> RunResult:
     return parse(text, build)
 
 
-def parse(text: str, build: Build) -> RunResult:
+def parse(text: str, build: ElfBuild) -> RunResult:
     """The harness's 'LRF ...' lines -> RunResult (counter units -> instructions)."""
     scale = build.target.instructions_per_unit
     src = build.sources

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from lrf_edge.codegen import CodegenOptions, CSources, generate
+from lrf_edge.cgen import CodegenOptions, CSources, generate
 from lrf_edge.ir import Graph
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.targets import Target, get_target
@@ -131,7 +131,7 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         inputs = np.random.default_rng(0).random((1, *float_graph.input_shape), np.float32)
     with tempfile.TemporaryDirectory(prefix="lrf-measure-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
-        build = t.build(src, inputs, workdir=work)
+        build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,

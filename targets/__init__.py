@@ -4,7 +4,7 @@ One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex
 toolchain, memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the
 latency model), the int8 kernels' SIMD (`[codegen] simd`: "arm-dsp" on cortex-m4, passed to
 the generator as CodegenOptions.simd) and typical board.
-`get_target(name)` loads it; `Target.build(sources, inputs)` compiles generated C with the
+`get_target(name)` loads it; `Target.compile_elf(sources, inputs)` compiles generated C with the
 harness (templates/harness_main.c) into an ELF that runs the model on the given inputs;
 `lrf_edge.qemu.run` runs that ELF. The host target instead builds a shared library that
 `HostModel` loads with ctypes, the numerical reference for the MCU builds.
@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen import SIMD, CSources, c_floats
+from lrf_edge.cgen import SIMD, CSources, c_floats
 from lrf_edge.errors import LrfError
 
 
@@ -45,7 +45,7 @@ class Target:
     description: str
     kind: str                    # 'host' or 'qemu'
     cc: str
-    size: str
+    size_tool: str               # binutils `size`
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
     libs: tuple[str, ...]
@@ -55,7 +55,6 @@ class Target:
     instructions_per_unit: float = 1.0
     emulator: tuple[str, ...] = ()
     timeout_s: float = 120.0
-    memory: dict[str, int] = field(default_factory=dict)
     cpi: float = 1.0                           # cycles per emulated instruction
     instructions_per_mac: float | None = None  # the latency prior without a calibrated model
     simd: str = ""  # [codegen] simd: the int8 kernels' SIMD flavour ("arm-dsp"; "": generic C)
@@ -67,7 +66,7 @@ class Target:
 
     def check_toolchain(self, emulator: bool = True) -> None:
         """Raise LrfError naming the missing tool and the apt-get command that installs it."""
-        tools = [self.cc, self.size] + ([self.emulator[0]] if emulator and self.emulator
+        tools = [self.cc, self.size_tool] + ([self.emulator[0]] if emulator and self.emulator
                                         else [])
         for tool in tools:
             if shutil.which(tool) is None:
@@ -98,8 +97,8 @@ class Target:
             raise LrfError(f"target '{self.name}': {args[0]} failed in {cwd}:\n"
                            f"{proc.stderr.strip()[-3000:]}")
 
-    def build(self, sources: CSources, inputs: np.ndarray, workdir: str | Path | None = None,
-              profile: bool = True) -> "Build":
+    def compile_elf(self, sources: CSources, inputs: np.ndarray, workdir: str | Path | None = None,
+              profile: bool = True) -> "ElfBuild":
         """Compile the model and the harness into an ELF that runs `inputs` (n x input)."""
         if self.kind != "qemu":
             raise LrfError(f"target '{self.name}' builds a shared library, not an emulator "
@@ -125,15 +124,15 @@ class Target:
         elf = work / f"{sources.name}.elf"
         self.compile([self.cc, *self.ldflags, "model.o", "harness.o", "-o", elf.name,
                       *self.libs], work)
-        return Build(target=self, elf=elf, workdir=work, sources=sources, n_inputs=len(x),
+        return ElfBuild(target=self, elf=elf, workdir=work, sources=sources, n_inputs=len(x),
                      sizes=self.sizes(elf, work / "model.o"))
 
     def sizes(self, elf: Path, model_obj: Path) -> dict[str, int]:
         """ELF text/data/bss (Berkeley `size`) and the model's own code and weight bytes."""
-        out = subprocess.run([self.size, str(elf)], capture_output=True, text=True,
+        out = subprocess.run([self.size_tool, str(elf)], capture_output=True, text=True,
                              check=True).stdout.splitlines()[1].split()
         text, data, bss = (int(v) for v in out[:3])
-        sections = subprocess.run([self.size, "-A", str(model_obj)], capture_output=True,
+        sections = subprocess.run([self.size_tool, "-A", str(model_obj)], capture_output=True,
                                   text=True, check=True).stdout.splitlines()
         code = rodata = 0
         for line in sections:
@@ -149,7 +148,7 @@ class Target:
 
 
 @dataclass
-class Build:
+class ElfBuild:
     """An ELF ready for the emulator and what went into it."""
 
     target: Target
@@ -245,12 +244,12 @@ def _load(name: str) -> Target:
                        f"{', '.join(s for s in SIMD if s)}")
     return Target(
         name=d["name"], description=d["description"], kind=d["kind"], cc=d["cc"],
-        size=d["size"], cflags=tuple(d["cflags"]), ldflags=tuple(d["ldflags"]),
+        size_tool=d["size"], cflags=tuple(d["cflags"]), ldflags=tuple(d["ldflags"]),
         libs=tuple(d.get("libs", [])), apt=d["apt"], board=Board(**d["board"]),
         counter_header=counter.get("header", ""),
         instructions_per_unit=float(counter.get("instructions_per_unit", 1.0)),
         emulator=tuple(emu.get("command", [])), timeout_s=float(emu.get("timeout_s", 120)),
-        memory=dict(d.get("memory", {})), cpi=float(timing.get("cpi", 1.0)),
+        cpi=float(timing.get("cpi", 1.0)),
         instructions_per_mac=timing.get("instructions_per_mac"), simd=simd)
 
 
@@ -265,4 +264,4 @@ def get_target(name: str) -> Target:
     return _load(name)
 
 
-__all__ = ["Board", "Build", "HostModel", "Target", "get_target", "target_names"]
+__all__ = ["Board", "ElfBuild", "HostModel", "Target", "get_target", "target_names"]

@@ -7,12 +7,15 @@ reuses them; CI builds them once per run.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# tests/support: what tests share (graphs, oracles, toolchain checks), imported by name
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 os.environ.setdefault("LRF_EDGE_CACHE", str(ROOT / ".cache"))
 
 

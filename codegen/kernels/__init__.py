@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lrf_edge.codegen.kernels import (activation, add, concat, conv2d, depthwise_conv2d, dense,
+from lrf_edge.cgen.kernels import (activation, add, concat, conv2d, depthwise_conv2d, dense,
                                       layout, multiply, pool2d, prelu, recurrent, tt_dense,
                                       upsample, zero_pad2d)
-from lrf_edge.codegen.kernels.common import DTYPES, FLOAT32, Kernel
+from lrf_edge.cgen.kernels.common import DTYPES, FLOAT32, Kernel
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 

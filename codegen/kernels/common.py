@@ -88,7 +88,7 @@ class CodegenOptions:
         """The layer's mode: "speed" or "size"."""
         return self.layers.get(layer, self.optimize)
 
-    def size(self, node: Node) -> bool:
+    def is_size_mode(self, node: Node) -> bool:
         return self.mode(node.name) == SIZE
 
 

@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrf_edge.codegen.kernels import dense
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+from lrf_edge.cgen.kernels import dense
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, blocks, col_taps, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
                                              requant_q8, row_groups, size_blocks, size_call,
@@ -39,7 +39,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
-    if opt.size(node):
+    if opt.is_size_mode(node):
         return _size(node, v, k.reshape(kh * kw * c, n))
     parts = blocks(n, min(opt.block, TILE_CHANNELS))
     # 1x1, stride 1, unpadded: the pixels are one contiguous run, tiled across rows too
@@ -103,7 +103,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, n = k.shape
     v = spatial(node, kh, kw)
-    if opt.size(node):
+    if opt.is_size_mode(node):
         return _size_q8(layer, v, k.reshape(kh * kw * c, n))
     parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
     plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})

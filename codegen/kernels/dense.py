@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
+from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
                                              requant_q8, size_blocks, size_call)
@@ -24,11 +24,11 @@ OPS = ("dense",)
 def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     k = np.asarray(node.weights["kernel"], np.float32)
     x, y = k.shape
-    parts = size_blocks(y) if opt.size(node) else blocks(y, opt.block)
+    parts = size_blocks(y) if opt.is_size_mode(node) else blocks(y, opt.block)
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts})
     plan.weights["w"] = pack_blocks(k, parts)
     plan.vars["bias"] = float_bias(node, plan)
-    if not opt.size(node):
+    if not opt.is_size_mode(node):
         return plan
     fn, plan.shared = shared_loop(node.activation)
     return size_call(plan, fn, "lrf_dense_params", *size_fields(plan, x, y), FLOAT32)
@@ -37,15 +37,15 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    dsp = opt.dsp and not opt.size(node)  # the shared size-mode loop is generic C
-    parts = (size_blocks(y) if opt.size(node)
+    dsp = opt.dsp and not opt.is_size_mode(node)  # the shared size-mode loop is generic C
+    parts = (size_blocks(y) if opt.is_size_mode(node)
              else blocks(y, DSP_MATVEC if dsp else opt.block))
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
     plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)
     q8_output(layer, plan)
-    if not opt.size(node):
+    if not opt.is_size_mode(node):
         return plan
     fn, plan.shared = shared_loop_q8(layer, plan)
     return size_call(plan, fn, "lrf_dense_q8_params", *size_fields_q8(plan, x, y), INT8)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels import dense
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+from lrf_edge.cgen.kernels import dense
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, col_taps, fast_requant,
                                              float_bias, folded_bias, padded_scratch,
                                              q8_output, requant_arrays, row_groups, size_call,
@@ -34,7 +34,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
     plan = LayerPlan(vars={**v, "M": m, "xpad": m != 1 and v["padded"]})
-    if opt.size(node):
+    if opt.is_size_mode(node):
         return _size(node, plan, k.reshape(-1))
     if m == 1:
         p = plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
@@ -71,7 +71,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     v = spatial(node, kh, kw)
     plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw, c * m)
-    if opt.size(node):
+    if opt.is_size_mode(node):
         return _size_q8(layer, plan, k2)
     # DSP, kernel rows of <= 4 taps: each row's weights are one word split by SXTB16 (the
     # last row's word reads 4 - KW bytes past the array: zeros appended)

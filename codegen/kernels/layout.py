@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops)
 from lrf_edge.ir import Node
 

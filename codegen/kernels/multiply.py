@@ -3,8 +3,8 @@ MUL. The preparation is concat's (sizes, zero points, rescaling)."""
 
 from __future__ import annotations
 
-from lrf_edge.codegen.kernels.common import FLOAT32, INT8, Kernel, no_loops
-from lrf_edge.codegen.kernels.concat import prepare, prepare_q8
+from lrf_edge.cgen.kernels.common import FLOAT32, INT8, Kernel, no_loops
+from lrf_edge.cgen.kernels.concat import prepare, prepare_q8
 
 OPS = ("multiply",)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops, q8_output)
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.recurrent import gates, kernel_steps, tt_of

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.codegen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
+from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              pack_blocks, pack_quads, ping_pong, q8_output,
                                              size_call)
@@ -75,7 +75,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     for i, st in enumerate(steps):
         g = core_matrix(np.asarray(node.weights[f"core{st['k']}"], np.float32), order)
         info = dict(st, last=i == len(steps) - 1, suffix=f"s{i}", **_float_tiling(st, opt))
-        if opt.size(node):  # the shared loop reads each core as it is stored
+        if opt.is_size_mode(node):  # the shared loop reads each core as it is stored
             plan.weights[f"s{i}_g"] = g.reshape(-1).astype(np.float32)
         else:
             plan.weights[f"s{i}_g"] = pack_blocks(np.ascontiguousarray(g.T), info["blocks"])
@@ -83,7 +83,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
     plan.scratch = ping_pong(infos)
     plan.vars["steps"] = infos
     plan.vars["bias"] = float_bias(node, plan)
-    if not opt.size(node):
+    if not opt.is_size_mode(node):
         return plan
     fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
@@ -98,7 +98,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
-    dsp = plan.vars["dsp"] = opt.dsp and not opt.size(node)  # size mode's loop is generic
+    dsp = plan.vars["dsp"] = opt.dsp and not opt.is_size_mode(node)  # size mode's loop is generic
 
     def block(p: int) -> int:
         """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
@@ -121,7 +121,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                                 "HI": int(layer.act_max) if i == last else 127,
                                 "blocks": _step_blocks(st.q, st.p, block(st.p)),
                                 "suffix": f"s{i}"}
-        packed = st.p == 1 and not opt.size(node)
+        packed = st.p == 1 and not opt.is_size_mode(node)
         pack = pack_quads if dsp else pack_blocks
         gw = pack(st.g.T.copy(), info["blocks"]) if packed else st.g.reshape(-1)
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
@@ -132,7 +132,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.scratch = ping_pong(infos)
     plan.vars["steps"] = infos
     q8_output(layer, plan)
-    if not opt.size(node):
+    if not opt.is_size_mode(node):
         return plan
     fn = "lrf_tt_q8_dbl" if layer.rounding == "double" else "lrf_tt_q8"
     plan.shared = [("tt_dense_q8_size.c.j2", {"part": "params"}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrf_edge.codegen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops, q8_output)
 from lrf_edge.ir import Node, hwc
 

@@ -50,7 +50,7 @@ class Code(HostRunner, Result):
         return dict(self.sources.files)
 
     def save(self, path: str | os.PathLike) -> Path:
-        from lrf_edge.codegen import write
+        from lrf_edge.cgen import write
         out = write(self.sources, path)
         self.data["output_dir"] = str(out)
         return out
@@ -101,7 +101,7 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     >>> bool(np.allclose(code.predict_c(x), m.keras.predict(x, verbose=0), atol=1e-4))
     True
     """
-    from lrf_edge.codegen import CodegenOptions, generate
+    from lrf_edge.cgen import CodegenOptions, generate
     graph = graph_of(model)
     model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
     src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
@@ -200,7 +200,7 @@ class Built(HostRunner, Result):
     def sources(self) -> Any:
         """The C of the bundle (model.c, model.h, model_weights.h), generated as the
         bundle's were."""
-        from lrf_edge.build.bundle import chosen_sources
+        from lrf_edge.deploy.bundle import chosen_sources
         return chosen_sources(self.result)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -240,11 +240,11 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     >>> b.after["flash_bytes"] <= 64 * 1024
     True
     """
-    from lrf_edge.build.budgets import budgets_from_args
-    from lrf_edge.build.bundle import write_bundle
-    from lrf_edge.build.options import SIMILARITY_THRESHOLDS, BuildOptions
-    from lrf_edge.build.report import solution_json
-    from lrf_edge.build.search import Builder
+    from lrf_edge.deploy.budgets import budgets_from_args
+    from lrf_edge.deploy.bundle import write_bundle
+    from lrf_edge.deploy.options import SIMILARITY_THRESHOLDS, BuildOptions
+    from lrf_edge.deploy.report import solution_json
+    from lrf_edge.deploy.search import Builder
     from lrf_edge.store import Store
 
     def text(v: Any) -> str | None:

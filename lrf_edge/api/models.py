@@ -186,8 +186,8 @@ def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *
     >>> e.format, "Conv" in e.ops
     ('onnx', True)
     """
-    from lrf_edge.export import REPRESENTATIVE_SAMPLES
-    from lrf_edge.export import export as export_graph
+    from lrf_edge.exporters import REPRESENTATIVE_SAMPLES
+    from lrf_edge.exporters import export as export_graph
     if int8 and to != "tflite":
         raise LrfError("--int8 applies to --to tflite only")
     if int8 and data is None:

@@ -114,7 +114,7 @@ class Compressed(Result):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the best model to `path` (.keras) and its sweep report beside it."""
-        from lrf_edge.compress.plots import plot_sweep
+        from lrf_edge.rank_selection.plots import plot_sweep
         out = Path(path)
         if out.suffix.lower() != ".keras":
             raise LrfError(f"output '{path}' must be a .keras file, e.g. "
@@ -169,8 +169,8 @@ def compress(model: ModelLike, data: DataLike, strategy: str = "similarity",
     >>> c.best["params"] < c.baseline["params"]
     True
     """
-    from lrf_edge.build.latency import predictor
-    from lrf_edge.compress import CompressOptions, Compressor
+    from lrf_edge.deploy.latency import predictor
+    from lrf_edge.rank_selection import CompressOptions, Compressor
     from lrf_edge.dse.select import annotate, pareto
     from lrf_edge.executor import make_executor
     from lrf_edge.store import Store
@@ -316,7 +316,7 @@ def explore(model: ModelLike, data: DataLike = None, *, methods: str | Sequence[
     if data is None:
         raise LrfError("--data is needed to fine-tune (mnist5k, digits or a .npz); or use "
                        "--count-only")
-    from lrf_edge.build.latency import predictor
+    from lrf_edge.deploy.latency import predictor
     from lrf_edge.dse import explore as run_explore
     from lrf_edge.executor import make_executor
     from lrf_edge.store import Store

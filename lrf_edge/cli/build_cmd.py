@@ -1,7 +1,7 @@
 """`lrf-edge build MODEL --target T --budget 256KB [--ram R] [--latency L --clock F]
 [--data D] -o OUT`: the budget-driven closed loop and the firmware bundle.
 
-A layer over lrf_edge.api.build; the logic is in lrf_edge.build (search.py: the loop;
+A layer over lrf_edge.api.build; the logic is in lrf_edge.deploy (search.py: the loop;
 bundle.py: the folder; report.py).
 """
 
@@ -64,7 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import build
-    from lrf_edge.build.report import finalist_rows, layer_table, summary_rows
+    from lrf_edge.deploy.report import finalist_rows, layer_table, summary_rows
     out = Path(args.output or f"build-{Path(args.model).stem}")
     b = build(args.model, args.target, budget=args.budget, ram=args.ram, latency=args.latency,
               clock=args.clock, data=args.data, dtype=args.dtype, epochs=args.epochs,

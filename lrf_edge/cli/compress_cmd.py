@@ -21,7 +21,7 @@ HELP = ("compress by rank selection: feature-map similarity with hybrid methods 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from lrf_edge.api.search import DEFAULT_KNOBS
-    from lrf_edge.compress import STRATEGIES
+    from lrf_edge.rank_selection import STRATEGIES
     p.add_argument("model", help="model file")
     p.add_argument("--data", required=True, help="mnist5k, digits or a data.npz")
     p.add_argument("--strategy", default="similarity", choices=STRATEGIES)

@@ -3,7 +3,7 @@ other runtimes (lrf_edge.api.export).
 
 MODEL is any model file the other commands read - an original network or a compressed one
 written by `factorize`/`compress`/`explore` (.keras, .h5, .onnx, .tflite). The graph goes
-through Keras (lrf_edge.export), so factorized layers export as the ops of their Keras layer.
+through Keras (lrf_edge.exporters), so factorized layers export as the ops of their Keras layer.
 """
 
 from __future__ import annotations

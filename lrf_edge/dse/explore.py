@@ -155,7 +155,7 @@ def explore(model_path: str, data_spec: str, opts: ExploreOptions, store, execut
     With `models_dir`, every fine-tuned candidate is saved there as `<store key>.keras`
     (`candidate_model`), and a stored result whose file is missing is computed again.
     `predict(graph)` is the predicted instructions of a candidate on `opts.target` (e.g.
-    lrf_edge.build.latency.predictor(target)); without it the rows have no latency."""
+    lrf_edge.deploy.latency.predictor(target)); without it the rows have no latency."""
     from lrf_edge.dse.evaluate import shared_with_predict
     from lrf_edge.frontends import load_model
     from lrf_edge.store import data_key, evaluation_key, file_hash

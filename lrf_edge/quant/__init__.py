@@ -3,7 +3,7 @@
     from lrf_edge.quant import quantize, reference
     qg = quantize(graph, calibration_x)      # QuantizedGraph: scales, int8 weights, ...
     y = reference.run(qg, x)                 # bit-exact numpy model of the int8 C
-    src = generate(qg, "lenet5")             # lrf_edge.codegen: int8 C (CodegenOptions dtype)
+    src = generate(qg, "lenet5")             # lrf_edge.cgen: int8 C (CodegenOptions dtype)
 
 - ops/: one module per op family (dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
   zero_pad2d, add, activation, layout), each with the op's float forward pass (calibration),

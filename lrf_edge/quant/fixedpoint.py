@@ -26,7 +26,6 @@ import math
 import numpy as np
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-ROUNDINGS = ("single", "double")
 
 
 def round_away(v) -> np.ndarray:

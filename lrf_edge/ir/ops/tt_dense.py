@@ -66,12 +66,6 @@ def core_matrix(core: np.ndarray, order: str) -> np.ndarray:
     return core.transpose(2, 3, 0, 1).reshape(y * r1, r0 * x)  # (y_k r_k, r_{k-1} x_k)
 
 
-def node_steps(node: Layer) -> list[dict[str, int]]:
-    """tt_steps of a tt_dense node, in its order."""
-    a = node.attrs
-    return tt_steps(a["row_dims"], a["col_dims"], a["ranks"], a.get("order", "rl"))
-
-
 def _dims(node: Layer) -> tuple[list[int], list[int], list[int]]:
     a = node.attrs
     return list(a["row_dims"]), list(a["col_dims"]), list(a["ranks"])

@@ -1,0 +1,384 @@
+"""The closed loop of `lrf-edge build`: candidates, predicted costs, scores, measurements.
+
+1. Candidates (a solution per layer) come from cheap choosers, nothing trained yet:
+   - with data, the similarity strategy (lrf_edge.rank_selection) over a threshold sweep: one pass
+     of feature-map similarities gives a whole size/accuracy curve;
+   - data-free, the energy (spectrum) and uniform baselines over their knobs;
+   - for a flash budget, each strategy's knob is also bisected to the largest model whose
+     predicted flash fits ("pick by budget");
+   - the original model and the most compressive solution of every layer (the floor, which
+     tells the smallest reachable flash).
+   Only methods whose factorized ops the code generator has kernels for are used.
+2. Predicted costs: flash = weight bytes + a code-size model, RAM = the planned arena + the
+   stack, instructions = the calibrated latency model (lrf_edge.deploy.latency).
+3. Scores, for candidates that fit every budget: first, per strategy, the best predicted
+   within 10% of each budget (so a budget is spent), then the rest best-decomposed first
+   until `patience` in a row beat nothing, at most `max_evaluations`. With data, one-shot
+   fine-tuning (train.finetune: validation split, best epoch kept, distilled from the
+   original) scored on validation (choices) and test (reports), kept in the store with the
+   tuned weights so an interrupted build resumes; without data, no fine-tuning: fidelity,
+   the cosine similarity of the compressed model's outputs to the original's on fixed
+   random inputs.
+4. Finalists (the best-scored fitting candidates) are built and run under QEMU; their
+   measured per-layer instructions, code and stack refit the latency model, every candidate
+   is predicted again, finalists that miss a budget when measured drop out, and the loop
+   repeats until the choice is stable.
+5. The choice (policy.pick): among the measured candidates that meet every budget, the
+   best validation score, except that candidates within the tolerance of it (0.5 accuracy
+   points, 2% of the best MSE) count as tied and the fastest tied one wins; the result
+   says why. When no candidate can meet a budget, LrfError names it and the smallest
+   reachable value.
+
+dtype (`--dtype float32|int8|auto`): every candidate structure exists in each dtype the
+build considers. An int8 candidate's flash counts 1-byte weights (+ int32 biases,
+multipliers, shifts, tables: quant.int8_weight_bytes) and the int8 code, its instructions
+and code come from the int8 latency model (its own calibration); its score is that of the
+fine-tuned float model quantized (post-training, calibrated on the first 500 training
+inputs, or on seeded random inputs without data) and run by quant.reference (bit-exact with
+the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools and the choice above
+decides between them: int8 wins on an FPU-less core when it is as accurate, float32 where
+int8 is slower (an FPU) unless int8 scores beyond the tolerance better.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from lrf_edge.deploy import policy
+from lrf_edge.deploy.budgets import Budgets, fmt_size
+from lrf_edge.deploy.candidate import Candidate
+from lrf_edge.deploy.choosers import CandidateGenerator, supported_methods
+from lrf_edge.deploy.inputs import BuildInputs
+from lrf_edge.deploy.latency import LatencyModel, calibrated
+from lrf_edge.deploy.options import BuildOptions
+from lrf_edge.deploy.scoring import Scorer
+from lrf_edge.deploy.latency.features import VIEWS
+from lrf_edge.cgen import SIZE, arena_bytes, size_loops
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph
+from lrf_edge.qemu import Measurement, measure
+from lrf_edge.store import Store, content_hash
+from lrf_edge.targets import get_target, target_names
+
+
+def code_modes(graph: Graph, dtype: str, weight_bytes: int, lm: LatencyModel, optimize: str,
+               flash: float | None) -> dict[str, str]:
+    """The layers in size mode (one shared loop per kernel family instead of a specialized
+    function per layer): with `optimize` "size" every layer whose family has one; with
+    "speed" (the default) none, unless the predicted flash misses the `flash` budget: then
+    the layers with the most code of their own (as the code model predicts it) switch one
+    by one until it fits (all of them if it never does)."""
+    able = [n.name for n in graph if n.op not in VIEWS and size_loops(n, dtype)]
+    every = {n: SIZE for n in able}
+    if optimize == SIZE:
+        return every
+    if flash is None or weight_bytes + lm.code_bytes(graph) <= flash:
+        return {}
+    floor = lm.code_bytes(graph, every)
+    own = {n: lm.code_bytes(graph, {m: SIZE for m in able if m != n}) - floor for n in able}
+    modes: dict[str, str] = {}
+    for name in sorted(able, key=lambda n: -own[n]):
+        modes[name] = SIZE
+        if weight_bytes + lm.code_bytes(graph, modes) <= flash:
+            break
+    return modes
+
+
+@dataclass
+class BuildResult:
+    graph: Graph                      # the original model
+    chosen: Candidate
+    original: Candidate
+    candidates: list[Candidate]
+    task: str
+    metric: str | None                # 'accuracy', 'mse' or None (data-free: fidelity)
+    data_free: bool
+    latency_model: LatencyModel
+    rounds: int
+    budgets: Budgets
+    options: BuildOptions
+    log: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    inputs: np.ndarray | None = None   # what the finalists were measured on
+    input_note: str = ""
+    latency_models: dict[str, LatencyModel] = field(default_factory=dict)
+    dtype_reason: str = ""
+    int8_calibration: str = ""
+    score_change: dict[str, float] | None = None   # autoencoders: per-sample score change
+
+    @property
+    def dtype(self) -> str:
+        return self.chosen.dtype
+
+    @property
+    def finalists(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.measured is not None]
+
+    def prediction_errors(self) -> dict[str, Any]:
+        """Relative error of the predictions made before each finalist was measured."""
+        rows = []
+        for c in self.finalists:
+            p = c.pred_at_measure
+            rows.append({"label": c.label,
+                         "instructions": _rel(p.get("instructions"), c.measured.total),
+                         "flash": _rel(p.get("flash_bytes"), c.measured.flash_bytes),
+                         "ram": _rel(p.get("ram_bytes"), c.measured.ram_bytes)})
+        instr = [abs(r["instructions"]) for r in rows if r["instructions"] is not None]
+        return {"finalists": rows,
+                "instructions_mean_abs": float(np.mean(instr)) if instr else None,
+                "instructions_max_abs": float(np.max(instr)) if instr else None}
+
+
+def _rel(pred: float | None, meas: float) -> float | None:
+    return None if pred is None or not meas else (pred - meas) / meas
+
+
+class Builder:
+    """Runs the loop for one model, target, budgets and data against a store."""
+
+    def __init__(self, model_path: str, opts: BuildOptions, store: Store, models_dir: Path,
+                 progress: Callable[[str], None] | None = None):
+        self.opts = opts
+        self.store = store
+        self.models_dir = Path(models_dir)
+        self.say = progress or (lambda msg: None)
+        self.log: list[str] = []
+        self.inputs = BuildInputs(model_path, opts)
+        self.graph = self.inputs.graph
+        self.data = self.inputs.data
+        self.task = self.inputs.task
+        self.metric = self.inputs.metric
+        self.lm: LatencyModel | None = None          # the float32 model (as before)
+        self.lms: dict[str, LatencyModel] = {}
+        self.scorer = Scorer(self.inputs, store, self.models_dir, self.note)
+        self.generator = CandidateGenerator(
+            self.inputs, store, lambda g, d: self.lms[d].weight_bytes(g),
+            lambda c: self.predict(c, arena=False), lambda g: self.lms["float32"].predict(g))
+        self.dtype_reason = ""
+        self.tolerance = opts.tolerance_for(self.metric)
+        self._arena_cache: dict[str, int] = {}
+
+    def note(self, msg: str) -> None:
+        self.log.append(msg)
+        self.say(msg)
+
+    # -- predictions -------------------------------------------------------------------
+    def arena(self, graph: Graph, dtype: str, modes: dict[str, str] | None = None) -> int:
+        """The arena bytes of a candidate's graph, planned once per structure (what the
+        planner reads: ops, shapes and attributes such as TT ranks, not weight values, and
+        the layers' code modes)."""
+        key = dtype + content_hash([(n.name, n.op, n.inputs, n.shape,
+                                     {k: v for k, v in n.attrs.items() if k != "quant"})
+                                    for n in graph] + [sorted((modes or {}).items())])
+        if key not in self._arena_cache:
+            self._arena_cache[key] = arena_bytes(graph, dtype, modes)
+        return self._arena_cache[key]
+
+    def predict(self, c: Candidate, arena: bool = True) -> None:
+        lm = self.lms[c.dtype]
+        if c.measured is None:
+            c.modes = self.code_modes(c, lm)
+        c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
+        c.pred_instructions = lm.predict(c.graph, c.modes)
+        if arena:  # cached per structure and modes
+            c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
+        if c.arena_bytes is not None:
+            c.pred_ram = c.arena_bytes + lm.stack_bytes
+
+    def code_modes(self, c: Candidate, lm: LatencyModel) -> dict[str, str]:
+        """The candidate's layers in size mode (see code_modes)."""
+        return code_modes(c.graph, c.dtype, c.weight_bytes, lm, self.opts.optimize,
+                          self.opts.budgets.flash)
+
+    # -- scores ------------------------------------------------------------------------
+    def score(self, c: Candidate) -> None:
+        self.scorer.score(c)
+
+    def better(self, c: Candidate, decomposed: bool = False) -> tuple:
+        """Sort key: best score first, then smaller flash."""
+        return policy.better(c, self.metric, decomposed)
+
+    # -- measurement -------------------------------------------------------------------
+    def measure(self, c: Candidate, workdir: Path | None = None) -> Measurement:
+        """Measure the candidate. Layers switched to size mode on a predicted flash are
+        measured in speed mode first and stay there when that fits the budget, or when size
+        mode, measured too, saves no flash: the code prediction decides when to try, the
+        measured flash what to keep."""
+        model = c.qgraph if c.dtype == "int8" else c.tuned
+        x, flash = self.inputs.measurement(), self.opts.budgets.flash
+        fast = None
+        if c.modes and self.opts.optimize != SIZE:
+            fast = measure(model, self.opts.target, x, workdir=workdir)
+            if flash is None or fast.flash_bytes <= flash:
+                return self._measured_in_speed_mode(c, fast)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
+        if fast is not None and m.flash_bytes >= fast.flash_bytes:
+            return self._measured_in_speed_mode(c, fast)
+        c.measured = m
+        self._keep_predictions(c)
+        return m
+
+    def _measured_in_speed_mode(self, c: Candidate, m: Measurement) -> Measurement:
+        c.modes, c.measured = {}, m
+        self.predict(c)  # the speed-mode predictions, compared with this measurement
+        self._keep_predictions(c)
+        return m
+
+    @staticmethod
+    def _keep_predictions(c: Candidate) -> None:
+        """The predictions the measurement is compared with (the report's error columns)."""
+        c.pred_at_measure = {"instructions": c.pred_instructions, "flash_bytes": c.pred_flash,
+                             "ram_bytes": c.pred_ram}
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self) -> BuildResult:
+        start = time.time()
+        o = self.opts
+        dtypes = o.dtypes
+        target = get_target(o.target)
+        if target.kind != "qemu":
+            raise LrfError(f"target '{o.target}' has no emulator to measure on; choose one "
+                           f"of: {', '.join(target_names('qemu'))}")
+        target.check_toolchain()
+        self.note(f"latency model for {o.target} (QEMU micro-benchmarks, calibrated on first "
+                  f"use and cached per toolchain and dtype: {', '.join(dtypes)})")
+        for d in ("float32", *[d for d in dtypes if d != "float32"]):
+            self.lms[d] = calibrated(o.target, self.say, dtype=d)
+        self.lm = self.lms["float32"]  # the similarity strategy predicts with its refits
+        return self._loop(start, target, dtypes)
+
+    def _loop(self, start: float, target: Any, dtypes: tuple[str, ...]) -> BuildResult:
+        o, b = self.opts, self.opts.budgets
+        methods = supported_methods(self.graph, o.methods, int8="int8" in dtypes)
+        if not methods:
+            raise LrfError("no factorization method applies to this model's layers with "
+                           "a kernel in the code generator")
+        self.note(f"methods with C kernels: {', '.join(methods)}")
+        if self.data is None:
+            self.note("no --data: data-free compression (decompositions only, no "
+                      "fine-tuning; candidates ranked by output fidelity on random inputs)")
+        pools = {d: self.generator.generate(methods, d) for d in dtypes}
+        cands = [c for d in dtypes for c in pools[d]]
+        for c in cands:
+            self.predict(c)
+        self.note(f"{len(cands)} candidates ({', '.join(dtypes)}) from "
+                  f"{'similarity, ' if self.data is not None else ''}energy and uniform")
+        policy.check_reachable(cands, b, o.dtype)
+        # the 'before' numbers: the original float model
+        original = pools["float32"][0] if "float32" in pools else self._float_original()
+        self.score(original)
+        rounds = 0
+        chosen: Candidate | None = None
+        best: dict[str, Candidate | None] = {d: None for d in dtypes}
+        while rounds < o.max_rounds:
+            rounds += 1
+            new_any, todo_any, fit_counts = False, False, []
+            for d in dtypes:
+                new, todo, n_fit = self._round(pools[d], best[d])
+                new_any, todo_any = new_any or bool(new), todo_any or bool(todo)
+                fit_counts.append(f"{n_fit} {d}")
+            for c in cands:
+                if c.measured is None:
+                    self.predict(c)
+            prev = {d: best[d] for d in dtypes}
+            for d in dtypes:
+                ok = sorted([c for c in pools[d] if c.measured is not None and not c.rejected],
+                            key=self.better)
+                best[d] = ok[0] if ok else None
+            pick, reason = policy.pick([c for c in cands if c.measured is not None], pools,
+                                       o.dtype, self.metric, self.tolerance, b)
+            self.note(f"round {rounds}: {', '.join(fit_counts)} candidates fit as predicted; "
+                      f"choice: {pick.label if pick else 'none yet'}")
+            stable = pick is not None and pick is chosen and prev == best and not new_any
+            chosen, self.dtype_reason = pick, reason
+            if stable or (pick is not None and not new_any and not todo_any):
+                break  # nothing new evaluated or measured: the choice is stable
+        if chosen is None:
+            policy.check_reachable(cands, b, o.dtype, measured_only=True)
+            raise LrfError("no candidate met every budget when measured; relax a budget")
+        self.note(f"dtype: {chosen.dtype} ({self.dtype_reason})")
+        if original.measured is None and (not target.board.flash_bytes or
+                                          original.weight_bytes <= target.board.flash_bytes):
+            original.tuned = original.tuned or self.graph
+            m = self.measure(original)  # the 'before' numbers, measured too
+            self.note(f"  measured the original: {m.total:,} instructions, flash "
+                      f"{fmt_size(m.flash_bytes)}")
+        all_cands = cands if original in cands else [original, *cands]
+        res = BuildResult(self.graph, chosen, original, all_cands, self.task, self.metric,
+                          self.data is None, self.lms[chosen.dtype], rounds, b, o, self.log,
+                          time.time() - start, self.inputs.measurement(),
+                          self.inputs.measurement_note(), dict(self.lms), self.dtype_reason,
+                          self.inputs.calibration_note() if "int8" in dtypes else "",
+                          self.scorer.score_change(chosen))
+        return res
+
+    def _float_original(self) -> Candidate:
+        c = Candidate("original", "original", None, [], self.graph, self.graph.weight_bytes)
+        self.predict(c)
+        return c
+
+    def _round(self, pool: list[Candidate], chosen: Candidate | None
+               ) -> tuple[list[Candidate], list[Candidate], int]:
+        """One round in one dtype's pool: score the most promising fitting candidates,
+        measure the best scored, refit that dtype's latency model. Returns the newly
+        measured, what was left to score, and how many fit as predicted."""
+        o, b = self.opts, self.opts.budgets
+        fitting = [c for c in pool if not c.misses(b) and not c.rejected]
+        fitting.sort(key=lambda c: (-c.weight_bytes, c.label))
+        if self.data is not None:  # screen by the decomposed score, fine-tune the best
+            for c in fitting:
+                self.scorer.screen(c)
+        fitting = policy.evaluation_order(fitting, b, self.metric,
+                                          ranked=self.data is not None)
+        todo = [c for c in fitting if c.score is None]
+        if chosen is not None and self.data is not None:
+            # later rounds: only candidates that, as decomposed, beat the current choice
+            # (the refit model may have let them in)
+            bar = self.better(chosen, decomposed=True)
+            todo = [c for c in todo if self.better(c, decomposed=True) < bar]
+        elif chosen is not None:
+            todo = [c for c in todo if c.weight_bytes > chosen.weight_bytes]
+        done = self._evaluate(todo, fitting)
+        scored = sorted([c for c in fitting if c.score is not None], key=self.better)
+        new = [c for c in scored[:o.finalists] if c.measured is None]
+        for c in new:
+            m = self.measure(c)
+            self.note(f"  measured {c.label}: {m.total:,} instructions (predicted "
+                      f"{c.pred_at_measure['instructions']:,.0f}), flash "
+                      f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
+                      f"RAM {fmt_size(m.ram_bytes)}")
+            if c.modes and self.opts.optimize != SIZE:
+                self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
+                          f"budget: {', '.join(c.modes)}")
+            self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
+                                    m.stack_bytes, m.total, modes=c.modes)
+            miss = c.misses(b)
+            if miss:
+                c.rejected = "measured " + ", ".join(miss) + " over budget"
+                self.note(f"  {c.label}: {c.rejected}")
+        return new, todo[done:], len(fitting)
+
+    def _evaluate(self, todo: list[Candidate], fitting: list[Candidate]) -> int:
+        """Score candidates in order until the best is not beaten by `patience` in a row
+        (the near-budget ones, first in the order, are always scored), at most
+        `max_evaluations`; returns how many were scored."""
+        o = self.opts
+        near = set(map(id, policy.near_budget(fitting, o.budgets, self.metric)))
+        must = sum(1 for c in todo if id(c) in near)  # first in the order
+        best = min((self.better(c) for c in fitting if c.score is not None), default=None)
+        scored = stale = 0
+        while scored < len(todo) and policy.keep_evaluating(scored, stale, must, o.patience,
+                                                            o.max_evaluations):
+            c = todo[scored]
+            self.score(c)
+            scored += 1
+            if best is None or self.better(c) < best:
+                best, stale = self.better(c), 0
+            else:
+                stale += 1
+        return scored
