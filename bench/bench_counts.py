@@ -20,7 +20,6 @@ from benchenv import write_json
 from mlperf_int8 import NETWORKS, quantized
 
 import lrf_edge  # noqa: E402
-from lrf_edge.frontends import from_keras_model  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
 from lrf_edge.quant import quantize  # noqa: E402
 
@@ -33,8 +32,7 @@ MODES = ("speed", "size")
 
 def _example(name: str, seed: int = 1):
     """(float graph, int8 graph, one input) of a bundled example."""
-    model = lrf_edge.example(name).keras
-    g = from_keras_model(model)
+    g = lrf_edge.load(lrf_edge.example(name)).graph
     rng = np.random.default_rng(seed)
     calib = rng.random((32, *g.input_shape), np.float32)
     return g, quantize(g, calib), calib[:1]
@@ -45,7 +43,7 @@ def _tt_lenet():
     m = lrf_edge.example("lenet300")
     f = lrf_edge.factorize(m, "fc1", "tt", shape="7,4,7,4x5,5,3,4", rank=4)
     f = lrf_edge.factorize(f, "fc2", "svd", rank=16)
-    g = from_keras_model(f.keras)
+    g = f.graph
     calib = np.random.default_rng(1).random((32, *g.input_shape), np.float32)
     return g, quantize(g, calib), calib[:1]
 

@@ -118,6 +118,7 @@ def test_codegen_runs_its_c_on_the_host(mlp, digits_arrays, tmp_path):
     np.testing.assert_array_equal(q.predict_c(x), reference.run(qg, x))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_QEMU, reason="RISC-V toolchain or QEMU missing")
 def test_profile_a_graph_matches_the_cli(mlp, tmp_path, capsys):
     p = lrf_edge.profile(lrf_edge.load(mlp).graph, "riscv32f", progress=False)

@@ -163,6 +163,7 @@ def test_float_size_within_1e4_on_host(graph):
     np.testing.assert_allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max())))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("graph", GRAPHS)
 def test_size_mode_exact_under_qemu(tmp_path, graph):
     g = GRAPHS[graph]()

@@ -85,6 +85,7 @@ def test_hang_is_a_clear_error(lenet5, mnist, tmp_path):
         qemu.run(build, timeout=1)
 
 
+@pytest.mark.slow
 def test_crash_is_a_clear_error(tmp_path):
     t = need("riscv32f")
     build = t.compile_elf(generate(dense_graph(4, 2)), np.ones((1, 4), np.float32),

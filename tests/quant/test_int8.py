@@ -150,6 +150,7 @@ def kernel_variants_graph() -> Graph:
         name="variants")
 
 
+@pytest.mark.slow
 def test_kernel_variants_exact_on_host_and_qemu(tmp_path):
     g = kernel_variants_graph()
     x = np.random.default_rng(6).standard_normal((40, *g.input_shape)).astype(np.float32)

@@ -191,6 +191,7 @@ def test_dead_channel_and_huge_bias_quantize_and_match(tmp_path):
     assert np.abs(ours - float_forward(graph, x[48:])).max() < 0.05
 
 
+@pytest.mark.slow
 def test_int8_commands_print_no_warning_text(tmp_path):
     path, _ = _tflite("ad_autoencoder")
     env = {**os.environ, "PYTHONWARNINGS": "default"}
