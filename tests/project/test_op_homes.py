@@ -116,15 +116,14 @@ def _op_context_strings(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.Call):
             fn = node.func
             if (fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", "")) == "Node":
-                out |= _strings(node.args[1]) if len(node.args) > 1 else set()
-                out |= set().union(set(), *(_strings(k.value) for k in node.keywords
-                                            if k.arg == "op"))
+                ops = node.args[1:2] + [k.value for k in node.keywords if k.arg == "op"]
+                out |= set().union(*(_strings(op) for op in ops))
     return out
 
 
 def _python_names(text: str) -> tuple[set[str], set[str], set[str], set[str]]:
-    """(string literals, words inside them, identifiers, imported module names) of a
-    Python source, docstrings left out."""
+    """(the string literals that count as ops, the words inside any string literal, the
+    identifiers, the imported module names) of a Python source, docstrings left out."""
     tree = ast.parse(text)
     docs = _docstrings(tree)
     literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
@@ -138,8 +137,8 @@ def _python_names(text: str) -> tuple[set[str], set[str], set[str], set[str]]:
             imported |= set((node.module or "").split(".")) | {a.name for a in node.names}
         elif isinstance(node, ast.Import):
             imported |= {part for a in node.names for part in a.name.split(".")}
-    return literals - set(AMBIGUOUS) | (_op_context_strings(tree) & set(AMBIGUOUS)), \
-        words, idents, imported
+    ops = (literals - set(AMBIGUOUS)) | (_op_context_strings(tree) & set(AMBIGUOUS))
+    return ops, words, idents, imported
 
 
 def _names(path: Path) -> set[str]:
@@ -163,7 +162,7 @@ def naming_files() -> dict[str, set[str]]:
         for path in sorted((ROOT / root).rglob("*")):
             rel = path.relative_to(ROOT).as_posix()
             if not path.is_file() or "__pycache__" in path.parts or rel in MODEL_ZOO \
-                    or path.suffix not in (".py", ".j2", ".toml", ".c", ".h", ".S", ".ld"):
+                    or path.suffix not in (".py", ".j2", ".toml", ".c", ".h"):
                 continue
             names = _names(path)
             for fam, ops in FAMILIES.items():
