@@ -52,9 +52,10 @@ class OpSpec:
     # as this op (empty: a full-int8 file's layer of this op is refused)
     file_ops: tuple[str, ...] = ()
     # the latency model's view (lrf_edge.deploy.latency.features): the kernel family whose
-    # code size it shares ("" : the family of every other op), whether it computes its
-    # outputs in passes of `block` lanes, slides a window (kernel or pool_size) over an
-    # (H, W, C) or (T, C) input, and copies each window together first (int8 conv)
+    # code size it shares ("": "other", with every op that names none), whether it
+    # computes its outputs in passes of `block` lanes, slides a window (kernel or
+    # pool_size) over an (H, W, C) or (T, C) input, and copies each window together first
+    # (int8 conv)
     code_family: str = ""
     blocked: bool = False
     windowed: bool = False
