@@ -23,20 +23,37 @@ struct; dense, conv2d, depthwise_conv2d and tt_dense have one, other families st
 specialized: pooling, padding, add, activations, ... are small).
 
 How to add an op family (e.g. tt_dense): each stage keeps one module per op family and one
-registration list (`MODULES` in the package's `__init__.py`); a new op touches exactly
+registration list (`MODULES` in the package's `__init__.py`); what the other stages ask of
+an op (a view? folds a BatchNorm? fuses an activation? which TFLite operators, which
+latency features?) is a trait of its `OpSpec`, not a list of op names. A new op touches
+exactly
 
-    lrf_edge/ir/ops/<family>.py          SPECS: output shape, MACs, bias adds
-    lrf_edge/train/builders/<family>.py  BUILDERS: the Keras layer(s) (a custom layer goes
-                                         in lrf_edge/keras_layers.py + CUSTOM_OBJECTS)
+    lrf_edge/ir/ops/<family>.py          SPECS: output shape, MACs, bias adds, the traits
+    lrf_edge/ir/ops/__init__.py          its module in MODULES
+    lrf_edge/train/builders/<family>.py  BUILDERS: the Keras layer(s)
+    lrf_edge/train/builders/__init__.py  its module in MODULES
+    lrf_edge/keras_layers.py             a custom Keras layer, if it needs one
     codegen/kernels/<family>.py          float32 and int8 kernel preparation, block loops
-    templates/<op>.c.j2, <op>_q8.c.j2    the C of one layer, float32 and int8
+    codegen/kernels/__init__.py          its module in MODULES
+    templates/<op>*.c.j2                 the C of one layer, float32 and int8 (<op>.c.j2,
+                                         <op>_q8.c.j2, size mode: <op>_size.c.j2)
     lrf_edge/quant/ops/<family>.py       float forward pass, int8 parameters, the bit-exact
                                          int8 reference
+    lrf_edge/quant/ops/__init__.py       its module in MODULES
     lrf_edge/frontends/{keras,tflite,onnx}.py   a converter per source layer that maps to it
-    lrf_edge/methods/<method>.py         only if a factorization produces or decomposes it
+    lrf_edge/deploy/latency/benchmarks.py       a micro-benchmark graph the latency model
+                                                is calibrated on, if it has a cost
 
-plus the module's name in each of those packages' MODULES (tests/project/test_op_homes.py checks
-that every stage knows every op). In codegen and templates:
+and, counted apart (tests/project/test_op_homes.py), the files that use it as a method does:
+
+    lrf_edge/methods/<method>.py         a factorization that produces or decomposes it
+    lrf_edge/{dse/space,rank_selection/baselines}.py  the methods chosen per op
+    {lrf_edge/ir/ops,lrf_edge/train/builders,codegen/kernels,lrf_edge/quant/ops}/<other>.py
+                                         another family's module that reuses its code
+                                         (conv2d's kernels call dense's)
+
+tests/project/test_op_homes.py checks that every stage knows every op and that no other file
+names one. In codegen and templates:
 1. `codegen/kernels/<family>.py`: `OPS` (the IR ops it covers), `prepare(node, options)`
    (float32) and `prepare_q8(node, qlayer, options)` (int8), each returning
    `LayerPlan(vars=..., weights={suffix: array in the order the loop reads it: float32, or

@@ -185,9 +185,9 @@ def _flavour_of(model: Model, options: CodegenOptions) -> Flavour:
 
 def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     graph = model.graph if isinstance(model, QuantizedGraph) else model
-    kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if n.op != "input"}
+    kernels = {n.name: kernel_of(n, flavour.dtype) for n in graph if not n.is_input}
     plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
-             for n in graph if n.op != "input"}
+             for n in graph if not n.is_input}
     loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name],
                                flavour.io_input(model), flavour.align)
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
@@ -236,7 +236,7 @@ def generate(model: Model, name: str | None = None,
     weights: list[tuple[str, str, np.ndarray]] = []
     shared: dict[str, str] = {}  # size mode's shared loops, each once: key -> C
     for pos, node in enumerate(graph):
-        if node.op == "input":
+        if node.is_input:
             continue
         kernel, plan = p.kernels[node.name], p.plans[node.name]
         fn = None

@@ -176,7 +176,7 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
         return None
 
     for i, node in enumerate(nodes):
-        if node.op == "input":
+        if node.is_input:
             loc[node.name] = "input"
             continue
         src = loc[node.inputs[0]] if node.inputs else None

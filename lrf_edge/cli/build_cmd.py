@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from lrf_edge.cli.args import add_finetune_args
-from lrf_edge.cli.model_args import add_model, add_target
+from lrf_edge.cli.model_args import add_model, add_target, size_mode_ops
 from lrf_edge.cli.render import table
 
 HELP = ("compress a model to fit a device's flash, RAM and latency budgets, measure the "
@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
-                        "(every dense/conv/depthwise/TT layer calls its family's shared loop)")
+                        f"(every {size_mode_ops()} layer calls its family's shared loop)")
     p.add_argument("--tolerance", type=float,
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.keras, .h5, ...)")
     p.add_argument("--layer", required=True, help="name of the layer to factorize")
     p.add_argument("--method", required=True, choices=sorted(METHODS),
-                   help="svd, tt (dense); tucker2, cp, svd_conv (conv2d)")
+                   help="svd, tt (dense layers); tucker2, cp, svd_conv (convolutions)")
     p.add_argument("--shape", help="tt only: T3F shape, e.g. '7,4,7,4x5,5,3,4' or "
                                    "'[[7,4,7,4],[5,5,3,4]]'")
     p.add_argument("--rank", type=int, help="rank (tt: max_tt_rank) for tt, svd, cp, svd_conv")

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
+from lrf_edge.cgen.kernels import MODULES as KERNEL_MODULES
 from lrf_edge.targets import target_names
+
+
+def size_mode_ops() -> str:
+    """The ops whose kernel family has a size mode (a module with `size_loops`), as help
+    text reads them: "dense, conv2d, ..." from the kernel table, not a copy of it."""
+    return ", ".join(op for m in KERNEL_MODULES if hasattr(m, "size_loops") for op in m.OPS)
 
 
 def add_model(p: argparse.ArgumentParser) -> None:
@@ -26,9 +33,8 @@ def add_block(p: argparse.ArgumentParser) -> None:
 def add_optimize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="speed (default): one specialized, unrolled C function per layer; "
-                        "size: one shared, parameterized loop per kernel family (dense, "
-                        "conv2d, depthwise_conv2d, tt_dense), called per layer with a "
-                        "parameter struct")
+                        "size: one shared, parameterized loop per kernel family "
+                        f"({size_mode_ops()}), called per layer with a parameter struct")
 
 
 def add_data(p: argparse.ArgumentParser, default: str) -> None:

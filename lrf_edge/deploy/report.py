@@ -42,16 +42,16 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
     """Per original layer with code: method, shapes, ranks, params, MACs, instructions."""
     c = res.chosen
     g = c.tuned or c.graph
-    names = [n.name for n in res.graph if n.op != "input"]
+    names = [n.name for n in res.graph if not n.is_input]
     choice = {item["layer"]: item for item in c.choice}
     measured = c.measured.layer_instructions if c.measured else {}
     before = res.original.measured.layer_instructions if res.original.measured else {}
     pred = res.latency_model.layers(g, c.modes)
     rows = []
     for node in res.graph:
-        if node.op == "input":
+        if node.is_input:
             continue
-        parts = [n for n in g if n.op != "input" and _owner(n.name, names) == node.name]
+        parts = [n for n in g if not n.is_input and _owner(n.name, names) == node.name]
         item = choice.get(node.name)
         row = item.get("row") if item else None
         ranks = {k: v for k, v in (row or {}).items() if k not in COST_FIELDS}

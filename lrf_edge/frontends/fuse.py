@@ -3,6 +3,8 @@
 Frontends emit plain node lists (a `batchnorm` node holds gamma/beta/moving_mean/
 moving_variance and attrs["epsilon"]; an `activation` node holds only its activation) and
 call `fuse_nodes` once, so the IR never contains either pseudo-op where it can be folded.
+What folds into what is the op's spec (`lrf_edge.ir.ops.OPS`): `folds_bias` and
+`channel_axes` for a BatchNorm, `fuses_activation` for an activation node.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import WEIGHT_OPS, Node
+from lrf_edge.ir import OPS, WEIGHT_OPS, Node
+
+ACTIVATION_OP = next(op for op, spec in OPS.items() if spec.standalone_activation)
 
 
 def fold_batchnorm(prev: Node, bn: Node) -> None:
@@ -20,10 +24,8 @@ def fold_batchnorm(prev: Node, bn: Node) -> None:
     beta = bn.weights.get("beta", np.zeros(n, np.float32))
     scale = gamma / np.sqrt(bn.weights["moving_variance"] + bn.attrs["epsilon"])
     kernel = prev.weights["kernel"]
-    if prev.op == "depthwise_conv2d":  # output channel c*M+m comes from kernel[..., c, m]
-        kernel = kernel * scale.reshape(kernel.shape[2], kernel.shape[3])
-    else:
-        kernel = kernel * scale
+    # the kernel's trailing channel axes (depthwise: channel c*M+m is kernel[..., c, m])
+    kernel = kernel * scale.reshape(kernel.shape[-OPS[prev.op].channel_axes:])
     bias = prev.weights.get("bias", np.zeros(scale.shape, np.float32))
     prev.weights["kernel"] = kernel.astype(np.float32)
     prev.weights["bias"] = ((bias - bn.weights["moving_mean"]) * scale + beta).astype(np.float32)
@@ -69,8 +71,8 @@ def fuse_nodes(nodes: list[Node], output: str) -> tuple[list[Node], str]:
             rename[node.name] = prev.name
             readers[prev.name] = readers.get(node.name, 0)
             continue
-        if node.op == "activation" and sole_reader and prev.activation == "linear" \
-                and prev.op in (*WEIGHT_OPS, "tt_dense", "add"):
+        if node.op == ACTIVATION_OP and sole_reader and prev.activation == "linear" \
+                and prev.op in OPS and OPS[prev.op].fuses_activation:
             prev.activation = node.activation
             _carry_quant(prev, node)
             rename[node.name] = prev.name

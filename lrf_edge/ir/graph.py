@@ -12,9 +12,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir.ops import ACTIVATIONS, Shape, spec_of
+from lrf_edge.ir.ops import ACTIVATIONS, OPS, Shape, spec_of
 
-WEIGHT_OPS = ("dense", "conv2d", "depthwise_conv2d")
+# the ops a BatchNorm or a constant add folds into (OpSpec.folds_bias)
+WEIGHT_OPS = tuple(op for op, spec in OPS.items() if spec.folds_bias)
+INPUT_OP = next(op for op, spec in OPS.items() if spec.is_input)
 
 
 @dataclass
@@ -34,6 +36,11 @@ class Node:
     in_shapes: list[Shape] = field(default_factory=list)
 
     @property
+    def is_input(self) -> bool:
+        """The graph's entry (the caller's tensor): each stage's driver handles it."""
+        return self.op == INPUT_OP
+
+    @property
     def params(self) -> int:
         return int(sum(w.size for w in self.weights.values()))
 
@@ -49,6 +56,11 @@ class Node:
     def flops(self) -> int:
         """2 x MACs + bias adds, the papers' convention."""
         return 2 * self.macs + int(spec_of(self.op).bias_adds(self, self.in_shapes))
+
+
+def input_node(name: str, shape: Shape) -> Node:
+    """The graph's entry node of a (batch-less) input shape."""
+    return Node(name, INPUT_OP, attrs={"shape": tuple(shape)})
 
 
 class Graph:
@@ -69,7 +81,7 @@ class Graph:
                     raise LrfError(f"layer '{node.name}' reads '{src}', which is not defined "
                                    "before it")
             self._by_name[node.name] = node
-        inputs = [n for n in self.nodes if n.op == "input"]
+        inputs = [n for n in self.nodes if n.is_input]
         if len(inputs) != 1:
             raise LrfError(f"a model needs exactly one input, this one has {len(inputs)}")
         self.output = output or self.nodes[-1].name
@@ -95,7 +107,7 @@ class Graph:
 
     @property
     def input(self) -> Node:
-        return next(n for n in self.nodes if n.op == "input")
+        return next(n for n in self.nodes if n.is_input)
 
     @property
     def input_shape(self) -> Shape:

@@ -5,9 +5,9 @@
     y = reference.run(qg, x)                 # bit-exact numpy model of the int8 C
     src = generate(qg, "lenet5")             # lrf_edge.cgen: int8 C (CodegenOptions dtype)
 
-- ops/: one module per op family (dense, conv2d, depthwise_conv2d, tt_dense, pool2d,
-  zero_pad2d, add, activation, layout), each with the op's float forward pass (calibration),
-  its int8 parameters and its bit-exact int8 reference, registered in ops.MODULES;
+- ops/: one module per op family (the families of lrf_edge.ir.ops.MODULES), each with the
+  op's float forward pass (calibration), its int8 parameters and its bit-exact int8
+  reference, registered in ops.MODULES;
 - calibrate.py: the float executor over the graph and min/max ranges (ranges.py) of every
   value (TT steps too);
 - from_file.py: a full-int8 .tflite's own numerics (no calibration), as TFLite Micro or

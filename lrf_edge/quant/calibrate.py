@@ -26,7 +26,7 @@ def float_forward(graph: Graph, x: np.ndarray, ranges: Ranges | None = None) -> 
     x = np.asarray(x, np.float64).reshape(-1, *graph.input_shape)
     vals: dict[str, np.ndarray] = {}
     for node in graph:
-        if node.op == "input":
+        if node.is_input:
             vals[node.name] = x
             if ranges is not None:
                 ranges.out[node.name] = min_max(x)

@@ -1,5 +1,5 @@
-"""What every weighted op (dense, conv2d, depthwise_conv2d, each TT step) shares: one int8
-scale per output channel.
+"""What every op with a kernel (the matrix and convolution ops, each TT step) shares: one
+int8 scale per output channel.
 
 - Weights: int8, symmetric, one scale per output channel (the last axis), range [-127, 127].
 - Biases: int32 at the accumulator's scale s_in * s_w[c]. As TFLite's converter does
@@ -106,8 +106,9 @@ def kernel_bytes(node: Node, channels: int) -> int:
 
 
 def quantize_kernel(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
-    """The `quantize` of an op whose kernel's last axis is its output channels (dense,
-    conv2d): per-channel weights; `ranges` None means the file's own scales."""
+    """The `quantize` of an op whose kernel's last axis is its output channels
+    (OpSpec.channel_axes 1): per-channel weights; `ranges` None means the file's own
+    scales."""
     per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64), ranges is None)
 
 

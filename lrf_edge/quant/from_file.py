@@ -8,6 +8,8 @@ the C computes what TFLite computes on the file:
   scales and int32 biases; multipliers by TFLite's QuantizeMultiplier of the same doubles;
 - pooling, padding and reshapes keep their input's int8 values (TFLite checks the file
   gives them the same scale); a file where they rescale is refused;
+- which ops a file may hold is each op's spec: `OpSpec.file_ops`, the TFLite operators
+  whose numerics this module reproduces (LiteRT's single rounding: FULLY_CONNECTED's);
 - softmax is TFLite's int8 softmax (quant/softmax.py); relu/relu6 clamp as TFLite does;
 - `runtime` picks whose requantization to reproduce (fixedpoint.mbqm's two roundings
   differ by one unit in ties): "tflm", TFLite Micro, the double-rounding form everywhere;
@@ -21,28 +23,30 @@ apart) become `io_dtypes`: the network computes in int8, the C API takes the fil
 from __future__ import annotations
 
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import OPS, Graph, Node
 from lrf_edge.quant.activations import quantize_activation
 from lrf_edge.quant.ops import op_module
 from lrf_edge.quant.params import QParams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 
 # IR ops a full-int8 TFLite file can hold that from_file reproduces exactly
-FILE_OPS = ("dense", "conv2d", "depthwise_conv2d", "add", "max_pool2d", "avg_pool2d",
-            "zero_pad2d", "flatten", "reshape", "activation")
+FILE_OPS = tuple(op for op, spec in OPS.items() if spec.file_ops)
+SINGLE_ROUNDING = "FULLY_CONNECTED"  # the one operator LiteRT's reference rounds once
+VIEWS = tuple(op for op, spec in OPS.items() if spec.view)  # no int8 parameters of their own
 FILE_ACTS = ("linear", "relu", "relu6", "softmax")
 RUNTIMES = ("tflm", "litert")
 
 
 def layer_rounding(op: str, runtime: str) -> str:
     """The requantization rounding `runtime` uses for an op (see the module doc)."""
-    return "single" if runtime == "litert" and op == "dense" else "double"
+    return "single" if runtime == "litert" and SINGLE_ROUNDING in OPS[op].file_ops \
+        else "double"
 
 
 def has_file_quant(graph: Graph) -> bool:
     """Whether the graph came from a full-int8 file: every node has its output's int8
-    parameters (a float or partly quantized graph has not)."""
-    return all("output" in n.attrs.get("quant", {}) or n.op in ("flatten", "reshape")
+    parameters, views (reshapes) aside (a float or partly quantized graph has not)."""
+    return all("output" in n.attrs.get("quant", {}) or (n.op in VIEWS and not n.is_input)
                for n in graph)
 
 
@@ -89,7 +93,7 @@ def from_file(graph: Graph, runtime: str = "tflm") -> QuantizedGraph:
     tensors: dict[str, QParams] = {}
     layers: dict[str, QLayer] = {}
     for node in graph:
-        if node.op == "input":
+        if node.is_input:
             tensors[node.name] = in_q
             continue
         _check(node)

@@ -66,7 +66,7 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
     layers: dict[str, QLayer] = {}
     kept: list[str] = []
     for node in graph:
-        if node.op == "input":
+        if node.is_input:
             tensors[node.name] = qparams(*ranges.out[node.name])
             if keep_io is not None:
                 tensors[node.name] = keep_io[0]

@@ -29,7 +29,7 @@ def run_q8(qg: QuantizedGraph, x: np.ndarray, keep: bool = False):
     x = np.asarray(x, np.int8).reshape(-1, *g.input_shape)
     vals = {g.input.name: x}
     for node in g:
-        if node.op == "input":
+        if node.is_input:
             continue
         vals[node.name] = op_module(node).q8(node, qg.layers[node.name],
                                              [vals[s] for s in node.inputs]).astype(np.int8)

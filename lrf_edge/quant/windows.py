@@ -1,7 +1,8 @@
-"""Sliding windows over (B, H, W, C) batches: what conv2d, depthwise_conv2d and pooling read,
-in float and in int8. Padding follows `lrf_edge.ir.spatial_pads`, the one definition the
-kernels share; the fill value is the op's (0, the input zero point, -inf or -128). A batch
-of (T, C) sequences is read as (B, 1, T, C) (`lrf_edge.ir.hwc`)."""
+"""Sliding windows over (B, H, W, C) batches: what the windowed ops (OpSpec.windowed: the
+convolutions and pooling) read, in float and in int8. Padding follows
+`lrf_edge.ir.spatial_pads`, the one definition the kernels share; the fill value is the
+op's (0, the input zero point, -inf or -128). A batch of (T, C) sequences is read as
+(B, 1, T, C) (`lrf_edge.ir.hwc`)."""
 
 from __future__ import annotations
 

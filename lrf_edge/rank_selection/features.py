@@ -16,11 +16,10 @@ import numpy as np
 
 from lrf_edge.data import Dataset
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import OPS, Graph, Node, input_node
 from lrf_edge.train import to_keras
 
 MIN_CALIBRATION = 16
-RECURRENT = ("gru", "lstm")
 
 
 def calibration_batch(data: Dataset, size: int, seed: int = 0) -> np.ndarray:
@@ -68,14 +67,14 @@ def feature_maps(graph: Graph, names: list[str], x: np.ndarray) -> dict[str, np.
     maps = layer_outputs(graph, names, x) if names else {}
     for name in names:
         node = graph[name]
-        if node.op in RECURRENT and not node.attrs.get("return_sequences", False):
+        if OPS[node.op].recurrent and not node.attrs.get("return_sequences", False):
             maps[name] = chain_output([node], node.in_shapes[0], layer_input(graph, name, x))
     return maps
 
 
 def _as_feature_map(node: Node) -> dict:
     """The attrs a chain's node runs with: a recurrent layer returns its sequence."""
-    if node.op in RECURRENT:
+    if OPS[node.op].recurrent:
         return {**node.attrs, "return_sequences": True}
     return dict(node.attrs)
 
@@ -83,7 +82,7 @@ def _as_feature_map(node: Node) -> dict:
 def layer_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
     """What node `name` reads (its single input) when the graph runs on x."""
     src = graph[name].inputs[0]
-    if graph[src].op == "input":
+    if graph[src].is_input:
         return x
     return layer_outputs(graph, [src], x)[src]
 
@@ -91,7 +90,7 @@ def layer_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
 def chain_output(nodes: list[Node], in_shape: tuple[int, ...], x: np.ndarray) -> np.ndarray:
     """Run a chain of nodes (a factorized layer) alone on its input x; a recurrent node
     returns its whole output sequence (its feature maps)."""
-    head = Node("calibration_input", "input", attrs={"shape": tuple(in_shape)})
+    head = input_node("calibration_input", in_shape)
     prev = head.name
     copies = []
     for node in nodes:

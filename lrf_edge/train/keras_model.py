@@ -19,7 +19,7 @@ def to_keras(graph: Graph) -> Any:
     tensors: dict[str, Any] = {}
     inp = None
     for node in graph:
-        if node.op == "input":
+        if node.is_input:
             inp = keras.Input(shape=node.shape, name=node.name)
             tensors[node.name] = inp
             continue

@@ -11,7 +11,7 @@ import numpy as np
 
 from lrf_edge.cgen import kernel_table
 from lrf_edge.rank_selection.family import family
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import Graph, Node, input_node
 from lrf_edge.methods import METHODS
 
 
@@ -21,7 +21,7 @@ def _rng_weights(rng: np.random.Generator, *shape: int) -> np.ndarray:
 
 def _dense_chain(name: str, n_in: int, layers: list[tuple[int, str]], seed: int) -> Graph:
     rng = np.random.default_rng(seed)
-    nodes = [Node("x", "input", attrs={"shape": (n_in,)})]
+    nodes = [input_node("x", (n_in,))]
     prev, width = "x", n_in
     for i, (n, act) in enumerate(layers):
         nodes.append(Node(f"d{i}", "dense", [prev], weights={
@@ -64,7 +64,7 @@ def benchmark_graphs() -> list[Graph]:
     """Small graphs covering the supported ops at varied shapes (one ELF each)."""
     g = _dense_graphs()
     rng = np.random.default_rng(3)
-    nodes = [Node("x", "input", attrs={"shape": (20, 20, 3)}),
+    nodes = [input_node("x", (20, 20, 3)),
              _conv(rng, "c0", "x", 3, 3, 8),
              _conv(rng, "c1", "c0", 1, 8, 5, "linear"),
              _conv(rng, "c2", "c1", 3, 5, 12, padding="valid"),
@@ -84,7 +84,7 @@ def benchmark_graphs() -> list[Graph]:
                   activation="softmax")]
     g.append(Graph(nodes, "bench_conv_a"))
     rng = np.random.default_rng(4)
-    nodes = [Node("x", "input", attrs={"shape": (14, 14, 4)}),
+    nodes = [input_node("x", (14, 14, 4)),
              _conv(rng, "c0", "x", 5, 4, 9),
              _conv(rng, "c1", "c0", 3, 9, 14, strides=(2, 2)),
              _conv(rng, "c2", "c1", 1, 14, 3, "linear"),
@@ -117,7 +117,7 @@ def _resnet(size: int, seed: int) -> Graph:
     """ResNet-8's stages at size x size: a 3-channel first conv, 3x3 convs of 16/32/64
     channels, stride-2 convs and 1x1 stride-2 shortcuts, residual adds."""
     rng = np.random.default_rng(seed)
-    nodes = [Node("x", "input", attrs={"shape": (size, size, 3)}),
+    nodes = [input_node("x", (size, size, 3)),
              _conv(rng, "c0", "x", 3, 3, 16),
              _conv(rng, "c1", "c0", 3, 16, 16),
              _conv(rng, "c2", "c1", 3, 16, 16, "linear"),
@@ -141,7 +141,7 @@ def _mobilenet(size: int, widths: tuple[int, ...], seed: int) -> Graph:
     """MobileNetV1's blocks at size x size: a 3-channel stride-2 first conv, then depthwise
     3x3 (stride 2 where the width doubles) and 1x1 pointwise convs."""
     rng = np.random.default_rng(seed)
-    nodes = [Node("x", "input", attrs={"shape": (size, size, 3)}),
+    nodes = [input_node("x", (size, size, 3)),
              _conv(rng, "c0", "x", 3, 3, widths[0], strides=(2, 2))]
     prev, c, hw = "c0", widths[0], -(-size // 2)
     for i, n in enumerate(widths[1:]):
@@ -160,7 +160,7 @@ def _kws(h: int, w: int, c: int, seed: int) -> Graph:
     """DS-CNN: a 10x4 stride-2 conv of a 1-channel spectrogram, depthwise 3x3 + pointwise
     blocks at c channels (one narrowing to a tail block), average pooling, a short FC."""
     rng = np.random.default_rng(seed)
-    nodes = [Node("x", "input", attrs={"shape": (h, w, 1)}),
+    nodes = [input_node("x", (h, w, 1)),
              _conv_kw(rng, "c0", "x", 10, 4, 1, c, strides=(2, 2))]
     prev = "c0"
     for i, n in enumerate((c, c, c - 4)):
@@ -214,7 +214,7 @@ def _recurrent_graphs() -> list[Graph]:
                                       ("lstm", 36, True, True), ("lstm", 6, True, True),
                                       ("gru", 12, False, True)], 23)):
         rng = np.random.default_rng(seed)
-        nodes, prev, width = [Node("x", "input", attrs={"shape": (t, c)})], "x", c
+        nodes, prev, width = [input_node("x", (t, c))], "x", c
         for i, (op, units, seq, reset_after) in enumerate(cells):
             nodes.append(_cell(rng, f"r{i}", prev, op, width, units, seq, reset_after))
             prev, width = f"r{i}", units

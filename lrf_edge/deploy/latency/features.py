@@ -1,5 +1,7 @@
 """What a layer's instructions and the model's code size grow with (the latency model's
-features; see lrf_edge.deploy.latency for the model they feed)."""
+features; see lrf_edge.deploy.latency for the model they feed). Which features an op has
+comes from its spec (`lrf_edge.ir.ops.OPS[op]`: code_family, blocked, windowed, gathers,
+features, view), not from lists of op names here."""
 
 from __future__ import annotations
 
@@ -9,24 +11,21 @@ from typing import Mapping
 import numpy as np
 
 from lrf_edge.cgen import kernel_loops, size_loops
-from lrf_edge.ir import Graph, Node, dilation, hwc, spatial_pads
-from lrf_edge.ir.ops.recurrent import gates
+from lrf_edge.ir import OPS, Graph, Node, dilation, hwc, spatial_pads
 from lrf_edge.quant import int8_weight_bytes
 
 FEATURES = ("macs", "iters", "weight_bytes", "out_size", "in_size", "transc", "one",
             "passes", "rows", "gather", "gather_bytes", "pad", "softmax", "softmax_rows",
             "full_macs", "tail_macs")
 # code grows per layer, block loop and unrolled lane differently in each kernel family
-CODE_FAMILIES = {"dense": "dense", "tt_dense": "dense", "conv2d": "conv2d",
-                 "depthwise_conv2d": "depthwise"}  # every other op: "other"
+# (OpSpec.code_family, in the op table's order; every other op: "other")
+CODE_FAMILIES = (*dict.fromkeys(spec.code_family for spec in OPS.values() if spec.code_family),
+                 "other")
 CODE_FEATURES = ("one", "softmax", "shared",
-                 *(f"{fam}_{what}" for fam in ("dense", "conv2d", "depthwise", "other")
+                 *(f"{fam}_{what}" for fam in CODE_FAMILIES
                    for what in ("layers", "loops", "lanes")))
-VIEWS = ("input", "flatten", "reshape", "permute")
+VIEWS = tuple(op for op, spec in OPS.items() if spec.view)  # no code, no instructions
 TRANSCENDENTAL = ("sigmoid", "tanh")
-RECURRENT_TRANSC = {"gru": 3, "lstm": 5}  # sigmoid/tanh per unit and step
-BLOCKED = ("dense", "conv2d", "depthwise_conv2d")  # outputs in passes of `block` lanes
-WINDOWED = ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d")
 BLOCK = 8  # CodegenOptions.block default: outputs per pass of dense/conv kernels
 Modes = Mapping[str, str]  # layer name -> "size" (CodegenOptions.layers); others: speed
 
@@ -39,7 +38,7 @@ def layer_features(node: Node, block: int = BLOCK, dtype: str = "float32") -> np
     f.update(_size_features(node, dtype))
     f.update(_block_features(node, block))
     f.update(_window_features(node))
-    f.update(_recurrent_features(node))
+    f.update(_own_features(node))
     return np.array([f[k] for k in FEATURES], float)
 
 
@@ -70,12 +69,13 @@ def _block_features(node: Node, block: int) -> dict[str, float]:
     `full_macs` / `tail_macs` split the MACs between the full-width blocks and a narrower
     block (the whole layer when it has fewer outputs than a block): lanes cost other than
     per MAC once the accumulators outgrow the registers (Cortex-M4: 8 lanes x 2 pixels)."""
-    if node.op not in BLOCKED or not node.macs:
+    spec = OPS[node.op]
+    if not spec.blocked or not node.macs:
         return {}
     n = node.shape[-1]
     blocks = n // block + (1 if n % block else 0)
     pixels = math.prod(node.shape[:-1]) if len(node.shape) > 1 else 1
-    kh = node.weights["kernel"].shape[0] if node.op != "dense" else 1
+    kh = node.weights["kernel"].shape[0] if spec.windowed else 1
     full = node.macs / n * (n - n % block)
     return {"iters": node.macs / n * blocks, "passes": float(pixels * blocks),
             "rows": float(pixels * blocks * kh), "full_macs": full,
@@ -84,13 +84,14 @@ def _block_features(node: Node, block: int) -> dict[str, float]:
 
 def _window_features(node: Node) -> dict[str, float]:
     """Windowed ops: `pad`, the window elements that fall in the padding (summed over the
-    outputs: the kernels write or skip them); pooling: `passes` and `rows`, its outputs
-    and those times the window's rows (each output loops over its window's rows); conv2d,
-    whose window is more than the input pixel itself: `gather`, the window elements per
-    output pixel x pixels (an int8 conv copies each window together first), and
-    `gather_bytes`, those of a layer whose channels are not a multiple of 4 (copied byte
-    by byte, not by words)."""
-    if node.op not in WINDOWED or len(node.in_shapes[0]) not in (2, 3):
+    outputs: the kernels write or skip them); pooling (windowed, not blocked): `passes` and
+    `rows`, its outputs and those times the window's rows (each output loops over its
+    window's rows); a gathering conv whose window is more than the input pixel itself:
+    `gather`, the window elements per output pixel x pixels (an int8 conv copies each
+    window together first), and `gather_bytes`, those of a layer whose channels are not a
+    multiple of 4 (copied byte by byte, not by words)."""
+    spec = OPS[node.op]
+    if not spec.windowed or len(node.in_shapes[0]) not in (2, 3):
         return {}
     h, w, c = hwc(node.in_shapes[0])
     ho, wo, _ = hwc(node.shape)
@@ -104,9 +105,9 @@ def _window_features(node: Node) -> dict[str, float]:
     inside_y = sum(_inside(o * sh - pt, kh, dh, h) for o in range(ho))
     inside_x = sum(_inside(o * sw - pl, kw, dw, w) for o in range(wo))
     out = {"pad": float((ho * wo * kh * kw - inside_y * inside_x) * c)}
-    if node.op not in BLOCKED:
+    if not spec.blocked:
         out.update(passes=float(ho * wo * c), rows=float(ho * wo * c * kh))
-    if node.op == "conv2d" and (kh * kw > 1 or out["pad"]):
+    if spec.gathers and (kh * kw > 1 or out["pad"]):
         out["gather"] = float(ho * wo * kh * kw * c)
         out["gather_bytes"] = out["gather"] if c % 4 else 0.0
     return out
@@ -117,14 +118,11 @@ def _inside(first: int, k: int, dilation: int, size: int) -> int:
     return sum(1 for i in range(k) if 0 <= first + i * dilation < size)
 
 
-def _recurrent_features(node: Node) -> dict[str, float]:
-    """GRU/LSTM: `passes`, the dot products per step (x_t W and h R, one per gate unit)
-    times the steps, and `transc`, the sigmoids/tanhs of the gate updates."""
-    if node.op not in RECURRENT_TRANSC:
-        return {}
-    t = node.in_shapes[0][0]
-    return {"passes": float(2 * t * gates(node) * node.attrs["units"]),
-            "transc": float(t * node.attrs["units"] * RECURRENT_TRANSC[node.op])}
+def _own_features(node: Node) -> dict[str, float]:
+    """The features an op computes itself (OpSpec.features: a recurrent cell's passes and
+    transcendentals)."""
+    own = OPS[node.op].features
+    return own(node) if own else {}
 
 
 def code_layers(graph: Graph) -> int:
@@ -154,7 +152,7 @@ def code_features(graph: Graph, block: int = BLOCK, modes: Modes | None = None,
     for n in graph:
         if n.op in VIEWS:
             continue
-        fam = CODE_FAMILIES.get(n.op, "other")
+        fam = OPS[n.op].code_family or "other"
         f[f"{fam}_layers"] += 1
         f["softmax"] += n.activation == "softmax"
         calls = size_loops(n, dtype) if modes and modes.get(n.name) == "size" else ()

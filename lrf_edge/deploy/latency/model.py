@@ -12,14 +12,16 @@ from scipy.optimize import nnls
 
 from lrf_edge.deploy.latency.features import (FEATURES, VIEWS, Modes, code_features,
                                              io_features, layer_features, op_key)
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import OPS, Graph, Node
 from lrf_edge.quant import int8_weight_bytes
 
 MEASURED_WEIGHT = 4.0  # a measured finalist layer counts as this many micro-benchmark samples
 VERSION = 6  # bump when the features or the benchmark graphs change
+# an op the micro-benchmarks lack costs what the plain blocked matrix-vector op (dense)
+# costs per MAC on its features
+FALLBACK_OP = next(op for op, spec in OPS.items() if spec.blocked and not spec.windowed)
 
 
-@dataclass
 @dataclass
 class Sample:
     op: str
@@ -102,10 +104,10 @@ class LatencyModel:
         if node.op in VIEWS:
             return 0.0
         # a size-mode op not calibrated: its speed mode's (4-5% fewer instructions on the
-        # autoencoder); an op the micro-benchmarks lack: the dense cost per MAC
+        # autoencoder); an op the micro-benchmarks lack: FALLBACK_OP's
         coef = self.coef.get(op_key(node, modes)) or self.coef.get(node.op)
         if coef is None:
-            coef = self.coef.get("dense", [0.0] * len(FEATURES))
+            coef = self.coef.get(FALLBACK_OP, [0.0] * len(FEATURES))
         return float(np.dot(coef, layer_features(node, dtype=self.dtype)))
 
     def predict(self, graph: Graph, modes: Modes | None = None) -> float:

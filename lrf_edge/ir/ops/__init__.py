@@ -7,8 +7,11 @@ the code generator's kernels must match. Layout is channels-last (NHWC without t
 axis), the Keras default.
 
 Each family module defines `SPECS: dict[op name, OpSpec]`; MODULES below is the one list
-that makes an op known (as TFLite Micro's op resolver lists its kernels). Adding an op:
-a module here and its name in MODULES.
+that makes an op known (as TFLite Micro's op resolver lists its kernels). Besides shape
+and cost, an OpSpec holds the traits the later stages ask of an op (a view? folds a
+BatchNorm? fuses an activation? which TFLite operators? which latency features?), so
+they read `OPS[op]` instead of keeping lists of op names. Adding an op: a module here and
+its name in MODULES (the other stages: lrf_edge.cgen's docstring).
 """
 
 from __future__ import annotations

@@ -29,11 +29,41 @@ class Layer(Protocol):
 
 @dataclass(frozen=True)
 class OpSpec:
-    """How one op infers its output shape and counts its multiply-accumulates."""
+    """One op's facts: how it infers its output shape and counts its multiply-accumulates,
+    and the traits the later stages ask about instead of keeping lists of op names."""
 
     shape: Callable[[Layer, list[Shape]], Shape]
     macs: Callable[[Layer, list[Shape]], int] = lambda node, ins: 0
     bias_adds: Callable[[Layer, list[Shape]], int] = lambda node, ins: 0
+    # the graph's entry: the caller's tensor, made by each stage's driver, no kernel
+    is_input: bool = False
+    # no computation and no copy: the output is the input's memory (the input, reshapes)
+    view: bool = False
+    # y = x K + b per output channel: a BatchNorm or a constant add that follows folds
+    # into `kernel` and `bias` (the frontends' folding)
+    folds_bias: bool = False
+    # trailing axes of `kernel` that index the output channel (depthwise (kh, kw, C, M): 2)
+    channel_axes: int = 1
+    # an activation node right after it (its sole reader) becomes its fused activation
+    fuses_activation: bool = False
+    # the activation node itself: only node.activation, where it could not be fused
+    standalone_activation: bool = False
+    # the TFLite builtin operators whose int8 numerics lrf_edge.quant.from_file reproduces
+    # as this op (empty: a full-int8 file's layer of this op is refused)
+    file_ops: tuple[str, ...] = ()
+    # the latency model's view (lrf_edge.deploy.latency.features): the kernel family whose
+    # code size it shares ("": "other", with every op that names none), whether it
+    # computes its outputs in passes of `block` lanes, slides a window (kernel or
+    # pool_size) over an (H, W, C) or (T, C) input, and copies each window together first
+    # (int8 conv)
+    code_family: str = ""
+    blocked: bool = False
+    windowed: bool = False
+    gathers: bool = False
+    # features of its own (a recurrent cell's passes and transcendentals), by feature name
+    features: Callable[[Layer], dict[str, float]] | None = None
+    # a sequence op whose output may be only its last state (attrs["return_sequences"])
+    recurrent: bool = False
 
 
 def hwc(shape: Shape) -> Shape:

@@ -17,4 +17,6 @@ SPECS = {"dense": OpSpec(
     shape=_shape,
     macs=lambda node, ins: int(node.weights["kernel"].size),
     bias_adds=lambda node, ins: bias_count(node, _shape(node, ins)),
+    folds_bias=True, fuses_activation=True, file_ops=("FULLY_CONNECTED",),
+    code_family="dense", blocked=True,
 )}

@@ -31,7 +31,11 @@ def _permute(node: Layer, ins: list[Shape]) -> Shape:
     return out
 
 
-SPECS = {"permute": OpSpec(shape=_permute),
-         "input": OpSpec(shape=lambda node, ins: tuple(node.attrs["shape"])),
-         "flatten": OpSpec(shape=lambda node, ins: (math.prod(ins[0]),)),
-         "reshape": OpSpec(shape=_reshape)}
+_RESHAPES = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")  # TFLite's, as the frontend maps them
+
+SPECS = {"permute": OpSpec(shape=_permute, view=True),
+         "input": OpSpec(shape=lambda node, ins: tuple(node.attrs["shape"]), is_input=True,
+                         view=True),
+         "flatten": OpSpec(shape=lambda node, ins: (math.prod(ins[0]),), view=True,
+                           file_ops=_RESHAPES),
+         "reshape": OpSpec(shape=_reshape, view=True, file_ops=_RESHAPES)}

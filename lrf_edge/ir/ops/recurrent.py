@@ -25,6 +25,7 @@ from lrf_edge.ir.ops.base import Layer, OpSpec, Shape
 from lrf_edge.ir.ops.tt_dense import tt_macs, tt_steps
 
 GATES = {"gru": 3, "lstm": 4}
+TRANSCENDENTALS = {"gru": 3, "lstm": 5}  # sigmoid/tanh per unit and step
 KERNELS = ("kernel", "recurrent_kernel")
 
 
@@ -96,4 +97,13 @@ def _bias_adds(node: Layer, ins: list[Shape]) -> int:
     return 0 if b is None else ins[0][0] * int(b.size)
 
 
-SPECS = {op: OpSpec(shape=_shape, macs=_macs, bias_adds=_bias_adds) for op in GATES}
+def _features(node: Layer) -> dict[str, float]:
+    """The latency model's: `passes`, the dot products per step (x_t W and h R, one per gate
+    unit) times the steps, and `transc`, the sigmoids/tanhs of the gate updates."""
+    t, units = node.in_shapes[0][0], node.attrs["units"]
+    return {"passes": float(2 * t * gates(node) * units),
+            "transc": float(t * units * TRANSCENDENTALS[node.op])}
+
+
+SPECS = {op: OpSpec(shape=_shape, macs=_macs, bias_adds=_bias_adds, features=_features,
+                    recurrent=True) for op in GATES}

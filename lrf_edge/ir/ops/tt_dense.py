@@ -92,4 +92,5 @@ SPECS = {"tt_dense": OpSpec(
     shape=_shape,
     macs=lambda node, ins: tt_macs(*_dims(node), node.attrs.get("order", "rl")),
     bias_adds=lambda node, ins: prod(node.attrs["col_dims"]) if "bias" in node.weights else 0,
+    fuses_activation=True, code_family="dense",
 )}

@@ -17,4 +17,4 @@ def _shape(node: Layer, ins: list[Shape]) -> Shape:
     return (h + t + b, w + l + r, c)
 
 
-SPECS = {"zero_pad2d": OpSpec(shape=_shape)}
+SPECS = {"zero_pad2d": OpSpec(shape=_shape, file_ops=("PAD", "PADV2"))}
