@@ -3,9 +3,9 @@
 A method module defines, with these signatures (a caller never asks which method it holds):
 - NAME: its name (svd, tt, tucker2, cp, svd_conv, svd_rnn, tt_rnn)
 - applies(node) -> bool: whether it can factorize this layer
-- space(node, **options) -> table: every solution of the layer, one row each (a numpy
-  structured array). The keyword options narrow the grid (ranks=..., lengths=..., r3=...);
-  each defaults to the method's own grid.
+- space(node, *, options...) -> table: every solution of the layer, one row each (a numpy
+  structured array). The keyword-only options narrow the grid (ranks=..., lengths=...,
+  r3=...); each defaults (None) to the method's own grid.
 - cost: every table row ends with the solution's cost columns, _common.COST_FIELDS
   (params, macs, flops, weight_bytes), equal to what its decomposed nodes count.
 - space_parts(node, max_ranks=None) -> iterator of tables: the default space in parts

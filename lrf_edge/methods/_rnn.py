@@ -113,12 +113,13 @@ def space(node: Node, name: str, shape_of: ShapeOf, ranks_x=None, ranks_h=None) 
     not both 0; or the ranks given."""
     check_op(node, name, OPS)
     grids = []
-    for kernel, given in (("kernel", ranks_x), ("recurrent_kernel", ranks_h)):
+    for kernel, label, given in (("kernel", "input kernel (rank_x)", ranks_x),
+                                 ("recurrent_kernel", "recurrent kernel (rank_h)", ranks_h)):
         top = top_rank(node, kernel, shape_of)
         x, y = dims(node)[kernel]
         shape = shape_of(x, y)
         hi = max_useful_rank(*shape) if shape is not None and factorable(node, kernel) else 0
-        grids.append(rank_values(given, 0, hi, f"{name} {kernel} rank", range(0, top + 1)))
+        grids.append(rank_values(given, 0, hi, f"{name} {label} rank", range(0, top + 1)))
     pairs = [(int(a), int(b)) for a in grids[0] for b in grids[1] if a or b]
     return rows(node, shape_of, pairs)
 
@@ -179,7 +180,7 @@ def bind(name: str, suffix: str, shape_of: ShapeOf) -> tuple[Callable, ...]:
     def applies_(node: Node) -> bool:
         return applies(node, shape_of)
 
-    def space_(node: Node, ranks_x=None, ranks_h=None) -> np.ndarray:
+    def space_(node: Node, *, ranks_x=None, ranks_h=None) -> np.ndarray:
         return space(node, name, shape_of, ranks_x, ranks_h)
 
     def space_parts_(node: Node, max_ranks: Iterable[int] | None = None

@@ -79,7 +79,7 @@ def max_rank(node: Node) -> int:
     return max(1, (kh * kw * c * n) // (c + kh + kw + n))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Ranks given (1 .. 4 x max_rank), or by default 1 .. the last rank that saves params."""
     check_op(node, NAME, ("conv2d",))
     if dilation(node) != (1, 1):

@@ -29,7 +29,7 @@ def max_saving_rank(x: int, y: int) -> int:
     return max(1, (x * y - 1) // (x + y))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Every rank in `ranks` (default 1 .. the largest rank that still saves)."""
     check_op(node, NAME, ("dense",))
     x, y = node.weights["kernel"].shape

@@ -40,7 +40,7 @@ def full_rank(node: Node) -> int:
     return int(min(kh * kw * c, n))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Ranks given, or by default 1 .. the largest rank with fewer params than the layer."""
     check_op(node, NAME, ("conv2d",))
     g = conv_geometry(node)

@@ -213,7 +213,7 @@ def _fill_group(out: np.ndarray, fx: np.ndarray, fy: np.ndarray, r: np.ndarray,
         dst[i * per_x * size:i * per_x * size + n] = raw[:n]
 
 
-def space(node: Node, ranks=None, lengths=None, order: str | None = None) -> np.ndarray:
+def space(node: Node, *, ranks=None, lengths=None, order: str | None = None) -> np.ndarray:
     """Every TT solution of a dense layer.
 
     ranks: the uniform max_tt_rank values (default 2..12, the paper's range);

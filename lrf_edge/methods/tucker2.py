@@ -60,7 +60,7 @@ def _axis(dim: int, step: int | None) -> np.ndarray:
     return np.unique(np.concatenate([[1], np.arange(step, dim + 1, step), [dim]]))
 
 
-def space(node: Node, r3=None, r4=None, step: int | None = None) -> np.ndarray:
+def space(node: Node, *, r3=None, r4=None, step: int | None = None) -> np.ndarray:
     """The R3 x R4 grid. By default each axis takes 1, step, 2 step, ..., its channel count
     (step = channels // 16, at least 1) and only rows with fewer params than the layer are
     kept; explicit r3/r4 lists are taken whole (validated to 1..C and 1..N)."""
