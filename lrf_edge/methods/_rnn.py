@@ -18,10 +18,10 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.recurrent import gates
 from lrf_edge.ir.ops.tt_dense import ORDERS, tt_macs
-from lrf_edge.errors import LrfError
 from lrf_edge.methods._common import (as_row, chain, check_op, f32, fields_text, fill_costs,
                                       rank_values, table)
 from lrf_edge.methods._params import SolutionParams, param
@@ -35,6 +35,8 @@ ShapeOf = Callable[[int, int], "Shape | None"]
 
 @dataclass(frozen=True)
 class Params(SolutionParams):
+    """Hand-picked max ranks: `rank` of both kernels, `rank_x`/`rank_h` of one."""
+
     rank: int | None = param("the max rank of both kernels (input and recurrent)", "R",
                              required=False)
     rank_x: int | None = param("the input kernel's max rank (over --rank; 0: kept dense)", "R",
@@ -154,7 +156,6 @@ def decompose(node: Node, row, name: str, suffix: str, shape_of: ShapeOf) -> lis
     cell = Node(f"{node.name}_{suffix}", node.op, weights=weights, attrs=attrs,
                 activation=node.activation)
     return chain(node, [cell])
-
 
 
 def solution(node: Node, name: str, shape_of: ShapeOf, params: Params) -> np.ndarray:

@@ -227,8 +227,8 @@ def space(node: Node, *, ranks=None, lengths=None, order: str | None = None) -> 
     if lmax < 2:
         raise LrfError(f"method 'tt' does not apply to layer '{node.name}' ({x} x {y}): both "
                        "dimensions need at least two factors >= 2 (not prime)")
-    if order is not None and order not in ORDERS:
-        raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
+    if order is not None:
+        check_order(order)
     r = rank_values(ranks, 1, max(x, y) * max(x, y), "TT max rank", DEFAULT_RANKS)
     ls = rank_values(lengths, 2, lmax, "TT length L", range(2, lmax + 1))
     groups = [(int(L), ordered_factorizations(x, L), ordered_factorizations(y, L)) for L in ls]
@@ -282,19 +282,22 @@ def _shape(value: Any, what: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
                        "text such as '7,4,7,4x5,5,3,4'") from None
 
 
-def _order(value: Any, what: str) -> str:
+def check_order(value: Any, what: str = "order") -> str:
+    """A contraction order's name (ORDERS), or LrfError."""
     if value not in ORDERS:
-        raise LrfError(f"unknown TT contraction order '{value}'; valid: {', '.join(ORDERS)}")
+        raise LrfError(f"unknown TT contraction {what} '{value}'; valid: {', '.join(ORDERS)}")
     return value
 
 
 @dataclass(frozen=True)
 class Params(SolutionParams):
+    """A hand-picked T3F shape, max rank and (optionally) contraction order."""
+
     shape: tuple[tuple[int, ...], tuple[int, ...]] = param(
         "the T3F shape, e.g. '7,4,7,4x5,5,3,4' or '[[7,4,7,4],[5,5,3,4]]'", "SHAPE", _shape)
     rank: int = param("the max TT rank", "R")
     order: str | None = param("the contraction order, rl or lr (default: the cheaper)",
-                              "ORDER", _order, required=False)
+                              "ORDER", check_order, required=False)
 
 
 def parse_shape(text: str) -> tuple[list[int], list[int]]:

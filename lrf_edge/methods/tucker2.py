@@ -37,6 +37,8 @@ def _rank_pair(value: Any, what: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Params(SolutionParams):
+    """Hand-picked ranks (R3, R4)."""
+
     ranks: tuple[int, int] = param("the input-side and output-side ranks", "R3,R4",
                                    _rank_pair)
 
