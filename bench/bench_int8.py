@@ -50,7 +50,7 @@ def layer_graphs() -> dict[str, Graph]:
     base = Graph([Node("x", "input", attrs={"shape": (784,)}), fc], name="tt")
     tt = method("tt")
     for shape, rank in (("7,4,4,7x5,3,4,5", 4), ("28,28x15,20", 8)):
-        row = tt.solution(base["fc"], shape, rank)
+        row = tt.solution(base["fc"], tt.Params(shape, rank))
         order = tt.ORDERS[int(row["order"][0])]
         g[f"TT 784x300 {shape} r{rank} ({order})"] = base.replace(
             "fc", tt.decompose(base["fc"], row))
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     from lrf_edge.methods import method
     l3 = load_model(str(example_model("lenet300")))
     tt = method("tt")
-    row = tt.solution(l3["fc1"], "7,4,4,7x5,3,4,5", 4)
+    row = tt.solution(l3["fc1"], tt.Params("7,4,4,7x5,3,4,5", 4))
     l3tt = l3.replace("fc1", tt.decompose(l3["fc1"], row))
     print("LeNet-300-100 flash on rv32imac (weights = const arrays; flash = code + rodata of "
           "the model)")

@@ -69,14 +69,16 @@ def bench_decompose() -> list[dict]:
     d = dense_node(4096, 4096)
     c = conv_node()
     cases = [
-        ("svd", d, "rank 64", svd.solution(d, 64)),
-        ("svd", d, "rank 256", svd.solution(d, 256)),
-        ("tt", d, "[[8,8,8,8],[8,8,8,8]] r 12", tt.solution(d, "8,8,8,8x8,8,8,8", 12)),
-        ("tt", d, "[[4]*6,[4]*6] r 8", tt.solution(d, "4,4,4,4,4,4x4,4,4,4,4,4", 8)),
-        ("tt", d, "[[64,64],[64,64]] r 12", tt.solution(d, "64,64x64,64", 12)),
-        ("tucker2", c, "R3=R4=64", tucker2.solution(c, (64, 64))),
-        ("cp", c, f"rank 64 ({cp.N_ITER} ALS it.)", cp.solution(c, 64)),
-        ("svd_conv", c, "rank 64", svd_conv.solution(c, 64)),
+        ("svd", d, "rank 64", svd.solution(d, svd.Params(64))),
+        ("svd", d, "rank 256", svd.solution(d, svd.Params(256))),
+        ("tt", d, "[[8,8,8,8],[8,8,8,8]] r 12",
+         tt.solution(d, tt.Params("8,8,8,8x8,8,8,8", 12))),
+        ("tt", d, "[[4]*6,[4]*6] r 8",
+         tt.solution(d, tt.Params("4,4,4,4,4,4x4,4,4,4,4,4", 8))),
+        ("tt", d, "[[64,64],[64,64]] r 12", tt.solution(d, tt.Params("64,64x64,64", 12))),
+        ("tucker2", c, "R3=R4=64", tucker2.solution(c, tucker2.Params((64, 64)))),
+        ("cp", c, f"rank 64 ({cp.N_ITER} ALS it.)", cp.solution(c, cp.Params(64))),
+        ("svd_conv", c, "rank 64", svd_conv.solution(c, svd_conv.Params(64))),
     ]
     rows = []
     for name, node, what, row in cases:
@@ -117,8 +119,10 @@ def bench_qemu() -> list[dict]:
                                              (640, 128, "8,8,10x4,4,8", (2, 4, 8), (16, 32))):
         g = graph(x, y)
         dense = instructions(g, ["fc"])
-        sols = [("tt", f"{shape} r{r}", tt.solution(g["fc"], shape, r)) for r in tt_ranks]
-        sols += [("svd", f"rank {r}", svd.solution(g["fc"], r)) for r in svd_ranks]
+        sols = [("tt", f"{shape} r{r}", tt.solution(g["fc"], tt.Params(shape, r)))
+                for r in tt_ranks]
+        sols += [("svd", f"rank {r}", svd.solution(g["fc"], svd.Params(r)))
+                 for r in svd_ranks]
         for name, what, row in sols:
             mod = tt if name == "tt" else svd
             nodes = mod.decompose(g["fc"], row)

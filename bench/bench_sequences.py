@@ -101,7 +101,8 @@ def gru_speedups() -> list[dict]:
         if name == "dense":
             f, layer, label = g, "g", "dense GRU"
         else:
-            nodes = method(name).decompose(g["g"], method(name).solution(g["g"], rx, rh))
+            mod = method(name)
+            nodes = mod.decompose(g["g"], mod.solution(g["g"], mod.Params(rank_x=rx, rank_h=rh)))
             f, layer, label = g.replace("g", nodes), nodes[0].name, \
                 f"{name}(rank_x={rx}, rank_h={rh})"
         cell = f[layer]

@@ -80,58 +80,22 @@ def inspect(model: ModelLike, task: str | None = None) -> Result:
                    "totals": {k: t[k] for k in ("params", "macs", "flops", "weight_bytes")}})
 
 
-def _solution(mod: Any, node: Any, shape: Any, rank: int | None, ranks: Any,
-              order: str | None) -> Any:
-    name = mod.NAME
-    if name != "tt" and (shape or order):
-        raise LrfError("--shape and --order are options of --method tt only")
-    if name != "tucker2" and ranks:
-        raise LrfError("--ranks R3,R4 is an option of --method tucker2 only; "
-                       f"use --rank R for {name}")
-    if name == "tucker2":
-        if not ranks:
-            raise LrfError("--method tucker2 needs --ranks R3,R4, e.g. --ranks 16,32")
-        if isinstance(ranks, str):
-            try:
-                ranks = [int(v) for v in ranks.split(",")]
-            except ValueError:
-                raise LrfError(f"cannot read --ranks '{ranks}'; write R3,R4, e.g. 16,32") \
-                    from None
-        return mod.solution(node, ranks)
-    if rank is None:
-        raise LrfError(f"--method {name} needs --rank R")
-    if name == "tt":
-        if not shape:
-            raise LrfError("--method tt needs --shape, e.g. --shape 7,4,7,4x5,5,3,4")
-        return mod.solution(node, shape, rank, order=order)
-    return mod.solution(node, rank)
+def factorize(model: ModelLike, layer: str, method: str, **params: Any) -> Model:
+    """Replace one layer by its factorization with a chosen method and solution.
 
-
-def describe(row: Any) -> str:
-    """One solution row in words: 'rank 32' or a TT shape with its ranks and order."""
-    names = [n for n in row.dtype.names if n not in ("params", "macs", "flops", "weight_bytes")]
-    if "row_dims" in names:
-        from lrf_edge.methods.tt import row_parts
-        rows, cols, ranks, order = row_parts(row)
-        return f"shape [{rows},{cols}] max rank {int(row['max_rank'])} ranks {ranks} " \
-               f"order {order}"
-    return ", ".join(f"{n} {int(row[n])}" for n in names)
-
-
-def factorize(model: ModelLike, layer: str, method: str, *, shape: Any = None,
-              rank: int | None = None, ranks: Any = None, order: str | None = None) -> Model:
-    """Replace one layer by its factorization with a chosen method, shape and rank.
-
-    `shape` (tt): '7,4,7,4x5,5,3,4' or [[7,4,7,4],[5,5,3,4]]; `ranks` (tucker2): (R3, R4).
-    The result is the whole model; `.save('m.keras')` writes it, `.layer` says what changed.
+    `params` are the fields of the method's Params (lrf_edge.methods; `lrf-edge factorize
+    --help` lists every method's), e.g. rank=32 for svd, shape='7,4,7,4x5,5,3,4' and rank=4
+    for tt, ranks=(16, 32) for tucker2, rank=4 or rank_x=0, rank_h=4 for svd_rnn. The result
+    is the whole model; `.save('m.keras')` writes it, `.layer` says what changed.
 
     >>> import lrf_edge
     >>> m = lrf_edge.factorize(lrf_edge.example("lenet300"), "fc1", "svd", rank=32)
     >>> m.layer["params_before"], m.layer["params_after"]
     (235500, 34988)
     """
-    from lrf_edge.methods import applicable
+    from lrf_edge.methods import applicable, describe
     from lrf_edge.methods import method as method_module
+    from lrf_edge.methods import params as method_params
     graph = graph_of(model)
     node = graph[layer]
     mod = method_module(method)
@@ -139,10 +103,10 @@ def factorize(model: ModelLike, layer: str, method: str, *, shape: Any = None,
         valid = applicable(node)
         raise LrfError(f"method '{method}' does not apply to layer '{node.name}' "
                        f"({node.op}); methods for this layer: {', '.join(valid) or 'none'}")
-    row = _solution(mod, node, shape, rank, ranks, order)[0]
+    row = mod.solution(node, method_params(method, params))[0]
     nodes = mod.decompose(node, row)
     new = graph.replace(node.name, nodes)
-    info = {"layer": node.name, "method": method, "solution": describe(row),
+    info = {"layer": node.name, "method": method, "solution": describe(method, row),
             "new_layers": [n.name for n in nodes],
             "params_before": node.params, "params_after": sum(n.params for n in nodes),
             "flops_before": node.flops, "flops_after": sum(n.flops for n in nodes)}

@@ -149,15 +149,5 @@ def render_summary(res, name: str, opts) -> str:
 
 
 def _choice_text(choice: list[dict]) -> str:
-    parts = []
-    for c in choice:
-        row = c["row"]
-        if c["method"] == "tt":
-            L = row["L"]
-            parts.append(f"{c['layer']}:tt[{','.join(map(str, row['row_dims'][:L]))}x"
-                         f"{','.join(map(str, row['col_dims'][:L]))}]r{row['max_rank']}")
-        elif "rank" in row:
-            parts.append(f"{c['layer']}:{c['method']} r{row['rank']}")
-        else:
-            parts.append(f"{c['layer']}:{c['method']}")
-    return " ".join(parts)
+    from lrf_edge.methods import describe
+    return "; ".join(f"{c['layer']}:{describe(c['method'], c['row'])}" for c in choice)

@@ -1,5 +1,8 @@
 """`lrf-edge factorize MODEL --layer NAME --method M ... -o OUT.keras`: apply one LRF
-solution by hand (lrf_edge.api.factorize) and write the whole model as one .keras file."""
+solution by hand (lrf_edge.api.factorize) and write the whole model as one .keras file.
+
+The solution's options are the methods' Params fields (lrf_edge.methods.options), so a new
+method's parameters appear here without a change to this file."""
 
 from __future__ import annotations
 
@@ -13,17 +16,14 @@ HELP = "factorize one layer with a chosen method, shape and rank; write a .keras
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from lrf_edge.methods import METHODS
+    from lrf_edge.methods import METHODS, options
     p.add_argument("model", help="model file (.keras, .h5, ...)")
     p.add_argument("--layer", required=True, help="name of the layer to factorize")
-    p.add_argument("--method", required=True, choices=sorted(METHODS),
-                   help="svd, tt (dense layers); tucker2, cp, svd_conv (convolutions)")
-    p.add_argument("--shape", help="tt only: T3F shape, e.g. '7,4,7,4x5,5,3,4' or "
-                                   "'[[7,4,7,4],[5,5,3,4]]'")
-    p.add_argument("--rank", type=int, help="rank (tt: max_tt_rank) for tt, svd, cp, svd_conv")
-    p.add_argument("--ranks", help="tucker2 only: R3,R4 (input-side and output-side ranks)")
-    p.add_argument("--order", choices=["rl", "lr"],
-                   help="tt only: contraction order (default: the cheaper one)")
+    p.add_argument("--method", required=True, choices=list(METHODS),
+                   help="the method (`lrf-edge inspect MODEL` lists those that apply to each "
+                        "layer)")
+    for opt in options():
+        p.add_argument(opt.flag, dest=opt.name, metavar=opt.metavar, help=opt.help)
     p.add_argument("-o", "--output", required=True, help="output .keras file")
 
 
@@ -31,11 +31,12 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import factorize
     if os.path.splitext(args.output)[1].lower() != ".keras":
         raise LrfError(f"output '{args.output}' must end in .keras")
-    res = factorize(args.model, args.layer, args.method, shape=args.shape, rank=args.rank,
-                    ranks=args.ranks, order=args.order)
+    from lrf_edge.methods import options
+    res = factorize(args.model, args.layer, args.method,
+                    **{opt.name: getattr(args, opt.name) for opt in options()})
     res.save(args.output)
     l, o = res.layer, res.original
-    print(f"{l['layer']}: {l['method']} {l['solution']} -> {', '.join(l['new_layers'])}")
+    print(f"{l['layer']}: {l['solution']} -> {', '.join(l['new_layers'])}")
     print(f"layer  params {human(l['params_before'])} -> {human(l['params_after'])} "
           f"({l['params_after'] / l['params_before']:.1%}), FLOPs {human(l['flops_before'])} "
           f"-> {human(l['flops_after'])} ({l['flops_after'] / max(l['flops_before'], 1):.1%})")

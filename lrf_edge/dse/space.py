@@ -10,7 +10,6 @@ hand any of them to the method's `decompose`. Spaces of huge layers (AlexNet's 4
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,6 @@ from lrf_edge.methods import METHODS
 
 DEFAULT_THRESHOLD = 0.10   # step 1: layers under 10% of the model's memory are kept as is
 DEFAULT_METHODS = ("tt",)  # the SAMOS paper; Denseflex mixes ("tt", "svd")
-DEFAULT_RANKS = tuple(range(2, 13))  # the paper's max_tt_rank range 2..12
 FACTORIZABLE_OPS = ("dense", "gru", "lstm")  # the paper's scope, FC layers, and recurrent cells
 
 
@@ -132,27 +130,13 @@ def row_dict(row: np.void) -> dict[str, Any]:
     return out
 
 
-def _chunks(mod: Any, node: Node, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Option sets that split a method's space: one TT length at a time."""
-    params = inspect.signature(mod.space).parameters
-    if "lengths" in params and hasattr(mod, "max_length") and options.get("lengths") is None:
-        x, y = node.weights["kernel"].shape
-        return [dict(options, lengths=[L]) for L in range(2, mod.max_length(int(x), int(y)) + 1)]
-    return [options]
-
-
-def method_options(method: str, ranks: tuple[int, ...] | None) -> dict[str, Any]:
-    """--ranks sets the TT max ranks (the paper's 2..12); SVD keeps its full saving range."""
-    if method == "tt":
-        return {"ranks": tuple(ranks) if ranks else DEFAULT_RANKS}
-    return {}
-
-
 def layer_space(node: Node, methods: tuple[str, ...] = DEFAULT_METHODS,
                 ranks: tuple[int, ...] | None = None, keep_rows: bool = True,
                 keep_all: bool = True) -> LayerSpace:
     """Steps 2-4 for one layer: every solution of every applicable method, its costs, and
-    the green quadrant (fewer params AND fewer FLOPs than the original layer)."""
+    the green quadrant (fewer params AND fewer FLOPs than the original layer). `ranks`: the
+    TT max ranks (None: the paper's 2..12); each method's space is built a part at a time
+    (its `space_parts`), which bounds the peak memory."""
     mods = METHODS
     sp = LayerSpace(node.name, node.params, node.flops, node.macs, tuple(methods))
     p_all, f_all, m_all = [], [], []
@@ -163,8 +147,7 @@ def layer_space(node: Node, methods: tuple[str, ...] = DEFAULT_METHODS,
             sp.counts[m] = sp.green_counts[m] = 0
             continue
         kept_rows, offset, n_all, n_green = [], 0, 0, 0
-        for opts in _chunks(mod, node, method_options(m, ranks)):
-            tab = mod.space(node, **opts)
+        for tab in mod.space_parts(node, ranks):
             n_all += tab.size
             green = (tab["params"] < sp.orig_params) & (tab["flops"] < sp.orig_flops)
             idx = np.flatnonzero(green)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -94,17 +94,17 @@ def prod(xs: Iterable[int]) -> int:
 
 def conv_node(name: str, kernel: np.ndarray, strides=(1, 1), padding: str = "valid",
               bias: np.ndarray | None = None, activation: str = "linear",
-              depthwise: bool = False, like: Node | None = None) -> Node:
-    """A conv node; `like`: the conv it replaces a windowed part of, whose dilation it
-    keeps (a Conv1D's or a dilated Conv2D's)."""
+              op: str = "conv2d", like: Node | None = None) -> Node:
+    """A conv node of `op` (a method that produces another conv op names it); `like`: the
+    conv it replaces a windowed part of, whose dilation it keeps (a Conv1D's or a dilated
+    Conv2D's)."""
     weights = {"kernel": f32(kernel)}
     if bias is not None:
         weights["bias"] = f32(bias)
     attrs = {"strides": tuple(int(s) for s in strides), "padding": padding}
     if like is not None and "dilation" in like.attrs:
         attrs["dilation"] = tuple(like.attrs["dilation"])
-    return Node(name, "depthwise_conv2d" if depthwise else "conv2d", weights=weights,
-                attrs=attrs, activation=activation)
+    return Node(name, op, weights=weights, attrs=attrs, activation=activation)
 
 
 def conv_geometry(node: Node) -> dict[str, int]:
@@ -184,3 +184,17 @@ def tensorly_svd(matrix, n_eigenvecs=None, **kwargs):
     wide unfoldings of conv kernels."""
     m = np.asarray(matrix)
     return truncated_svd(m, n_eigenvecs or min(m.shape))
+
+
+def fields_text(row, names: list[str]) -> str:
+    """A row's integer fields: 'rank=32', 'r3=4, r4=8' (a table row or its dict)."""
+    return ", ".join(f"{n}={int(row[n])}" for n in names)
+
+
+def one_part(space: Callable[..., np.ndarray]) -> Callable[..., Iterator[np.ndarray]]:
+    """`space_parts` of a method whose default space is small: that space as one part (the
+    max ranks are the TT max ranks, which only tt sweeps)."""
+    def space_parts(node: Node, max_ranks: Iterable[int] | None = None
+                    ) -> Iterator[np.ndarray]:
+        yield space(node)
+    return space_parts

@@ -3,7 +3,9 @@ recurrent kernel R (U x G U) are each kept dense or held as a TT-matrix of a giv
 max rank (lrf_edge.ir.ops.recurrent). The two methods differ only in the shape: SVD is the
 two-core TT-matrix (X, 1) x (1, Y), TT a balanced T3F shape (the TT-RNN line of work).
 
-A solution is (rank_x, rank_h), the max ranks of W and R; 0 keeps that kernel dense.
+A solution is (rank_x, rank_h), the max ranks of W and R; 0 keeps that kernel dense. By
+hand (Params): `rank` sets both, `rank_x`/`rank_h` set one (over `rank`), a kernel given
+no rank stays dense.
 Params: the kept and factorized kernels plus the bias; MACs T (product with W + product
 with R), each the TT-matvec count of the cheaper order (lrf_edge.ir.ops.tt_dense.tt_macs).
 """
@@ -11,21 +13,36 @@ with R), each the TT-matvec count of the cheaper order (lrf_edge.ir.ops.tt_dense
 from __future__ import annotations
 
 import math
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.recurrent import gates
 from lrf_edge.ir.ops.tt_dense import ORDERS, tt_macs
-from lrf_edge.methods._common import (as_row, chain, check_op, f32, fill_costs, rank_values,
-                                      table)
+from lrf_edge.methods._common import (as_row, chain, check_op, f32, fields_text, fill_costs,
+                                      rank_values, table)
+from lrf_edge.methods._params import SolutionParams, param
 from lrf_edge.methods.tt import effective_ranks, max_useful_rank, tt_svd
 
 OPS = ("gru", "lstm")
 FIELDS = [("rank_x", np.int32), ("rank_h", np.int32)]
 Shape = tuple[list[int], list[int]]
 ShapeOf = Callable[[int, int], "Shape | None"]
+
+
+@dataclass(frozen=True)
+class Params(SolutionParams):
+    """Hand-picked max ranks: `rank` of both kernels, `rank_x`/`rank_h` of one."""
+
+    rank: int | None = param("the max rank of both kernels (input and recurrent)", "R",
+                             required=False)
+    rank_x: int | None = param("the input kernel's max rank (over --rank; 0: kept dense)", "R",
+                               required=False)
+    rank_h: int | None = param("the recurrent kernel's max rank (over --rank; 0: kept dense)",
+                               "R", required=False)
 
 
 def dims(node: Node) -> dict[str, tuple[int, int]]:
@@ -98,12 +115,13 @@ def space(node: Node, name: str, shape_of: ShapeOf, ranks_x=None, ranks_h=None) 
     not both 0; or the ranks given."""
     check_op(node, name, OPS)
     grids = []
-    for kernel, given in (("kernel", ranks_x), ("recurrent_kernel", ranks_h)):
+    for kernel, label, given in (("kernel", "input kernel (rank_x)", ranks_x),
+                                 ("recurrent_kernel", "recurrent kernel (rank_h)", ranks_h)):
         top = top_rank(node, kernel, shape_of)
         x, y = dims(node)[kernel]
         shape = shape_of(x, y)
         hi = max_useful_rank(*shape) if shape is not None and factorable(node, kernel) else 0
-        grids.append(rank_values(given, 0, hi, f"{name} {kernel} rank", range(0, top + 1)))
+        grids.append(rank_values(given, 0, hi, f"{name} {label} rank", range(0, top + 1)))
     pairs = [(int(a), int(b)) for a in grids[0] for b in grids[1] if a or b]
     return rows(node, shape_of, pairs)
 
@@ -140,23 +158,43 @@ def decompose(node: Node, row, name: str, suffix: str, shape_of: ShapeOf) -> lis
     return chain(node, [cell])
 
 
+def solution(node: Node, name: str, shape_of: ShapeOf, params: Params) -> np.ndarray:
+    """The one-row table of hand-picked ranks (validated)."""
+    if params.rank is None and params.rank_x is None and params.rank_h is None:
+        raise LrfError(f"method '{name}' needs --rank R (both kernels) or --rank-x/--rank-h R "
+                       "(a kernel given no rank, or 0, stays dense)")
+    ranks = [r if r is not None else (params.rank or 0) for r in (params.rank_x, params.rank_h)]
+    if ranks == [0, 0]:
+        raise LrfError(f"method '{name}' with ranks 0 keeps both kernels dense; give a rank "
+                       "of at least 1 to one of them")
+    return space(node, name, shape_of, ranks[:1], ranks[1:])
+
+
+def describe(row) -> str:
+    return fields_text(row, ["rank_x", "rank_h"])
+
 
 def bind(name: str, suffix: str, shape_of: ShapeOf) -> tuple[Callable, ...]:
-    """A method's interface for one shape rule: (applies, space, solution, family,
-    decompose), each a function of the node like every method module's."""
+    """A method's protocol functions for one shape rule (SVD's two-core shape or TT's
+    balanced one): (applies, space, space_parts, family, solution, decompose), each a
+    function of the node like every method module's."""
     def applies_(node: Node) -> bool:
         return applies(node, shape_of)
 
-    def space_(node: Node, ranks_x=None, ranks_h=None) -> np.ndarray:
+    def space_(node: Node, *, ranks_x=None, ranks_h=None) -> np.ndarray:
         return space(node, name, shape_of, ranks_x, ranks_h)
 
-    def solution_(node: Node, rank_x: int, rank_h: int) -> np.ndarray:
-        """The one-row table of hand-picked ranks (validated; 0 keeps a kernel dense)."""
-        return space(node, name, shape_of, [rank_x], [rank_h])
+    def space_parts_(node: Node, max_ranks: Iterable[int] | None = None
+                     ) -> Iterator[np.ndarray]:
+        """The default space as one part (the max ranks are tt's)."""
+        yield space_(node)
 
     def family_(node: Node) -> np.ndarray:
         return family(node, shape_of)
 
+    def solution_(node: Node, params: Params) -> np.ndarray:
+        return solution(node, name, shape_of, params)
+
     def decompose_(node: Node, row) -> list[Node]:
         return decompose(node, row, name, suffix, shape_of)
-    return applies_, space_, solution_, family_, decompose_
+    return applies_, space_, space_parts_, family_, solution_, decompose_

@@ -24,11 +24,13 @@ import numpy as np
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node, conv_out, dilation, hwc, same_pads
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
-                                      fill_costs, one_blas_thread, rank_values, spatial,
-                                      table, tensorly_svd)
+                                      fields_text, fill_costs, one_blas_thread, one_part,
+                                      rank_values, spatial, table, tensorly_svd)
+from lrf_edge.methods._params import RankParams
 
 NAME = "cp"
 FIELDS = [("rank", np.int32)]
+Params = RankParams
 N_ITER = 50
 TOL = 1e-7
 
@@ -77,7 +79,7 @@ def max_rank(node: Node) -> int:
     return max(1, (kh * kw * c * n) // (c + kh + kw + n))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Ranks given (1 .. 4 x max_rank), or by default 1 .. the last rank that saves params."""
     check_op(node, NAME, ("conv2d",))
     if dilation(node) != (1, 1):
@@ -92,8 +94,24 @@ def space(node: Node, ranks=None) -> np.ndarray:
     return fill_costs(out, params, macs, g["bias"])
 
 
-def solution(node: Node, rank: int) -> np.ndarray:
-    return space(node, ranks=[rank])
+space_parts = one_part(space)
+
+
+def family(node: Node) -> np.ndarray:
+    """Every rank of the default space."""
+    return space(node)
+
+
+def solution(node: Node, params: Params) -> np.ndarray:
+    """The one-row table of a hand-picked rank (validated)."""
+    return space(node, ranks=[params.rank])
+
+
+spectral_params = None  # ALS ranks: no matrix spectrum sets them
+
+
+def describe(row) -> str:
+    return fields_text(row, ["rank"])
 
 
 def decompose(node: Node, row) -> list[Node]:
@@ -115,8 +133,10 @@ def decompose(node: Node, row) -> list[Node]:
     if pads is not None:
         nodes.append(Node(f"{node.name}_cp_pad", "zero_pad2d", attrs={"padding": pads}))
     nodes += [
-        conv_node(f"{node.name}_cp2", a_h.reshape(kh, 1, r, 1), (1, 1), pad2, depthwise=True),
-        conv_node(f"{node.name}_cp3", a_w.reshape(1, kw, r, 1), strides, pad3, depthwise=True),
+        conv_node(f"{node.name}_cp2", a_h.reshape(kh, 1, r, 1), (1, 1), pad2,
+                  op="depthwise_conv2d"),
+        conv_node(f"{node.name}_cp3", a_w.reshape(1, kw, r, 1), strides, pad3,
+                  op="depthwise_conv2d"),
         conv_node(f"{node.name}_cp4", (a_n * lam).T.reshape(1, 1, r, n),
                   bias=node.weights.get("bias"), activation=node.activation),
     ]

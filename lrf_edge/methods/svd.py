@@ -6,14 +6,18 @@ Table fields: rank, then params, macs, flops, weight_bytes.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from lrf_edge.ir import Node
-from lrf_edge.methods._common import (as_row, chain, check_op, f32, fill_costs, has_bias,
-                                      rank_values, table, truncated_svd)
+from lrf_edge.methods._common import (as_row, chain, check_op, f32, fields_text, fill_costs,
+                                      has_bias, one_part, rank_values, table, truncated_svd)
+from lrf_edge.methods._params import RankParams
 
 NAME = "svd"
 FIELDS = [("rank", np.int32)]
+Params = RankParams
 
 
 def applies(node: Node) -> bool:
@@ -25,7 +29,7 @@ def max_saving_rank(x: int, y: int) -> int:
     return max(1, (x * y - 1) // (x + y))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Every rank in `ranks` (default 1 .. the largest rank that still saves)."""
     check_op(node, NAME, ("dense",))
     x, y = node.weights["kernel"].shape
@@ -37,9 +41,26 @@ def space(node: Node, ranks=None) -> np.ndarray:
     return fill_costs(out, r * (x + y) + bias, r * (x + y), bias)
 
 
-def solution(node: Node, rank: int) -> np.ndarray:
+space_parts = one_part(space)
+
+
+def family(node: Node) -> np.ndarray:
+    """Every rank that saves (the default space)."""
+    return space(node)
+
+
+def solution(node: Node, params: Params) -> np.ndarray:
     """The one-row table of a hand-picked rank (validated)."""
-    return space(node, ranks=[rank])
+    return space(node, ranks=[params.rank])
+
+
+def spectral_params(node: Node, rank_of: Callable[[np.ndarray], int]) -> Params:
+    """The rank of the weight matrix W."""
+    return Params(rank_of(node.weights["kernel"]))
+
+
+def describe(row) -> str:
+    return fields_text(row, ["rank"])
 
 
 def decompose(node: Node, row) -> list[Node]:

@@ -7,14 +7,18 @@ Table fields: rank, then params, macs, flops, weight_bytes.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from lrf_edge.ir import Node
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
-                                      fill_costs, rank_values, table)
+                                      fields_text, fill_costs, one_part, rank_values, table)
+from lrf_edge.methods._params import RankParams
 
 NAME = "svd_conv"
 FIELDS = [("rank", np.int32)]
+Params = RankParams
 
 
 def applies(node: Node) -> bool:
@@ -36,7 +40,7 @@ def full_rank(node: Node) -> int:
     return int(min(kh * kw * c, n))
 
 
-def space(node: Node, ranks=None) -> np.ndarray:
+def space(node: Node, *, ranks=None) -> np.ndarray:
     """Ranks given, or by default 1 .. the largest rank with fewer params than the layer."""
     check_op(node, NAME, ("conv2d",))
     g = conv_geometry(node)
@@ -54,8 +58,27 @@ def space(node: Node, ranks=None) -> np.ndarray:
     return fill_costs(out, params, macs, g["bias"])
 
 
-def solution(node: Node, rank: int) -> np.ndarray:
-    return space(node, ranks=[rank])
+space_parts = one_part(space)
+
+
+def family(node: Node) -> np.ndarray:
+    """Every rank of the default space."""
+    return space(node)
+
+
+def solution(node: Node, params: Params) -> np.ndarray:
+    """The one-row table of a hand-picked rank (validated)."""
+    return space(node, ranks=[params.rank])
+
+
+def spectral_params(node: Node, rank_of: Callable[[np.ndarray], int]) -> Params:
+    """The rank of the kernel unfolded to (kh kw C) x N."""
+    kh, kw, c, n = node.weights["kernel"].shape
+    return Params(rank_of(node.weights["kernel"].reshape(kh * kw * c, n)))
+
+
+def describe(row) -> str:
+    return fields_text(row, ["rank"])
 
 
 def decompose(node: Node, row) -> list[Node]:

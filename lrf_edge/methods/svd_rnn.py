@@ -19,4 +19,7 @@ def shape_of(x: int, y: int) -> tuple[list[int], list[int]] | None:
     return ([x, 1], [1, y]) if min(x, y) >= 2 else None
 
 
-applies, space, solution, family, decompose = _rnn.bind(NAME, "svd", shape_of)
+(applies, space, space_parts, family, solution,
+ decompose) = _rnn.bind(NAME, "svd", shape_of)
+Params, describe = _rnn.Params, _rnn.describe
+spectral_params = None  # TT ranks: the TT-SVD's, not one matrix's

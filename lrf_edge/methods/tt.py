@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from lrf_edge.ir.ops.tt_dense import (ORDERS, core_matrix,  # noqa: F401 (the op
                                       tt_macs, tt_steps)  # re-exported with the method)
 from lrf_edge.methods._common import (FLOAT_BYTES, as_row, chain, check_op, f32, has_bias,
                                       prod, rank_values, truncated_svd)
+from lrf_edge.methods._params import SolutionParams, param
 
 NAME = "tt"
 DEFAULT_RANKS = range(2, 13)  # the SAMOS paper's max_tt_rank range
@@ -210,8 +213,7 @@ def _fill_group(out: np.ndarray, fx: np.ndarray, fy: np.ndarray, r: np.ndarray,
         dst[i * per_x * size:i * per_x * size + n] = raw[:n]
 
 
-def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = None
-          ) -> np.ndarray:
+def space(node: Node, *, ranks=None, lengths=None, order: str | None = None) -> np.ndarray:
     """Every TT solution of a dense layer.
 
     ranks: the uniform max_tt_rank values (default 2..12, the paper's range);
@@ -225,9 +227,9 @@ def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = Non
     if lmax < 2:
         raise LrfError(f"method 'tt' does not apply to layer '{node.name}' ({x} x {y}): both "
                        "dimensions need at least two factors >= 2 (not prime)")
-    if order is not None and order not in ORDERS:
-        raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
-    r = rank_values(ranks, 1, max(x, y) * max(x, y), "TT max rank")
+    if order is not None:
+        check_order(order)
+    r = rank_values(ranks, 1, max(x, y) * max(x, y), "TT max rank", DEFAULT_RANKS)
     ls = rank_values(lengths, 2, lmax, "TT length L", range(2, lmax + 1))
     groups = [(int(L), ordered_factorizations(x, L), ordered_factorizations(y, L)) for L in ls]
     sizes = [fx.shape[0] * fy.shape[0] * r.size for _, fx, fy in groups]
@@ -241,6 +243,25 @@ def space(node: Node, ranks=DEFAULT_RANKS, lengths=None, order: str | None = Non
     return out
 
 
+def space_parts(node: Node, max_ranks: Iterable[int] | None = None) -> Iterator[np.ndarray]:
+    """The default space (of `max_ranks`, default 2..12) one TT length at a time: AlexNet's
+    4096x4096 layer has 7.76 M solutions, so a caller can keep a part of each."""
+    x, y = (int(d) for d in node.weights["kernel"].shape)
+    for L in range(2, max_length(x, y) + 1):
+        yield space(node, ranks=max_ranks, lengths=[L])
+
+
+def family(node: Node) -> np.ndarray:
+    """One balanced T3F shape (three cores where both sides have three factors, else two,
+    factors as even as possible) and every max rank."""
+    x, y = (int(d) for d in node.weights["kernel"].shape)
+    shape = balanced_shape(x, y)
+    if shape is None:
+        return np.zeros(0)
+    top = max_useful_rank(*shape)
+    return np.concatenate([solution(node, Params(shape, r)) for r in range(1, top + 1)])
+
+
 def count(x: int, y: int, n_ranks: int = len(DEFAULT_RANKS)) -> int:
     """Number of solutions without building them."""
     return n_ranks * sum(len(_factorizations(x, L)) * len(_factorizations(y, L))
@@ -248,6 +269,36 @@ def count(x: int, y: int, n_ranks: int = len(DEFAULT_RANKS)) -> int:
 
 
 # ---------------------------------------------------------------- hand-picked solutions
+
+def _shape(value: Any, what: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """[[x..], [y..]] or its text (parse_shape)."""
+    if isinstance(value, str):
+        value = parse_shape(value)
+    try:
+        rows, cols = value
+        return tuple(int(v) for v in rows), tuple(int(v) for v in cols)
+    except (TypeError, ValueError):
+        raise LrfError(f"cannot read TT shape {value!r} ({what}); give [[x..], [y..]] or "
+                       "text such as '7,4,7,4x5,5,3,4'") from None
+
+
+def check_order(value: Any, what: str = "order") -> str:
+    """A contraction order's name (ORDERS), or LrfError."""
+    if value not in ORDERS:
+        raise LrfError(f"unknown TT contraction {what} '{value}'; valid: {', '.join(ORDERS)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Params(SolutionParams):
+    """A hand-picked T3F shape, max rank and (optionally) contraction order."""
+
+    shape: tuple[tuple[int, ...], tuple[int, ...]] = param(
+        "the T3F shape, e.g. '7,4,7,4x5,5,3,4' or '[[7,4,7,4],[5,5,3,4]]'", "SHAPE", _shape)
+    rank: int = param("the max TT rank", "R")
+    order: str | None = param("the contraction order, rl or lr (default: the cheaper)",
+                              "ORDER", check_order, required=False)
+
 
 def parse_shape(text: str) -> tuple[list[int], list[int]]:
     """'7,4,7,4x5,5,5,5' or '[[7,4,7,4],[5,5,5,5]]' -> ([7,4,7,4], [5,5,5,5])."""
@@ -292,32 +343,39 @@ def max_useful_rank(rows, cols) -> int:
     return max(effective_ranks(rows, cols, 1 << 62))
 
 
-def solution(node: Node, shape, rank: int, order: str | None = None) -> np.ndarray:
-    """The one-row table of a hand-picked shape ([[x..],[y..]] or text) and max rank."""
+def solution(node: Node, params: Params) -> np.ndarray:
+    """The one-row table of a hand-picked shape and max rank."""
     check_op(node, NAME, ("dense",))
-    rows, cols = parse_shape(shape) if isinstance(shape, str) else (list(shape[0]),
-                                                                    list(shape[1]))
-    rows, cols = [int(v) for v in rows], [int(v) for v in cols]
+    rows, cols = list(params.shape[0]), list(params.shape[1])
+    rank, order = params.rank, params.order
     check_shape(node, rows, cols)
     top = max_useful_rank(rows, cols)
-    if not 1 <= int(rank) <= top:
+    if not 1 <= rank <= top:
         raise LrfError(f"TT rank {rank} is out of range for shape {rows}x{cols}; valid: 1..{top}")
-    if order is not None and order not in ORDERS:
-        raise LrfError(f"unknown TT contraction order '{order}'; valid: {', '.join(ORDERS)}")
     x, y = (int(d) for d in node.weights["kernel"].shape)
     L = len(rows)
-    out = np.zeros(1, dtype=_dtype(x, y, max_length(x, y), int(rank)))
+    out = np.zeros(1, dtype=_dtype(x, y, max_length(x, y), rank))
     _fill_group(out, np.array([rows], np.int64), np.array([cols], np.int64),
-                np.array([int(rank)], np.int64), x, y, y if has_bias(node) else 0, order)
+                np.array([rank], np.int64), x, y, y if has_bias(node) else 0, order)
     assert out["L"][0] == L
     return out
 
 
 def row_parts(row) -> tuple[list[int], list[int], list[int], str]:
-    """(row_dims, col_dims, ranks r_0..r_L, order name) of one table row."""
+    """(row_dims, col_dims, ranks r_0..r_L, order name) of one table row (or its dict)."""
     L = int(row["L"])
     return ([int(v) for v in row["row_dims"][:L]], [int(v) for v in row["col_dims"][:L]],
             [int(v) for v in row["ranks"][:L + 1]], ORDERS[int(row["order"])])
+
+
+spectral_params = None  # TT ranks: the TT-SVD's, not one matrix's
+
+
+def describe(row) -> str:
+    """'7x4x7x4 -> 5x5x3x4, rank 4, order rl': the shape, max rank and contraction order."""
+    rows, cols, _, order = row_parts(row)
+    return (f"{'x'.join(map(str, rows))} -> {'x'.join(map(str, cols))}, "
+            f"rank {int(row['max_rank'])}, order {order}")
 
 
 # ---------------------------------------------------------------- decomposition (TT-SVD)

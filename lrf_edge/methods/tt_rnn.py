@@ -16,4 +16,7 @@ NAME = "tt_rnn"
 FIELDS = _rnn.FIELDS
 shape_of = balanced_shape
 
-applies, space, solution, family, decompose = _rnn.bind(NAME, "tt", shape_of)
+(applies, space, space_parts, family, solution,
+ decompose) = _rnn.bind(NAME, "tt", shape_of)
+Params, describe = _rnn.Params, _rnn.describe
+spectral_params = None  # TT ranks: the TT-SVD's, not one matrix's

@@ -9,18 +9,38 @@ Table fields: r3, r4, then params, macs, flops, weight_bytes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.methods._common import (as_row, chain, check_op, conv_geometry, conv_node,
-                                      fill_costs, one_blas_thread, rank_values, table,
-                                      tensorly_svd)
+                                      fields_text, fill_costs, one_blas_thread, one_part,
+                                      rank_values, table, tensorly_svd)
+from lrf_edge.methods._params import SolutionParams, number_list, param
 
 NAME = "tucker2"
 FIELDS = [("r3", np.int32), ("r4", np.int32)]
 N_ITER = 20
 GRID = 16  # default rank grid: about GRID values per channel axis
+
+
+def _rank_pair(value: Any, what: str) -> tuple[int, int]:
+    ranks = number_list(value, what)
+    if len(ranks) != 2:
+        raise LrfError(f"Tucker-2 needs two ranks R3,R4 (input and output side) in {what}, "
+                       "e.g. 32,64")
+    return ranks
+
+
+@dataclass(frozen=True)
+class Params(SolutionParams):
+    """Hand-picked ranks (R3, R4)."""
+
+    ranks: tuple[int, int] = param("the input-side and output-side ranks", "R3,R4",
+                                   _rank_pair)
 
 
 def applies(node: Node) -> bool:
@@ -42,7 +62,7 @@ def _axis(dim: int, step: int | None) -> np.ndarray:
     return np.unique(np.concatenate([[1], np.arange(step, dim + 1, step), [dim]]))
 
 
-def space(node: Node, r3=None, r4=None, step: int | None = None) -> np.ndarray:
+def space(node: Node, *, r3=None, r4=None, step: int | None = None) -> np.ndarray:
     """The R3 x R4 grid. By default each axis takes 1, step, 2 step, ..., its channel count
     (step = channels // 16, at least 1) and only rows with fewer params than the layer are
     kept; explicit r3/r4 lists are taken whole (validated to 1..C and 1..N)."""
@@ -61,10 +81,35 @@ def space(node: Node, r3=None, r4=None, step: int | None = None) -> np.ndarray:
     return fill_costs(out, params, macs, g["bias"])
 
 
-def solution(node: Node, ranks) -> np.ndarray:
-    if len(ranks) != 2:
-        raise LrfError("Tucker-2 needs two ranks R3,R4 (input and output side), e.g. 32,64")
-    return space(node, r3=[int(ranks[0])], r4=[int(ranks[1])])
+space_parts = one_part(space)
+
+
+def family(node: Node) -> np.ndarray:
+    """R3 and R4 kept in proportion to the channels they compress (R3/C = R4/N)."""
+    kh, kw, c, n = node.weights["kernel"].shape
+    r3 = np.arange(1, c + 1)
+    r4 = np.clip(np.rint(r3 * n / c), 1, n).astype(int)
+    grid = space(node, r3=list(r3), r4=sorted(set(r4.tolist())))
+    want = dict(zip(r3.tolist(), r4.tolist()))
+    return grid[np.array([want[int(a)] == int(b) for a, b in zip(grid["r3"], grid["r4"])])]
+
+
+def solution(node: Node, params: Params) -> np.ndarray:
+    """The one-row table of hand-picked ranks (validated)."""
+    r3, r4 = params.ranks
+    return space(node, r3=[r3], r4=[r4])
+
+
+def spectral_params(node: Node, rank_of: Callable[[np.ndarray], int]) -> Params:
+    """The ranks of the kernel's mode-C and mode-N unfoldings (as Kim et al.)."""
+    w = node.weights["kernel"]
+    c, n = w.shape[2:]
+    return Params((rank_of(np.moveaxis(w, 2, 0).reshape(c, -1)),
+                   rank_of(np.moveaxis(w, 3, 0).reshape(n, -1))))
+
+
+def describe(row) -> str:
+    return fields_text(row, ["r3", "r4"])
 
 
 def decompose(node: Node, row) -> list[Node]:

@@ -20,19 +20,8 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.methods import METHODS, applicable
 
 # Methods whose ranks come straight from matrix spectra (vbmf and energy).
-SPECTRAL = ("svd", "tucker2", "svd_conv")
+SPECTRAL = tuple(name for name, mod in METHODS.items() if mod.spectral_params is not None)
 DEFAULT_METHODS = {"dense": "svd", "conv2d": "tucker2", "gru": "svd_rnn", "lstm": "svd_rnn"}
-
-
-def _unfoldings(node: Node, method: str) -> list[np.ndarray]:
-    """The matrices whose ranks set the method's ranks, in the method's field order."""
-    w = node.weights["kernel"]
-    if method == "svd":
-        return [w]
-    kh, kw, c, n = w.shape
-    if method == "svd_conv":
-        return [w.reshape(kh * kw * c, n)]
-    return [np.moveaxis(w, 2, 0).reshape(c, -1), np.moveaxis(w, 3, 0).reshape(n, -1)]
 
 
 def _energy_rank(matrix: np.ndarray, fraction: float) -> int:
@@ -40,10 +29,13 @@ def _energy_rank(matrix: np.ndarray, fraction: float) -> int:
     return int(np.searchsorted(np.cumsum(s2) / s2.sum(), fraction) + 1)
 
 
-def _row_for_ranks(node: Node, method: str, ranks: list[int]) -> np.void | None:
+def _spectral_row(node: Node, method: str, rank_of: Callable[[np.ndarray], int]
+                  ) -> np.void | None:
+    """The method's solution whose ranks are rank_of its weight matrices (capped at their
+    sizes), if it has fewer params than the layer."""
     mod = METHODS[method]
-    ranks = [min(r, *m.shape) for r, m in zip(ranks, _unfoldings(node, method))]
-    row = mod.solution(node, ranks)[0] if method == "tucker2" else mod.solution(node, ranks[0])[0]
+    params = mod.spectral_params(node, lambda m: min(rank_of(m), *m.shape))
+    row = mod.solution(node, params)[0]
     return row if row["params"] < node.params else None
 
 
@@ -79,15 +71,15 @@ def _choices(graph: Graph, methods: list[str] | None, allowed: tuple[str, ...] |
 
 
 def vbmf(graph: Graph, methods: list[str] | None = None) -> list[Choice]:
-    return _choices(graph, methods, SPECTRAL, lambda node, m: _row_for_ranks(
-        node, m, [evbmf_rank(u) for u in _unfoldings(node, m)]))
+    return _choices(graph, methods, SPECTRAL,
+                    lambda node, m: _spectral_row(node, m, evbmf_rank))
 
 
 def energy(graph: Graph, fraction: float, methods: list[str] | None = None) -> list[Choice]:
     if not 0 < fraction <= 1:
         raise LrfError(f"energy fraction {fraction} is outside (0, 1]")
-    return _choices(graph, methods, SPECTRAL, lambda node, m: _row_for_ranks(
-        node, m, [_energy_rank(u, fraction) for u in _unfoldings(node, m)]))
+    return _choices(graph, methods, SPECTRAL,
+                    lambda node, m: _spectral_row(node, m, lambda u: _energy_rank(u, fraction)))
 
 
 def uniform(graph: Graph, ratio: float, methods: list[str] | None = None) -> list[Choice]:

@@ -25,10 +25,10 @@ from lrf_edge.rank_selection.family import family
 from lrf_edge.rank_selection.features import chain_output, cosine, feature_maps, layer_input
 from lrf_edge.ir import Graph, Node
 from lrf_edge.methods import METHODS, applicable
+from lrf_edge.methods import describe as solution_text
 
 COARSE_STEPS = 8  # compression ratios 1/8, 2/8, ... of the family's range
 COSTS = ("params", "flops", "latency")
-SOLUTION_COSTS = ("params", "macs", "flops", "weight_bytes")
 
 
 @dataclass
@@ -45,17 +45,8 @@ class Choice:
     tried: dict[str, dict] = field(default_factory=dict)  # per method: row found, evaluations
 
     def describe(self) -> str:
-        """Short text: 'svd(rank=10)', 'tucker2(r3=4, r4=8)', 'tt(7x12 -> 2x5, rank 8)'."""
-        if self.method is None:
-            return "kept"
-        row = self.row
-        if self.method == "tt":
-            n = int(row["L"])
-            rows = "x".join(str(int(v)) for v in row["row_dims"][:n])
-            cols = "x".join(str(int(v)) for v in row["col_dims"][:n])
-            return f"tt({rows} -> {cols}, rank {int(row['max_rank'])})"
-        names = [n for n in row.dtype.names if n not in SOLUTION_COSTS]
-        return f"{self.method}(" + ", ".join(f"{n}={int(row[n])}" for n in names) + ")"
+        """Short text: 'svd(rank=10)', 'tucker2(r3=4, r4=8)' (lrf_edge.methods.describe)."""
+        return "kept" if self.method is None else solution_text(self.method, self.row)
 
 
 def stepwise_search(params: np.ndarray, passes: Callable[[int], bool]) -> tuple[int | None, int]:

@@ -46,7 +46,7 @@ def graph(data):
 def tt_graph(graph):
     """The same network with its 128 x 32 dense layer as a TT-matrix (rank 4)."""
     node = next(n for n in graph if n.op == "dense")
-    row = tt.solution(node, [[8, 16], [4, 8]], 4)
+    row = tt.solution(node, tt.Params([[8, 16], [4, 8]], 4))
     return graph.replace(node.name, tt.decompose(node, row))
 
 

@@ -54,7 +54,7 @@ def test_calibrated_model_predicts_lenet300(lenet300):
     assert lm.cache_path("riscv32f").name.startswith("riscv32f-")
     assert model.errors()["mean"] < 0.1
     fac = lenet300.replace("fc1", METHODS["svd"].decompose(
-        lenet300["fc1"], METHODS["svd"].solution(lenet300["fc1"], 20)[0]))
+        lenet300["fc1"], METHODS["svd"].solution(lenet300["fc1"], METHODS["svd"].Params(20))[0]))
     for graph in (lenet300, fac):
         m = measure(graph, "riscv32f")
         pred = model.predict(graph)

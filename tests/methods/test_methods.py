@@ -121,7 +121,7 @@ def test_tt_steps_sum_to_macs():
 def test_tt_full_rank_exact(shape):
     rows, cols = shape
     node = dense(int(np.prod(rows)), int(np.prod(cols)))
-    row = tt.solution(node, shape, tt.max_useful_rank(rows, cols))
+    row = tt.solution(node, tt.Params(shape, tt.max_useful_rank(rows, cols)))
     (ttn,) = tt.decompose(node, row)
     cores = [ttn.weights[f"core{k}"] for k in range(len(rows))]
     w = node.weights["kernel"]
@@ -133,7 +133,7 @@ def test_tt_full_rank_exact(shape):
 
 def test_tt_node_costs_and_graph(lenet300):
     node = lenet300["fc1"]
-    row = tt.solution(node, "7,4,7,4x5,5,3,4", 8)[0]
+    row = tt.solution(node, tt.Params("7,4,7,4x5,5,3,4", 8))[0]
     (ttn,) = tt.decompose(node, row)
     assert ttn.op == "tt_dense" and ttn.attrs["order"] == tt.ORDERS[int(row["order"])]
     assert (ttn.params, ttn.macs, ttn.flops, ttn.weight_bytes) == \
@@ -149,11 +149,11 @@ def test_tt_node_costs_and_graph(lenet300):
 def test_tt_bad_input(lenet300):
     node = lenet300["fc1"]
     with pytest.raises(LrfError, match="multiplying to 784.*e.g. "):
-        tt.solution(node, "7,4,7,5x5,5,3,4", 4)
+        tt.solution(node, tt.Params("7,4,7,5x5,5,3,4", 4))
     with pytest.raises(LrfError, match="valid: 1\\.\\."):
-        tt.solution(node, "7,4,7,4x5,5,3,4", 100000)
+        tt.solution(node, tt.Params("7,4,7,4x5,5,3,4", 100000))
     with pytest.raises(LrfError, match="cannot read TT shape"):
-        tt.solution(node, "7;4", 4)
+        tt.solution(node, tt.Params("7;4", 4))
     assert tt.parse_shape("[[7,4,7,4],[5,5,3,4]]") == ([7, 4, 7, 4], [5, 5, 3, 4])
     with pytest.raises(LrfError, match="valid: rl, lr"):
         tt.space(node, order="up")
@@ -166,14 +166,14 @@ def test_svd_dense_space_and_exact():
     table = svd.space(node)
     assert table["rank"].max() == svd.max_saving_rank(30, 20) == 11
     assert (table["params"] == table["rank"] * 50 + 20).all()
-    a, b = svd.decompose(node, svd.solution(node, 20)[0])
+    a, b = svd.decompose(node, svd.solution(node, svd.Params(20))[0])
     x = RNG.standard_normal((4, 30)).astype(np.float32)
     full = x @ node.weights["kernel"] + node.weights["bias"]
     got = (x @ a.weights["kernel"]) @ b.weights["kernel"] + b.weights["bias"]
     assert np.abs(got - full).max() < 1e-4
     assert "bias" not in a.weights and b.activation == "relu" and a.activation == "linear"
     with pytest.raises(LrfError, match="valid: 1..20"):
-        svd.solution(node, 21)
+        svd.solution(node, svd.Params(21))
 
 
 # ------------------------------------------------------------------ conv methods
@@ -184,8 +184,8 @@ def test_conv_full_rank_exact(strides, padding):
     node = g["conv"]
     x = RNG.standard_normal((2, 9, 8, 4)).astype(np.float32)
     ref = run_conv(g, x)
-    for mod, row in ((tucker2, tucker2.solution(node, (4, 5))[0]),
-                     (svd_conv, svd_conv.solution(node, 5)[0])):
+    for mod, row in ((tucker2, tucker2.solution(node, tucker2.Params((4, 5)))[0]),
+                     (svd_conv, svd_conv.solution(node, svd_conv.Params(5))[0])):
         fg = g.replace("conv", mod.decompose(node, row))
         assert fg.output_shape == g.output_shape
         assert np.abs(run_conv(fg, x) - ref).max() < 1e-4, mod.NAME
@@ -207,7 +207,7 @@ def test_cp_chain_computes_its_kernel(strides, padding):
     """Strides and padding split per axis: the chain equals a conv with the CP kernel."""
     g = conv_graph(k=(3, 5), strides=strides, padding=padding)
     node = g["conv"]
-    nodes = cp.decompose(node, cp.solution(node, 6)[0])
+    nodes = cp.decompose(node, cp.solution(node, cp.Params(6))[0])
     fg = g.replace("conv", nodes)
     assert fg.output_shape == g.output_shape
     approx = g.copy()
@@ -219,7 +219,7 @@ def test_cp_chain_computes_its_kernel(strides, padding):
 def test_cp_error_falls_with_rank(lenet5):
     node = lenet5["conv2"]
     k = node.weights["kernel"]
-    errs = [np.linalg.norm(_cp_kernel(cp.decompose(node, cp.solution(node, r)[0])) - k)
+    errs = [np.linalg.norm(_cp_kernel(cp.decompose(node, cp.solution(node, cp.Params(r))[0])) - k)
             / np.linalg.norm(k) for r in (2, 8, 32, 75)]
     assert all(a > b for a, b in zip(errs, errs[1:])), errs
     assert errs[-1] < 0.5
@@ -227,7 +227,7 @@ def test_cp_error_falls_with_rank(lenet5):
 
 def test_tucker_full_rank_error_small(lenet5):
     node = lenet5["conv2"]
-    nodes = tucker2.decompose(node, tucker2.solution(node, (6, 16))[0])
+    nodes = tucker2.decompose(node, tucker2.solution(node, tucker2.Params((6, 16)))[0])
     k = np.einsum("ca,hwab,bn->hwcn", nodes[0].weights["kernel"][0, 0],
                   nodes[1].weights["kernel"], nodes[2].weights["kernel"][0, 0])
     assert np.abs(k - node.weights["kernel"]).max() < 1e-4
@@ -265,10 +265,10 @@ def test_conv_spaces_save(lenet5):
 def test_conv_bad_ranks(lenet5):
     node = lenet5["conv2"]
     with pytest.raises(LrfError, match="R3.*valid: 1..6"):
-        tucker2.solution(node, (7, 4))
+        tucker2.solution(node, tucker2.Params((7, 4)))
     with pytest.raises(LrfError, match="two ranks"):
-        tucker2.solution(node, (3,))
+        tucker2.solution(node, tucker2.Params((3,)))
     with pytest.raises(LrfError, match="valid: 1..16"):
-        svd_conv.solution(node, 17)
+        svd_conv.solution(node, svd_conv.Params(17))
     with pytest.raises(LrfError, match="CP rank 0"):
-        cp.solution(node, 0)
+        cp.solution(node, cp.Params(0))

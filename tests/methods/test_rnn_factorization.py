@@ -17,6 +17,7 @@ from lrf_edge.errors import LrfError
 from lrf_edge.frontends.keras import from_keras_model
 from lrf_edge.keras_layers import CUSTOM_OBJECTS
 from lrf_edge.methods import applicable, method
+from lrf_edge.methods._rnn import Params
 from lrf_edge.quant import quantize, reference
 from lrf_edge.targets import HostModel
 from lrf_edge.train import to_keras
@@ -53,7 +54,7 @@ def test_methods_apply_where_the_kernels_factorize(base):
     t = method("svd_rnn").space(g["g0"])
     assert set(t["rank_h"]) == {0} and t["rank_x"].min() >= 1
     with pytest.raises(LrfError, match="rank 3 is out of range; valid: 0..0"):
-        method("svd_rnn").solution(g["g0"], 1, 3)
+        method("svd_rnn").solution(g["g0"], Params(rank_x=1, rank_h=3))
     # every kernel of g and l has a TT shape, so tt_rnn factorizes both at once somewhere
     for layer in ("g", "l"):
         t = method("tt_rnn").space(g[layer])
@@ -70,7 +71,7 @@ def test_counts_are_the_factorized_graphs_and_keras(base):
             (row["params"], row["macs"], row["flops"]), (layer, name, row)
         assert f.params == to_keras(f).count_params()
     # SVD of rank r: per step r (X + G U) MACs instead of X G U, e.g. GRU R 8 x 24 at rank 2
-    row = method("svd_rnn").solution(g["g"], 0, 2)[0]
+    row = method("svd_rnn").solution(g["g"], Params(rank_x=0, rank_h=2))[0]
     assert row["macs"] == 6 * (4 * 24 + 2 * (8 + 24))
     assert row["params"] == 4 * 24 + 2 * (8 + 24) + 2 * 24
 
@@ -107,8 +108,8 @@ def test_c_kernels_on_the_host(base):
 @pytest.mark.slow
 def test_c_kernels_under_qemu(base, tmp_path):
     g, x = base
-    rows = {"svd_rnn": method("svd_rnn").solution(g["g"], 2, 3),
-            "tt_rnn": method("tt_rnn").solution(g["g"], 2, 2)}
+    rows = {"svd_rnn": method("svd_rnn").solution(g["g"], Params(rank_x=2, rank_h=3)),
+            "tt_rnn": method("tt_rnn").solution(g["g"], Params(rank=2))}
     for name, row in rows.items():
         f = g.replace("g", method(name).decompose(g["g"], row))
         ref = to_keras(f).predict(x[:3], verbose=0)

@@ -32,7 +32,7 @@ def test_tt_keras_full_rank_matches_dense(order):
     g = small_graph()
     node = g["fc"]
     shape = ([2, 3, 4], [5, 2, 2])
-    row = tt.solution(node, shape, tt.max_useful_rank(*shape), order=order)
+    row = tt.solution(node, tt.Params(shape, tt.max_useful_rank(*shape), order))
     fg = g.replace("fc", tt.decompose(node, row))
     x = RNG.standard_normal((5, 24)).astype(np.float32)
     ref = np.asarray(to_keras(g)(x))
@@ -43,7 +43,7 @@ def test_tt_keras_full_rank_matches_dense(order):
 def test_tt_layer_trains_saves_loads_and_converts(tmp_path):
     g = small_graph(x=36, y=16)
     node = g["fc"]
-    row = tt.solution(node, "6,6x4,4", 3)[0]
+    row = tt.solution(node, tt.Params("6,6x4,4", 3))[0]
     fg = g.replace("fc", tt.decompose(node, row))
     model = to_keras(fg)
     layer = model.get_layer("fc_tt")

@@ -53,7 +53,7 @@ def test_every_op_exact_on_host():
                                               ("28,28x15,20", 6, "lr"),
                                               ("4,7,7,4x5,5,3,4", 3, "lr")])
 def test_tt_exact_on_host(lenet300, mnist, shape, rank, order):
-    g = factorized(lenet300, "fc1", "tt", lambda m, n: m.solution(n, shape, rank, order))
+    g = factorized(lenet300, "fc1", "tt", lambda m, n: m.solution(n, m.Params(shape, rank, order)))
     qg, _ = assert_host_exact(g, mnist.x_test[:60], mnist.x_train[:300])
     assert len(qg.layers["fc1_tt"].steps) == len(shape.split("x")[0].split(","))
 
@@ -67,7 +67,7 @@ def test_factorized_convs_exact_on_host(lenet5, mnist, name):
 @pytest.mark.slow
 def test_qemu_exact_rv32imac_and_rv32imafc(lenet5, lenet300, mnist, tmp_path):
     tt = factorized(lenet300, "fc1", "tt",
-                    lambda m, n: m.solution(n, "7,4,4,7x5,3,4,5", 4))
+                    lambda m, n: m.solution(n, m.Params("7,4,4,7x5,3,4,5", 4)))
     x = mnist.x_test[:3]
     for target, graph in (("riscv32", lenet5), ("riscv32", tt), ("riscv32f", lenet5)):
         t = need(target)
@@ -238,7 +238,8 @@ def test_dsp_kernels_exact_on_cortex_m4(tmp_path):
     """The cortex-m4 target's [codegen] simd gives the dense and conv kernels SMLAD loops
     (the generic C has none), bit-exact with the int8 reference under QEMU."""
     need("cortex-m4")
-    g = factorized(dsp_variants_graph(), "tt", "tt", lambda m, n: m.solution(n, "4,6x3,4", 3))
+    g = factorized(dsp_variants_graph(), "tt", "tt",
+                   lambda m, n: m.solution(n, m.Params("4,6x3,4", 3)))
     x = np.random.default_rng(8).standard_normal((40, *g.input_shape)).astype(np.float32)
     qg = quantize(g, x)
     # the clamps besides SSAT's [-128, 127]: a lower bound (relu on another zero point), both

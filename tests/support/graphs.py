@@ -99,5 +99,5 @@ def tt_graph(x, y, shape, rank, order=None, activation="relu", bias=True, head=T
                           weights={"kernel": _TT_RNG.standard_normal((y, 5)).astype(np.float32),
                                    "bias": np.zeros(5, np.float32)}))
     g = Graph(nodes, name="ttnet")
-    row = tt.solution(g["fc"], shape, rank, order=order)[0]
+    row = tt.solution(g["fc"], tt.Params(shape, rank, order))[0]
     return g.replace("fc", tt.decompose(g["fc"], row)), row

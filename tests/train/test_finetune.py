@@ -33,7 +33,7 @@ def setup():
     teacher = predict(to_keras(g), x)
     y = np.argmax(x[:, :4], axis=-1)
     data = Dataset("toy", x[:1000], y[:1000], x[1000:], y[1000:])
-    row = method("svd").solution(g["fc1"], 2)[0]
+    row = method("svd").solution(g["fc1"], method("svd").Params(2))[0]
     return g, factorize(g, "fc1", "svd", row), data, teacher[:1000]
 
 
