@@ -7,10 +7,11 @@
  *
  * Two implementations of each, bit for bit the same results:
  *   lrf_quantize_f32, lrf_dequantize_f32: float arithmetic (a core with an FPU);
- *   lrf_quantize_soft, lrf_dequantize_soft: integer operations only, for a core without FPU,
- *     where the float multiply, lroundf and the int -> float conversion are soft-float library
- *     calls (about 150 instructions an element; these about 50 on rv32imac). They take the
- *     scale as m 2^e, m a 24-bit significand (lrf_edge.cgen.generator.significand).
+ *   LRF_DEFINE_QUANTIZE_SOFT, lrf_dequantize_soft: integer operations only, for a core
+ *     without FPU, where the float multiply, lroundf and the int -> float conversion are
+ *     soft-float library calls (about 150 instructions an element; these about 50 on
+ *     rv32imac). They take the scale as m 2^e, m a 24-bit significand
+ *     (lrf_edge.cgen.generator.significand).
  * The generated model picks the integer ones when LRF_SOFT_FLOAT_IO is defined: by default on
  * a RISC-V core without F and an Arm core without FP; -DLRF_SOFT_FLOAT_IO forces them. */
 #ifndef LRF_IO_H
@@ -40,30 +41,35 @@ static inline int8_t lrf_quantize_f32(float x, float inv, int32_t zp)
     return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
 }
 
-/* lrf_quantize_f32 with inv = inv_m 2^inv_e in integer operations: the exact product of the
- * significands rounded to 24 bits (to nearest, ties even: the float multiply), then to an
- * integer (ties away from zero: lroundf). */
-static inline int8_t lrf_quantize_soft(float x, uint32_t inv_m, int32_t inv_e, int32_t zp)
-{
-    const lrf_f32 b = {x};
-    const int32_t ex = (int32_t)((b.u >> 23) & 0xff);
-    int32_t q = 0; /* zero and subnormal inputs: |x * inv| < 1/2 */
-    if (ex == 0xff) {
-        q = (b.u & 0x7fffff) ? 0 : ((b.u >> 31) ? -256 : 256); /* NaN: the zero point */
-    } else if (ex > 0) {
-        const uint64_t p = (uint64_t)((b.u & 0x7fffff) | 0x800000) * inv_m;
-        const int sh = (p >> 47) ? 24 : 23; /* p has 47 or 48 bits: keep 24 */
-        uint32_t s = (uint32_t)(p >> sh);
-        const uint32_t rem = (uint32_t)p & ((1u << sh) - 1), half = 1u << (sh - 1);
-        s += rem > half || (rem == half && (s & 1));
-        const int32_t e = ex + sh + (inv_e - 150); /* |x * inv| = s * 2^e */
-        const uint32_t m = e >= 0 ? 256 : (e < -25 ? 0 : (s + (1u << (-e - 1))) >> -e);
-        q = (int32_t)(m > 256 ? 256 : m);
-        q = (b.u >> 31) ? -q : q;
+/* LRF_DEFINE_QUANTIZE_SOFT(name, inv_m, inv_e, zp) defines `static inline int8_t name(float x)`:
+ * lrf_quantize_f32 with inv = inv_m 2^inv_e in integer operations. The exact product of the
+ * significands is rounded to 24 bits (to nearest, ties even: the float multiply), then to an
+ * integer (ties away from zero: lroundf). A macro that puts the model's constants into the
+ * body, not a function of them: gcc then compiles the conversion loop as it compiled the
+ * constants written out (as a function of inv_m, inv_e and zp it allocates the caller's
+ * registers differently, a few instructions more or less). */
+#define LRF_DEFINE_QUANTIZE_SOFT(name, inv_m, inv_e, zp)                                     \
+    static inline int8_t name(float x)                                                       \
+    {                                                                                        \
+        const lrf_f32 b = {x};                                                               \
+        const int32_t ex = (int32_t)((b.u >> 23) & 0xff);                                    \
+        int32_t q = 0; /* zero and subnormal inputs: |x * inv| < 1/2 */                      \
+        if (ex == 0xff) {                                                                    \
+            q = (b.u & 0x7fffff) ? 0 : ((b.u >> 31) ? -256 : 256); /* NaN: the zero point */ \
+        } else if (ex > 0) {                                                                 \
+            const uint64_t p = (uint64_t)((b.u & 0x7fffff) | 0x800000) * (inv_m);            \
+            const int sh = (p >> 47) ? 24 : 23; /* p has 47 or 48 bits: keep 24 */           \
+            uint32_t s = (uint32_t)(p >> sh);                                                \
+            const uint32_t rem = (uint32_t)p & ((1u << sh) - 1), half = 1u << (sh - 1);      \
+            s += rem > half || (rem == half && (s & 1));                                     \
+            const int32_t e = ex + sh + ((inv_e) - 150); /* |x * inv| = s * 2^e */           \
+            const uint32_t m = e >= 0 ? 256 : (e < -25 ? 0 : (s + (1u << (-e - 1))) >> -e);  \
+            q = (int32_t)(m > 256 ? 256 : m);                                                \
+            q = (b.u >> 31) ? -q : q;                                                        \
+        }                                                                                    \
+        q += (zp);                                                                           \
+        return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));                              \
     }
-    q += zp;
-    return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
-}
 
 /* (float)(q - zp) * scale */
 static inline float lrf_dequantize_f32(int8_t q, int32_t zp, float scale)

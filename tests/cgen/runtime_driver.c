@@ -113,15 +113,15 @@ static void pad(void)
     }
 }
 
-/* quantize_in: x bits, inv bits, inv significand, its exponent, zero point;
+/* quantize_in: x bits, inv bits, inv significand, its exponent, zero point, the index of the
+ * scale set (quantize_soft[]: LRF_DEFINE_QUANTIZE_SOFT of the set, in runtime_cases.h);
  * dequantize_in: q, zero point, scale bits, scale significand, its exponent.
  * Both implementations of each against the same expected values. */
 static void io(void)
 {
     CHECK_EACH("lrf_quantize_f32", quantize,
                lrf_quantize_f32(from_bits(a[0]), from_bits(a[1]), a[4]));
-    CHECK_EACH("lrf_quantize_soft", quantize,
-               lrf_quantize_soft(from_bits(a[0]), (uint32_t)a[2], a[3], a[4]));
+    CHECK_EACH("LRF_DEFINE_QUANTIZE_SOFT", quantize, quantize_soft[a[5]](from_bits(a[0])));
     CHECK_EACH("lrf_dequantize_f32", dequantize,
                bits(lrf_dequantize_f32((int8_t)a[0], a[1], from_bits(a[2]))));
     CHECK_EACH("lrf_dequantize_soft", dequantize,

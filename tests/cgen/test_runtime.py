@@ -148,7 +148,8 @@ def _pad_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray | None, np.nd
 def _io_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The float API's conversions for calibrated-like scales and for scales whose products
     often tie (1 / scale = 12; an output significand of 2^24 - 19904 with zero point -128:
-    products up to 2^32), each with its significand and exponent as the generator gives."""
+    products up to 2^32), each with its significand and exponent as the generator gives
+    (quantize: x bits, inv bits, inv significand, exponent, zero point, index of the set)."""
     scales = [np.float32(1 / np.float32(12.0)), np.float32(16757312 * 2.0 ** -27),
               *(np.float32(v) for v in 10.0 ** rng.uniform(-4, 1, 6))]
     q_in, q_want, d_in, d_want = [], [], [], []
@@ -158,7 +159,7 @@ def _io_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray], 
         inv = np.float32(1.0 / qp.scale)
         im, ie = significand(inv)
         x = _float_inputs(rng, inv)
-        q_in.append(np.stack(np.broadcast_arrays(_bits(x), _bits(inv), im, ie, zp), 1))
+        q_in.append(np.stack(np.broadcast_arrays(_bits(x), _bits(inv), im, ie, zp, k), 1))
         q_want.append(qp.quantize(x)[:, None])
         sm_, se = significand(np.float32(qp.scale))
         q = np.arange(-128, 128)
@@ -208,7 +209,13 @@ def write_cases(folder: Path, table: dict[str, tuple[np.ndarray | None, np.ndarr
     for name, (ins, want) in table.items():
         text += ([] if ins is None else [_c_table(f"{name}_in", ins)]) + [
             _c_table(f"{name}_want", want)]
-    (folder / "runtime_cases.h").write_text("#include <stdint.h>\n" + "\n".join(text))
+    # the integer quantization of each scale set, as a model defines it (lrf_io.h)
+    sets = {int(r[5]): r[2:5].tolist() for r in table["quantize"][0]}
+    text += [f"LRF_DEFINE_QUANTIZE_SOFT(quantize_soft_{k}, {m}u, {e}, {zp})"
+             for k, (m, e, zp) in sorted(sets.items())]
+    text.append("static int8_t (*const quantize_soft[])(float) = {" + ", ".join(
+        f"quantize_soft_{k}" for k in sorted(sets)) + "};")
+    (folder / "runtime_cases.h").write_text("#include <stdint.h>\n" + "\n".join(text) + "\n")
     soft = table["softmax"][0]
     pad = table["pad"][0]
     sizes = {"softmax": soft[:, 0] * soft[:, 1],
