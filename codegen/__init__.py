@@ -11,6 +11,10 @@ arena whose buffers are placed by a liveness planner (`planner.py`), and the API
 `<name>_infer_q8` on int8 tensors). Compiling with `-DLRF_PROFILE` and a target's
 `lrf_profile.h` wraps every layer in `LRF_LAYER_BEGIN(i)` / `LRF_LAYER_END(i)` (the
 targets' harness counts instructions there).
+The C runtime the generated C includes, plain C in `templates/runtime/` (`lrf_*.h`: the
+int8 fixed-point arithmetic and softmax, the Arm DSP shims, the float API's I/O conversions,
+padding, activations, the profiling hooks; unit-tested in tests/cgen/test_runtime.py), is
+part of `CSources.files`, so it travels with the generated files.
 
 Layout: `generator.py` is the one generator (the per-dtype `Flavour` says what differs
 between float32 and int8), `kernels/` holds one module per op family with its float32 and

@@ -4,7 +4,11 @@ One generator for both dtypes. A `Flavour` holds what differs between the float3
 (`float` arena, `<name>_infer(const float *, float *)`) and the int8 C (an `int8_t` arena,
 `<name>_infer_q8(const int8_t *, int8_t *)` plus the float API that quantizes the input and
 dequantizes the output): the arena's element size and alignment, the model templates, the
-C types of the constant arrays, how a kernel is prepared and the extra template context.
+C runtime headers (templates/runtime/) the model includes, the C types of the constant
+arrays, how a kernel is prepared and the extra template context.
+
+The runtime headers travel with the generated files (`CSources.files`), so that whatever
+writes, compiles or bundles those files has all the model needs.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from lrf_edge.cgen.kernels import kernel_of
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
                                              LayerPlan)
 from lrf_edge.cgen.planner import Buffer, live, place, plan_memory
-from lrf_edge.cgen.render import c_float, c_name, render
+from lrf_edge.cgen.render import c_float, c_name, render, runtime_file
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import QuantizedGraph, quantize
@@ -52,7 +56,7 @@ class CSources:
     """The generated files (name -> text) and the facts the targets and reports need."""
 
     name: str
-    files: dict[str, str]
+    files: dict[str, str]  # <name>.c, <name>.h, <name>_weights.h and the runtime's lrf_*.h
     arena_bytes: int
     layers: list[LayerInfo]
     input_shape: tuple[int, ...]
@@ -143,6 +147,7 @@ class Flavour:
     elem_bytes: int          # bytes of one arena element (the planner's unit)
     align: int               # arena offsets in multiples of this many elements (8 bytes float32)
     suffix: str              # of the model templates: model<suffix>.c.j2, weights<suffix>.h.j2
+    runtime: tuple[str, ...]  # the headers of templates/runtime/ the model includes
     ctypes: dict[np.dtype, str]                  # constant arrays' numpy dtype -> C type
     prepare: Callable[[Kernel, Node, Model, CodegenOptions], LayerPlan]
     io_input: Callable[[Model], bool]  # the C API's converted input is planned in the arena
@@ -151,9 +156,13 @@ class Flavour:
 
 FLAVOURS = {
     FLOAT32: Flavour(FLOAT32, elem_bytes=4, align=2, suffix="",
+                     runtime=("lrf_activation.h", "lrf_compiler.h", "lrf_hooks.h",
+                              "lrf_pad.h"),
                      ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
                      io_input=_no_io_input, context=_no_context),
     INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
+                  runtime=("lrf_compiler.h", "lrf_dsp.h", "lrf_fixedpoint.h", "lrf_hooks.h",
+                           "lrf_io.h", "lrf_pad.h", "lrf_softmax_q8.h"),
                   ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
                           np.dtype(np.int32): "int32_t"},
                   prepare=_prepare_int8, io_input=_int8_io_input, context=_int8_context),
@@ -216,7 +225,8 @@ def arena_bytes(model: Model, dtype: str = FLOAT32,
 def generate(model: Model, name: str | None = None,
              options: CodegenOptions | None = None) -> CSources:
     """Generate `<name>.h`, `<name>.c` and `<name>_weights.h` for a float Graph, or for a
-    `lrf_edge.quant.QuantizedGraph` (int8 C; options.dtype "int8" is then implied)."""
+    `lrf_edge.quant.QuantizedGraph` (int8 C; options.dtype "int8" is then implied), with the
+    runtime headers `<name>.c` includes (`lrf_*.h`, the same for every model)."""
     options = options or CodegenOptions()
     flavour = _flavour_of(model, options)
     p = _plan(model, flavour, options)
@@ -286,7 +296,8 @@ def generate(model: Model, name: str | None = None,
     s = flavour.suffix
     files = {f"{name}.h": render(f"model{s}.h.j2", **ctx),
              f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),
-             f"{name}.c": render(f"model{s}.c.j2", **ctx)}
+             f"{name}.c": render(f"model{s}.c.j2", **ctx),
+             **{h: runtime_file(h) for h in flavour.runtime}}
     return CSources(name=name, files=files, arena_bytes=total, layers=infos,
                     input_shape=tuple(graph.input_shape),
                     output_shape=tuple(graph.output_shape), weight_bytes=weight_bytes,

@@ -65,6 +65,11 @@ def _env() -> Any:
     return env
 
 
+def runtime_file(name: str) -> str:
+    """A file of the C runtime (templates/runtime/: plain C the generated models include)."""
+    return (resources.files("lrf_edge.templates") / "runtime" / name).read_text()
+
+
 def render(template: str, **kw: Any) -> str:
     """Render a file of lrf_edge.templates (strict: an undefined variable is an error)."""
     text = _env().get_template(template).render(**kw)

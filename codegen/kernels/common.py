@@ -133,8 +133,9 @@ def size_call(plan: LayerPlan, call: str, ptype: str, params: dict[str, int],
     passed to the shared function `call`. `tables`: arrays of structs before it, each
     {name: suffix, type: struct, rows: [{params, arrays}]} (TT's steps). `tmp`: `call`
     takes a scratch pointer even when the layer has no scratch (NULL then)."""
-    plan.template = "size_call_q8.c.j2" if dtype == INT8 else "size_call.c.j2"
-    plan.vars.update({"call": call, "ptype": ptype, "params": params, "arrays": arrays,
+    plan.template = "size_call.c.j2"
+    plan.vars.update({"T": "int8_t" if dtype == INT8 else "float", "call": call,
+                      "ptype": ptype, "params": params, "arrays": arrays,
                       "tables": tables or [], "tmp": tmp})
     return plan
 

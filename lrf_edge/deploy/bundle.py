@@ -4,6 +4,9 @@ leaves the previous bundle as it was.
     model.c, model.h, model_weights.h   the generated C (no malloc, static arena); int8 when
                                         the build chose int8 (the float API model_infer
                                         kept, plus model_infer_q8)
+    lrf_*.h                             the C runtime model.c includes (templates/runtime/:
+                                        fixed point, I/O conversions, padding, profiling
+                                        hooks; plain C, the same for every model)
     main.c                              an example: one inference on a sample input
     model.mk                            Makefile fragment (compiler, flags, sources)
     CMakeLists.txt                      CMake: library lrf_model (+ the example when alone;
@@ -13,7 +16,8 @@ leaves the previous bundle as it was.
                                         CONFIG_LRF_MODEL)
     library.properties, src/, examples/lrf_example/lrf_example.ino
                                         the bundle as an Arduino library (src/ holds
-                                        copies of model.c, model.h, model_weights.h)
+                                        copies of model.c, model.h, model_weights.h and
+                                        the lrf_*.h)
     model.elf                           the ELF that was measured (profiling harness)
     model.keras                         the compressed (fine-tuned) model
     solution.json                       per layer method, shape, ranks, params, MACs,
@@ -37,15 +41,18 @@ from lrf_edge.atomic import atomic_folder
 from lrf_edge.deploy.report import solution_json, write_reports
 from lrf_edge.deploy.search import BuildResult
 from lrf_edge.cgen import CSources
+from lrf_edge.cgen.generator import FLAVOURS
 from lrf_edge.errors import LrfError
 from lrf_edge.qemu import measure
 
-FILES = ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", "CMakeLists.txt",
+# the runtime headers of every model, whatever its dtype (an int8 model has more)
+RUNTIME = tuple(sorted(set.intersection(*(set(f.runtime) for f in FLAVOURS.values()))))
+SOURCES = ("model.c", "model.h", "model_weights.h", *RUNTIME)
+FILES = (*SOURCES, "main.c", "model.mk", "CMakeLists.txt",
          "model.elf", "model.keras", "solution.json", "report.md", "report.html",
          "pareto.png", "layers.png", "zephyr/module.yml", "zephyr/CMakeLists.txt",
-         "zephyr/Kconfig", "library.properties", "src/model.c", "src/model.h", "src/model_weights.h",
+         "zephyr/Kconfig", "library.properties", *(f"src/{f}" for f in SOURCES),
          "examples/lrf_example/lrf_example.ino")
-SOURCES = ("model.c", "model.h", "model_weights.h")
 
 
 def _flags(items) -> str:
@@ -103,7 +110,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         (tmp / "main.c").write_text(render(
             "bundle_main.c.j2", input_values=c_floats(res.inputs[0]), input_note=res.input_note,
             q8_input=q8_input, **ctx))
-        _write_integrations(tmp, res, ctx)
+        _write_integrations(tmp, res, ctx, list(src.files))
         model = to_keras(graph)
         model.save(tmp / "model.keras")
         (tmp / "solution.json").write_text(json.dumps(solution_json(res), indent=2,
@@ -112,8 +119,9 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
     return out
 
 
-def _write_integrations(tmp: Path, res: BuildResult, ctx: dict) -> None:
-    """The Zephyr module and the Arduino library around the same sources."""
+def _write_integrations(tmp: Path, res: BuildResult, ctx: dict, sources: list[str]) -> None:
+    """The Zephyr module and the Arduino library around the same `sources` (model.c, its
+    headers and the runtime's)."""
     from lrf_edge import __version__
     from lrf_edge.cgen import c_floats, render
     (tmp / "zephyr").mkdir()
@@ -124,7 +132,7 @@ def _write_integrations(tmp: Path, res: BuildResult, ctx: dict) -> None:
     (tmp / "library.properties").write_text(render(
         "bundle_library.properties.j2", library_name=name, version=__version__, **ctx))
     (tmp / "src").mkdir()
-    for fname in SOURCES:
+    for fname in sources:
         shutil.copyfile(tmp / fname, tmp / "src" / fname)
     sketch = tmp / "examples" / "lrf_example"
     sketch.mkdir(parents=True)

@@ -1,7 +1,8 @@
 """TFLite's fixed-point arithmetic, vectorized in numpy (int64 arrays holding int32 values).
 
-The C kernels (templates/model_q8.c.j2: lrf_mbqm) implement exactly these functions, so the
-numpy reference (reference.py) and the generated C agree bit for bit:
+The C runtime (templates/runtime/lrf_fixedpoint.h: lrf_mbqm, ...) implements exactly these
+functions, so the numpy reference (reference.py) and the generated C agree bit for bit
+(tests/cgen/test_runtime.py compares the two):
 
 - `quantize_multiplier(m)`: a real multiplier m > 0 -> (q31 multiplier in [2^30, 2^31), shift)
   with m ~= multiplier * 2^(shift - 31) (TFLite's QuantizeMultiplier).

@@ -10,7 +10,7 @@ scale is 1/256, zero point -128. `params(scale)` computes what TFLite's Prepare 
 (PreprocessSoftmaxScaling, CalculateInputRadius; beta 1). TFLite Micro and ai-edge-litert's
 reference kernels both rescale the input difference in the double-rounding form (measured
 bit-exact on the MLPerf Tiny files), whatever rounding the layer's own requantization uses.
-The C in templates/model_q8.c.j2 (lrf_softmax_q8) is the same arithmetic.
+The C in templates/runtime/lrf_softmax_q8.h (lrf_softmax_q8) is the same arithmetic.
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ def test_factorize_in_memory_and_the_cli_agree(mlp, tmp_path, capsys, digits_arr
 def test_codegen_runs_its_c_on_the_host(mlp, digits_arrays, tmp_path):
     x = digits_arrays[2][:20]
     code = lrf_edge.codegen(mlp, name="net")
-    assert sorted(code.files) == ["net.c", "net.h", "net_weights.h"]
+    assert sorted(code.files) == ["lrf_activation.h", "lrf_compiler.h", "lrf_hooks.h",
+                                  "lrf_pad.h", "net.c", "net.h", "net_weights.h"]
     ref = mlp.predict(x, verbose=0)
     np.testing.assert_allclose(code.predict_c(x), ref, atol=1e-4 * np.abs(ref).max())
     code.save(tmp_path / "c")

@@ -76,12 +76,13 @@ def test_bundle_contents_and_budget(bundle):
 
 
 def test_bundle_compiles_alone_and_runs(bundle, tmp_path):
-    """model.c + main.c in a clean folder, built by the Makefile fragment with the target
-    compiler alone, run under QEMU: the same class as the bundled .keras model."""
+    """model.c, its headers + main.c in a clean folder, built by the Makefile fragment with
+    the target compiler alone, run under QEMU: the same class as the bundled .keras model."""
     import keras
     from lrf_edge.data import digits
     out = bundle / "out"
-    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk"):
+    runtime = [p.name for p in out.glob("lrf_*.h")]  # the C runtime model.c includes
+    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", *runtime):
         shutil.copy(out / f, tmp_path / f)
     proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=tmp_path,
                           capture_output=True, text=True)

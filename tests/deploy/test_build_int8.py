@@ -64,13 +64,14 @@ def test_auto_chooses_int8_within_budgets(built):
 
 
 def test_int8_bundle_compiles_alone_and_is_exact(built, tmp_path):
-    """model.c + main.c in a clean folder, built with the bundle's Makefile fragment, run
+    """model.c, its headers + main.c in a clean folder, built with the bundle's Makefile fragment, run
     under QEMU: the float API's outputs (float32 bits) and model_infer_q8's int8 outputs
     equal lrf_edge.quant.reference exactly."""
     from lrf_edge.data import mnist5k
     from lrf_edge.quant import reference
     out, sol = built
-    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk"):
+    runtime = [p.name for p in out.glob("lrf_*.h")]  # the C runtime model.c includes
+    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", *runtime):
         shutil.copy(out / f, tmp_path / f)
     proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=tmp_path,
                           capture_output=True, text=True)

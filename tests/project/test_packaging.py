@@ -21,7 +21,9 @@ def test_templates_and_targets_are_package_data():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     globs = {pkg: pats for pkg, pats in cfg["package-data"].items()}
     for pkg, folder in (("lrf_edge.templates", "templates"), ("lrf_edge.targets", "targets")):
-        files = [f for f in (ROOT / folder).iterdir() if f.is_file() and f.suffix != ".py"]
+        root = ROOT / folder
+        files = [f for f in root.rglob("*") if f.is_file() and f.suffix not in (".py", ".pyc")]
         assert files
+        data = {f for p in globs[pkg] for f in root.glob(p)}  # as setuptools globs them
         for f in files:
-            assert any(f.match(p) for p in globs[pkg]), f"{f.name} is not package data"
+            assert f in data, f"{f.relative_to(root)} is not package data"

@@ -57,11 +57,13 @@ def kernel_key(target_name: str, dtype: str = "float32") -> str:
         h.update(json.dumps(["int8", sorted(kernel_table("int8"))]).encode())
         names = {k.template for k in kernel_table("int8").values() if k.template} | {
             "common_q8.j2", "model_q8.c.j2", "harness_main.c", t.counter_header}
-    # size mode's shared loops and calls (templates/*_size.c.j2, size_call*.c.j2)
+    # size mode's shared loops and calls (templates/*_size.c.j2, size_call.c.j2), the C
+    # runtime and the model templates' shared parts
     q8 = dtype == "int8"
-    names |= {f.name for f in tpl.iterdir() if ("_size.c.j2" in f.name or
-                                                 f.name.startswith("size_call"))
+    names |= {f.name for f in tpl.iterdir() if "_size.c.j2" in f.name
               and ("_q8" in f.name) == q8}
+    names |= {"size_call.c.j2", "model_common.j2"}
+    names |= {f"runtime/{f.name}" for f in (tpl / "runtime").iterdir()}
     for name in sorted(n for n in names if n):
         item = tpl / name
         if item.is_file():

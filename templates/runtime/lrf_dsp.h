@@ -1,0 +1,48 @@
+/* lrf_dsp.h: part of the lrf-edge C runtime: the Arm DSP extension shims of the int8 kernels.
+ *
+ * A model generated for the Arm DSP extension (Cortex-M4/M7/M33..., lrf-edge's "arm-dsp"
+ * SIMD) defines LRF_ARM_DSP before including this header. Its inner loops load four int8
+ * values as one word, sign-extend bytes 0, 2 (SXTB16) and 1, 3 (SXTB16 ROR 8) into 16-bit
+ * halves and multiply-accumulate both halves in one SMLAD (arm_acle.h's __sxtb16, __smlad).
+ * Without LRF_ARM_DSP the header is empty: the generic C kernels use none of it. */
+#ifndef LRF_DSP_H
+#define LRF_DSP_H
+
+#ifdef LRF_ARM_DSP
+#include <arm_acle.h>
+#include <stdint.h>
+#include <string.h>
+
+#if !defined(__ARM_FEATURE_DSP)
+#error "generated for the Arm DSP extension (arm-dsp): compile with -mcpu=cortex-m4 or similar"
+#endif
+
+/* Four int8 values as one word: an unaligned LDR, allowed on Armv7E-M (memcpy keeps it
+ * defined C; gcc emits the single load). */
+static inline int32_t lrf_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Bytes 1 and 3 of v sign-extended into the two 16-bit halves: one SXTB16 with its rotation
+ * (gcc 12 does not fold a separate rotate into __sxtb16). */
+static inline int32_t lrf_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* hi(a m) + r in one SMMLA: the high word of (r << 32) + a m, the requantization's product
+ * and rounding term (exact: r's low word is zero). */
+static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
+{
+    int32_t v;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
+    return v;
+}
+#endif /* LRF_ARM_DSP */
+
+#endif /* LRF_DSP_H */
