@@ -21,6 +21,8 @@ from lrf_edge.ir import Node, dilation, hwc, spatial_pads
 
 FLOAT32, INT8 = "float32", "int8"
 DTYPES = (FLOAT32, INT8)
+# the C type of a dtype's activations: the variable `T` of the templates both dtypes share
+CTYPES = {FLOAT32: "float", INT8: "int8_t"}
 ARM_DSP = "arm-dsp"
 SIMD = ("", ARM_DSP)  # a target's [codegen] simd: "" generic C99, or the Cortex-M DSP extension
 # outputs per pass of a DSP matrix-vector loop (dense, TT p == 1): 4 accumulators, the input
