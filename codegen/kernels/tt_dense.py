@@ -18,7 +18,7 @@ int8 (blocking as float did before tiles):
 int8: each step requantizes per row q to its own int8 tensor; the input zero point is
 folded into an int32 offset per row, which on the last step also holds the bias.
 Size mode (CodegenOptions.optimize): every tt_dense layer calls the model's one shared loop
-(tt_dense_size.c.j2 / tt_dense_q8_size.c.j2) with a table of its steps (G row-major).
+(the size parts of tt_dense.c.j2 / tt_dense_q8.c.j2) with a table of its steps (G row-major).
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
         return plan
     fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
-    plan.shared = [("tt_dense_size.c.j2", {"part": "params"}),
-                   ("tt_dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    plan.shared = [("tt_dense.c.j2", {"part": "params"}),
+                   ("tt_dense.c.j2", {"part": "loop", "fn": fn, "act": act})]
     rows = [{"params": {k: s[k] for k in "nqmp"}, "arrays": {"g": f"{s['suffix']}_g"}}
             for s in infos]
     return size_call(plan, fn, "lrf_tt_params", {"steps": len(infos), "half": _half(infos)},
@@ -135,8 +135,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     if not opt.is_size_mode(node):
         return plan
     fn = "lrf_tt_q8_dbl" if layer.rounding == "double" else "lrf_tt_q8"
-    plan.shared = [("tt_dense_q8_size.c.j2", {"part": "params"}),
-                   ("tt_dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    plan.shared = [("tt_dense_q8.c.j2", {"part": "params"}),
+                   ("tt_dense_q8.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
     rows = [{"params": {"n": s["n"], "q": s["q"], "m": s["m"], "p": s["p"], "zp": s["ZP"],
                         "lo": s["LO"], "hi": s["HI"], "full": int(s["full_off"])},
              "arrays": {"g": f"{s['suffix']}_g", "off": f"{s['suffix']}_off",
