@@ -42,8 +42,11 @@ class LayerPlan:
     # many elements before it (0: over it; None: it needs a buffer of its own)
     overlap: int | None = None
     # size mode: the layer's own template instead of the kernel's (a parameter struct and a
-    # call), and the shared C it calls: (template, variables), rendered once per model
+    # call); set by size_call
     template: str | None = None
+    # the C the layer calls that every layer of its family shares (size mode's loops, the
+    # int8 recurrent helpers): (template, variables) rendered with S=variables, once per
+    # model whoever asks for it; the family's template holds it beside the layer's function
     shared: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
