@@ -130,6 +130,14 @@ def size_blocks(n: int) -> list[dict[str, int]]:
     return out
 
 
+def size_parts(template: str, loop: dict[str, Any], **both: Any
+               ) -> list[tuple[str, dict[str, Any]]]:
+    """A family's size-mode shared C (LayerPlan.shared): its template's parameter struct
+    (part "params") and one loop (part "loop", with `loop`'s variables: fn, ...); `both`
+    are variables of both parts (conv2d's C type T)."""
+    return [(template, {"part": "params", **both}), (template, {"part": "loop", **loop, **both})]
+
+
 def size_call(plan: LayerPlan, call: str, ptype: str, params: dict[str, int],
               arrays: dict[str, str | None], dtype: str,
               tables: list[dict[str, Any]] | None = None, tmp: bool = False) -> LayerPlan:

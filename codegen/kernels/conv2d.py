@@ -23,7 +23,7 @@ from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions,
                                              LayerPlan, block_widths, blocks, col_taps, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
                                              requant_q8, row_groups, size_blocks, size_call,
-                                             spatial)
+                                             size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -174,9 +174,8 @@ def _size(node: Node, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     fc, plan.shared = dense.shared_loop(node.activation)
     fn = fc.replace("lrf_dense", "lrf_conv2d")
     act = "linear" if node.activation == "softmax" else node.activation
-    t = CTYPES[FLOAT32]
-    plan.shared += [("conv2d.c.j2", {"part": "params", "T": t}),
-                    ("conv2d.c.j2", {"part": "loop", "fn": fn, "dense": fc, "act": act, "T": t})]
+    plan.shared += size_parts("conv2d.c.j2", {"fn": fn, "dense": fc, "act": act},
+                              T=CTYPES[FLOAT32])
     nums, arrays = dense.size_fields(plan, kn, n, "fc.")
     return size_call(plan, fn, "lrf_conv2d_params", {**nums, **_window(v)}, arrays, FLOAT32)
 

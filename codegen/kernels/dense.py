@@ -15,7 +15,8 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8, size_blocks, size_call)
+                                             requant_q8, size_blocks, size_call,
+                                             size_parts)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -58,8 +59,7 @@ def shared_loop(act: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     shared C it needs (LayerPlan.shared)."""
     act = "linear" if act == "softmax" else act
     fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
-    return fn, [("dense.c.j2", {"part": "params"}),
-                ("dense.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    return fn, size_parts("dense.c.j2", {"fn": fn, "act": act})
 
 
 def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
@@ -79,8 +79,7 @@ def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
 def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     """The int8 loop of the layer's rounding: its name and the shared C it needs."""
     fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
-    return fn, [("dense_q8.c.j2", {"part": "params"}),
-                ("dense_q8.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    return fn, size_parts("dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"]})
 
 
 def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
@@ -94,8 +93,7 @@ def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
     q8_output(layer, plan)
     fc, plan.shared = shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", name)
-    plan.shared += [(template, {"part": "params", **fields}),
-                    (template, {"part": "loop", "fn": fn, "dense": fc, **fields})]
+    plan.shared += size_parts(template, {"fn": fn, "dense": fc}, **fields)
     return fn
 
 

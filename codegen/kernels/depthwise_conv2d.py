@@ -22,7 +22,7 @@ from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel,
                                              block_widths, col_taps, fast_requant,
                                              float_bias, folded_bias, padded_scratch,
                                              q8_output, requant_arrays, row_groups, size_call,
-                                             spatial)
+                                             size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -114,8 +114,7 @@ def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
     plan.vars["bias"] = float_bias(node, plan)
     fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
-    plan.shared = [("depthwise_conv2d.c.j2", {"part": "params"}),
-                   ("depthwise_conv2d.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    plan.shared = size_parts("depthwise_conv2d.c.j2", {"fn": fn, "act": act})
     arrays = {"wt": "w", "b": "b" if plan.vars["bias"] else None}
     return size_call(plan, fn, "lrf_depthwise_params", _window(plan.vars), arrays, FLOAT32)
 
