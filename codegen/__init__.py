@@ -26,6 +26,18 @@ one shared, parameterized loop per kernel family, called with a `static const` p
 struct; dense, conv2d, depthwise_conv2d and tt_dense have one, other families stay
 specialized: pooling, padding, add, activations, ... are small).
 
+Templates (`lrf_edge.templates`), one family per op: `<op>.c.j2` holds the op's C in both
+modes, for both dtypes where the loops are the same (the C type `T` a parameter:
+upsample2d, zero_pad2d, global_max_pool2d, conv2d's size-mode loop); `<op>_q8.c.j2` exists
+only where int8's arithmetic differs (requantization, zero points) and holds int8's two
+modes. A family template renders with `L`, speed mode's static function of one layer, or
+with `S`, the C that every layer of the family shares (size mode's parameter struct,
+`S.part == "params"`, and loop; the int8 recurrent helpers): a kernel lists that C in
+`LayerPlan.shared` and the generator renders each piece once per model, the one way shared
+C is emitted. A size-mode layer's own C is its parameter struct and the call
+(`size_call*.c.j2`). Macros: `common.j2` (those of both dtypes, act_note and mac, and the
+float32 output stage), `common_q8.j2` (the int8 output stage; re-exports the former).
+
 How to add an op family (e.g. tt_dense): each stage keeps one module per op family and one
 registration list (`MODULES` in the package's `__init__.py`); what the other stages ask of
 an op (a view? folds a BatchNorm? fuses an activation? which TFLite operators, which
@@ -39,8 +51,7 @@ exactly
     lrf_edge/keras_layers.py             a custom Keras layer, if it needs one
     codegen/kernels/<family>.py          float32 and int8 kernel preparation, block loops
     codegen/kernels/__init__.py          its module in MODULES
-    templates/<op>*.c.j2                 the C of one layer, float32 and int8 (<op>.c.j2,
-                                         <op>_q8.c.j2, size mode: <op>_size.c.j2)
+    templates/<op>.c.j2 [, <op>_q8.c.j2] the op's C, both modes; _q8 where int8 differs
     lrf_edge/quant/ops/<family>.py       float forward pass, int8 parameters, the bit-exact
                                          int8 reference
     lrf_edge/quant/ops/__init__.py       its module in MODULES
@@ -74,7 +85,8 @@ names one. In codegen and templates:
    `c.softmax`, `c.post`). `L` holds: fn, name, op, act, macs, in_shape, out_shape,
    out_size, last_dim, args, index, plus the variables the prepare function returns.
    Constant arrays are `{{ L.fn }}_<suffix>`.
-4. `templates/<op>_q8.c.j2`: the same on `int8_t` (`{% import "common_q8.j2" as c %}`).
+4. `templates/<op>_q8.c.j2`, where int8's arithmetic differs (else `<op>.c.j2` takes the
+   C type `L.T`, as upsample2d.c.j2): the same on `int8_t` (`{% import "common_q8.j2" as c %}`).
    A target's `[codegen] simd = "arm-dsp"` (cortex-m4) reaches prepare_q8 as `options.dsp`:
    the template then takes its DSP branch (SXTB16 + SMLAD through arm_acle.h: common_q8.j2
    `dsp_dot`, weights packed by `common.pack_quads`); the generic C is the same without it.

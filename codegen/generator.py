@@ -278,7 +278,7 @@ def generate(model: Model, name: str | None = None,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()), output=out,
             scratch_bytes=size * plan.scratch,
             profile_index=len(layers) - 1 if fn else None,
-            live_bytes=size * live(buffers, pos), mode=SIZE if plan.shared else SPEED))
+            live_bytes=size * live(buffers, pos), mode=SIZE if plan.template else SPEED))
 
     total = size * p.arena
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}

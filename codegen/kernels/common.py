@@ -21,6 +21,8 @@ from lrf_edge.ir import Node, dilation, hwc, spatial_pads
 
 FLOAT32, INT8 = "float32", "int8"
 DTYPES = (FLOAT32, INT8)
+# the C type of a dtype's activations: the variable `T` of the templates both dtypes share
+CTYPES = {FLOAT32: "float", INT8: "int8_t"}
 ARM_DSP = "arm-dsp"
 SIMD = ("", ARM_DSP)  # a target's [codegen] simd: "" generic C99, or the Cortex-M DSP extension
 # outputs per pass of a DSP matrix-vector loop (dense, TT p == 1): 4 accumulators, the input
@@ -40,8 +42,11 @@ class LayerPlan:
     # many elements before it (0: over it; None: it needs a buffer of its own)
     overlap: int | None = None
     # size mode: the layer's own template instead of the kernel's (a parameter struct and a
-    # call), and the shared C it calls: (template, variables), rendered once per model
+    # call); set by size_call
     template: str | None = None
+    # the C the layer calls that every layer of its family shares (size mode's loops, the
+    # int8 recurrent helpers): (template, variables) rendered with S=variables, once per
+    # model whoever asks for it; the family's template holds it beside the layer's function
     shared: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -123,6 +128,14 @@ def size_blocks(n: int) -> list[dict[str, int]]:
     if n % SIZE_BLOCK:
         out.append({"start": main, "stop": n, "width": 1})
     return out
+
+
+def size_parts(template: str, loop: dict[str, Any], **both: Any
+               ) -> list[tuple[str, dict[str, Any]]]:
+    """A family's size-mode shared C (LayerPlan.shared): its template's parameter struct
+    (part "params") and one loop (part "loop", with `loop`'s variables: fn, ...); `both`
+    are variables of both parts (conv2d's C type T)."""
+    return [(template, {"part": "params", **both}), (template, {"part": "loop", **loop, **both})]
 
 
 def size_call(plan: LayerPlan, call: str, ptype: str, params: dict[str, int],

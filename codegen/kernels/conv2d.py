@@ -7,7 +7,7 @@ where it pads (no padded copy of the input). Its output may start a few rows bef
 dead input and overwrite it (`overlap`). With the Arm DSP extension (options.dsp) a pass is
 two pixels x two channels, four inputs per SMLAD pair (weights packed [N/2][K/4][2][4] by
 common.pack_quads). Size mode (CodegenOptions.optimize): every conv2d layer calls the
-model's one shared loop (conv2d_size.c.j2 / conv2d_q8_size.c.j2), which gathers each output
+model's one shared loop (conv2d.c.j2's size part, both dtypes), which gathers each output
 pixel's window into a scratch of KH*KW*C values and runs dense's shared loop on it (weights
 packed as dense's)."""
 
@@ -19,11 +19,11 @@ from typing import Any, Callable
 import numpy as np
 
 from lrf_edge.cgen.kernels import dense
-from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             block_widths, blocks, col_taps, float_bias,
+from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
+                                             LayerPlan, block_widths, blocks, col_taps, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
                                              requant_q8, row_groups, size_blocks, size_call,
-                                             spatial)
+                                             size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -174,8 +174,8 @@ def _size(node: Node, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     fc, plan.shared = dense.shared_loop(node.activation)
     fn = fc.replace("lrf_dense", "lrf_conv2d")
     act = "linear" if node.activation == "softmax" else node.activation
-    plan.shared += [("conv2d_size.c.j2", {"part": "params"}),
-                    ("conv2d_size.c.j2", {"part": "loop", "fn": fn, "dense": fc, "act": act})]
+    plan.shared += size_parts("conv2d.c.j2", {"fn": fn, "dense": fc, "act": act},
+                              T=CTYPES[FLOAT32])
     nums, arrays = dense.size_fields(plan, kn, n, "fc.")
     return size_call(plan, fn, "lrf_conv2d_params", {**nums, **_window(v)}, arrays, FLOAT32)
 
@@ -186,7 +186,8 @@ def _size_q8(layer: Any, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     kn, n = k2.shape
     plan = LayerPlan(vars=dict(v), scratch=kn)
     plan.weights["w"] = pack_blocks(k2, size_blocks(n))
-    fn = dense.windowed_loop_q8(layer, plan, k2, "conv2d_q8_size.c.j2", "lrf_conv2d")
+    fn = dense.windowed_loop_q8(layer, plan, k2, "conv2d.c.j2", "lrf_conv2d",
+                                T=CTYPES[INT8])
     in_place = (v["KH"] == v["KW"] == v["SH"] == v["SW"] == 1 and not v["padded"]
                 and n <= v["C"])
     plan.overlap = 0 if in_place else None

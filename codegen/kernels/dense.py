@@ -3,7 +3,7 @@ loaded once per pass; int8: int32 accumulators from the folded bias, requantized
 output channel. With the Arm DSP extension (options.dsp) four outputs per pass, four inputs
 per SMLAD pair (weights packed [Y/4][X/4][4][4] by common.pack_quads). Size mode
 (CodegenOptions.optimize): every dense layer calls the model's one shared loop
-(dense_size.c.j2 / dense_q8_size.c.j2: `lrf_dense[_<act>]`, `lrf_dense_q8[_dbl]`) with a
+(the size parts of dense.c.j2 / dense_q8.c.j2: `lrf_dense[_<act>]`, `lrf_dense_q8[_dbl]`) with a
 parameter struct, 8 outputs per pass then one by one."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8, size_blocks, size_call)
+                                             requant_q8, size_blocks, size_call,
+                                             size_parts)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -58,8 +59,7 @@ def shared_loop(act: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     shared C it needs (LayerPlan.shared)."""
     act = "linear" if act == "softmax" else act
     fn = "lrf_dense" if act == "linear" else f"lrf_dense_{act}"
-    return fn, [("dense_size.c.j2", {"part": "params"}),
-                ("dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    return fn, size_parts("dense.c.j2", {"fn": fn, "act": act})
 
 
 def size_loops(node: Node, dtype: str) -> tuple[str, ...]:
@@ -79,22 +79,21 @@ def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
 def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     """The int8 loop of the layer's rounding: its name and the shared C it needs."""
     fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
-    return fn, [("dense_q8_size.c.j2", {"part": "params"}),
-                ("dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    return fn, size_parts("dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"]})
 
 
 def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
-                     name: str) -> str:
+                     name: str, **fields: Any) -> str:
     """What conv2d's and depthwise's int8 size modes share: the folded bias, the
     requantization, the output stage, and their shared loop (`template`, called `name` plus
-    the rounding's suffix) on top of dense's; returns the loop's name."""
+    the rounding's suffix, its parts given `fields` too) on top of dense's; returns the
+    loop's name."""
     plan.weights["b"] = folded_bias(layer, k2)
     requant_q8(layer, k2, plan)
     q8_output(layer, plan)
     fc, plan.shared = shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", name)
-    plan.shared += [(template, {"part": "params"}),
-                    (template, {"part": "loop", "fn": fn, "dense": fc})]
+    plan.shared += size_parts(template, {"fn": fn, "dense": fc}, **fields)
     return fn
 
 

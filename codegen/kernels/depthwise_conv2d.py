@@ -7,7 +7,7 @@ multiplier 1 with padding reads its rows from a ring of KH padded input rows (no
 copy of the input) and may then run in place. int8 with multiplier 1 requantizes with
 32-bit operations only when no intermediate can overflow (`fastrq`, common.fast_requant).
 Size mode (CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
-(depthwise_conv2d_size.c.j2 / _q8_size.c.j2; weights [KH][KW][C*M]), which accumulates a
+(the size parts of depthwise_conv2d.c.j2 / _q8.c.j2; weights [KH][KW][C*M]), which accumulates a
 pixel's channels over the window's taps, 8 channels a pass (int8: in place through a ring of
 KH input rows where it can be)."""
 
@@ -22,7 +22,7 @@ from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel,
                                              block_widths, col_taps, fast_requant,
                                              float_bias, folded_bias, padded_scratch,
                                              q8_output, requant_arrays, row_groups, size_call,
-                                             spatial)
+                                             size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -114,8 +114,7 @@ def _size(node: Node, plan: LayerPlan, k: np.ndarray) -> LayerPlan:
     plan.vars["bias"] = float_bias(node, plan)
     fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
-    plan.shared = [("depthwise_conv2d_size.c.j2", {"part": "params"}),
-                   ("depthwise_conv2d_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    plan.shared = size_parts("depthwise_conv2d.c.j2", {"fn": fn, "act": act})
     arrays = {"wt": "w", "b": "b" if plan.vars["bias"] else None}
     return size_call(plan, fn, "lrf_depthwise_params", _window(plan.vars), arrays, FLOAT32)
 
@@ -126,7 +125,7 @@ def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     a scratch ring of KH rows) where ring_inplace allows it and it is not dilated."""
     n = k2.shape[1]
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
-    fn = dense.windowed_loop_q8(layer, plan, k2, "depthwise_conv2d_q8_size.c.j2",
+    fn = dense.windowed_loop_q8(layer, plan, k2, "depthwise_conv2d_q8.c.j2",
                                 "lrf_depthwise")
     v = plan.vars
     ring = v["DH"] == 1 and ring_inplace(v)

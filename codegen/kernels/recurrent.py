@@ -111,6 +111,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.weights["sig"], plan.weights["tanh"] = a["sig"], a["tanh"]
     # bytes: int32 gx, gh; int16 h, c or r*h; int16 TT intermediates
     plan.scratch = 8 * v["GU"] + 4 * v["U"] + 4 * half
+    plan.shared = [("recurrent_q8.c.j2", {"part": "helpers"})]  # lrf_sat16, lrf_act_q, ...
     return plan
 
 

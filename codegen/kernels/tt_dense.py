@@ -18,7 +18,7 @@ int8 (blocking as float did before tiles):
 int8: each step requantizes per row q to its own int8 tensor; the input zero point is
 folded into an int32 offset per row, which on the last step also holds the bias.
 Size mode (CodegenOptions.optimize): every tt_dense layer calls the model's one shared loop
-(tt_dense_size.c.j2 / tt_dense_q8_size.c.j2) with a table of its steps (G row-major).
+(the size parts of tt_dense.c.j2 / tt_dense_q8.c.j2) with a table of its steps (G row-major).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              pack_blocks, pack_quads, ping_pong, q8_output,
-                                             size_call)
+                                             size_call, size_parts)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
@@ -87,8 +87,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
         return plan
     fn, = size_loops(node, FLOAT32)
     act = "linear" if node.activation == "softmax" else node.activation
-    plan.shared = [("tt_dense_size.c.j2", {"part": "params"}),
-                   ("tt_dense_size.c.j2", {"part": "loop", "fn": fn, "act": act})]
+    plan.shared = size_parts("tt_dense.c.j2", {"fn": fn, "act": act})
     rows = [{"params": {k: s[k] for k in "nqmp"}, "arrays": {"g": f"{s['suffix']}_g"}}
             for s in infos]
     return size_call(plan, fn, "lrf_tt_params", {"steps": len(infos), "half": _half(infos)},
@@ -135,8 +134,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     if not opt.is_size_mode(node):
         return plan
     fn = "lrf_tt_q8_dbl" if layer.rounding == "double" else "lrf_tt_q8"
-    plan.shared = [("tt_dense_q8_size.c.j2", {"part": "params"}),
-                   ("tt_dense_q8_size.c.j2", {"part": "loop", "fn": fn, "RQ": plan.vars["RQ"]})]
+    plan.shared = size_parts("tt_dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"]})
     rows = [{"params": {"n": s["n"], "q": s["q"], "m": s["m"], "p": s["p"], "zp": s["ZP"],
                         "lo": s["LO"], "hi": s["HI"], "full": int(s["full_off"])},
              "arrays": {"g": f"{s['suffix']}_g", "off": f"{s['suffix']}_off",

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from lrf_edge.deploy.latency.model import VERSION, LatencyModel
-from lrf_edge.cgen import kernel_table
+from lrf_edge.cgen import KERNELS, kernel_table
 from lrf_edge.errors import LrfError
 from lrf_edge.examples import cache_dir
 from lrf_edge.targets import get_target
@@ -51,18 +51,16 @@ def kernel_key(target_name: str, dtype: str = "float32") -> str:
     h.update(json.dumps([t.name, version, t.cflags, t.ldflags, t.libs,
                          sorted(kernel_table("float32"))]).encode())
     tpl = resources.files("lrf_edge.templates")
-    names = {k.template for k in kernel_table("float32").values() if k.template} | {
-        "common.j2", "model.c.j2", "harness_main.c", t.counter_header}
+    # every kernel template: one holds both modes and may serve both dtypes (conv2d.c.j2 has
+    # the int8 size-mode loop, common_q8.j2 imports common.j2)
+    sfx = "_q8" if dtype == "int8" else ""
+    names = {k.template for k in KERNELS.values() if k.template} | {
+        "common.j2", "common_q8.j2", f"model{sfx}.c.j2", "size_call.c.j2",
+        "harness_main.c", t.counter_header}
     if dtype == "int8":
         h.update(json.dumps(["int8", sorted(kernel_table("int8"))]).encode())
-        names = {k.template for k in kernel_table("int8").values() if k.template} | {
-            "common_q8.j2", "model_q8.c.j2", "harness_main.c", t.counter_header}
-    # size mode's shared loops and calls (templates/*_size.c.j2, size_call.c.j2), the C
-    # runtime and the model templates' shared parts
-    q8 = dtype == "int8"
-    names |= {f.name for f in tpl.iterdir() if "_size.c.j2" in f.name
-              and ("_q8" in f.name) == q8}
-    names |= {"size_call.c.j2", "model_common.j2"}
+    # the C runtime and the model templates' shared parts
+    names |= {"model_common.j2"}
     names |= {f"runtime/{f.name}" for f in (tpl / "runtime").iterdir()}
     for name in sorted(n for n in names if n):
         item = tpl / name
