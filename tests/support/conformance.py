@@ -303,6 +303,21 @@ FAMILIES: dict[str, Callable[[np.random.Generator], list[Node]]] = {
     "layout": layout_case, "recurrent": recurrent_case}
 
 
+def _in_arena(rng: np.random.Generator, nodes: list[Node]) -> list[Node]:
+    """Half the time a tanh before the layers (their input then lives in the arena, where
+    kernels may write over it) and, independently, a leaky ReLU after them (injective:
+    it hides no error of the layer; its output buffer is then in the arena too)."""
+    head, rest = nodes[0], nodes[1:]
+    if rng.random() < 0.5:
+        pre = Node("pre", "activation", ["x"], activation="tanh")
+        rest = [pre, *(Node(n.name, n.op, ["pre" if s == "x" else s for s in n.inputs],
+                            attrs=n.attrs, weights=n.weights, activation=n.activation)
+                       for n in rest)]
+    if rng.random() < 0.5:
+        rest.append(Node("post", "leaky_relu", [rest[-1].name], attrs={"alpha": 0.5}))
+    return [head, *rest]
+
+
 def make_cases(n: int, seed: int = 0, families=FAMILIES, dtypes=DTYPES, targets=TARGETS,
                modes=MODES) -> list[Case]:
     """n seeded cases, round robin over the families and the variants (dtype x target x
@@ -314,7 +329,7 @@ def make_cases(n: int, seed: int = 0, families=FAMILIES, dtypes=DTYPES, targets=
         rng = np.random.default_rng([seed, i])
         family = fams[i % len(fams)]
         dtype, target, mode = variants[(i // len(fams)) % len(variants)]
-        g = Graph(FAMILIES[family](rng), name=f"case{i}")
+        g = Graph(_in_arena(rng, FAMILIES[family](rng)), name=f"case{i}")
         x = rng.standard_normal((N_CALIBRATION, *g.input_shape)).astype(np.float32)
         out.append(Case(i, family, g, x, dtype, target, mode, int(rng.choice(BLOCKS))))
     return out
