@@ -44,9 +44,6 @@ N_INPUTS = 3          # inputs run per case
 N_CALIBRATION = 32    # int8 calibration inputs per case (the run inputs among them)
 FLOAT_TOLERANCE = 1e-5  # of the output scale (max |reference|)
 
-# Shapes the sweep draws that fail today: (family, dtype, target or None, predicate, reason).
-KNOWN_FAILURES: list[tuple[str, str, str | None, Callable[["Case"], bool], str]] = []
-
 
 @dataclass
 class Case:
@@ -75,18 +72,11 @@ class Case:
         return (f"{self.name} {'/'.join(self.variant)} block {self.block}: input "
                 f"{tuple(self.graph.input_shape)} -> {layers}")
 
-    def known_failure(self) -> str | None:
-        for family, dtype, target, when, reason in KNOWN_FAILURES:
-            if (family, dtype) == (self.family, self.dtype) and target in (None, self.target) \
-                    and when(self):
-                return reason
-        return None
-
 
 @dataclass
 class Outcome:
     case: Case
-    status: str        # "passed", "failed" or "known" (a known failure that still fails)
+    status: str        # "passed" or "failed"
     detail: str = ""
 
 
@@ -215,7 +205,7 @@ def zero_pad2d_case(rng: np.random.Generator) -> list[Node]:
             Node("l", "zero_pad2d", ["x"], attrs={"padding": ((top, bottom), (left, right))})]
 
 
-def _branches(rng: np.random.Generator, shape: tuple[int, ...], k: int) -> list[Node]:
+def _branches(rng: np.random.Generator, k: int) -> list[Node]:
     """k activations of x (distinct scales and signs for the binary ops' inputs)."""
     acts = rng.choice(["tanh", "sigmoid", "relu", "hard_swish", "linear"], k)
     return [Node(f"b{i}", "activation", ["x"], activation=str(a)) for i, a in enumerate(acts)]
@@ -225,7 +215,7 @@ def add_case(rng: np.random.Generator) -> list[Node]:
     shape = _image(rng) if rng.random() < 0.7 else (int(rng.integers(1, 30)),)
     op = str(rng.choice(["add", "add", "subtract"]))
     k = 1 if op == "subtract" else int(rng.integers(1, 3))
-    b = _branches(rng, shape, k)
+    b = _branches(rng, k)
     return [_input(shape), *b, Node("l", op, ["x", *(n.name for n in b)],
                                     activation=_act(rng, softmax=False))]
 
@@ -247,13 +237,13 @@ def prelu_case(rng: np.random.Generator) -> list[Node]:
 
 def concat_case(rng: np.random.Generator) -> list[Node]:
     shape = _image(rng)
-    b = _branches(rng, shape, int(rng.integers(1, 3)))
+    b = _branches(rng, int(rng.integers(1, 3)))
     return [_input(shape), *b, Node("l", "concat", ["x", *(n.name for n in b)])]
 
 
 def multiply_case(rng: np.random.Generator) -> list[Node]:
     shape = _image(rng) if rng.random() < 0.7 else (int(rng.integers(1, 30)),)
-    b = _branches(rng, shape, 1)
+    b = _branches(rng, 1)
     return [_input(shape), *b, Node("l", "multiply", ["x", "b0"],
                                     activation=_act(rng, softmax=False))]
 
@@ -352,9 +342,7 @@ class _Batch:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def fail(self, case: Case, detail: str) -> None:
-        known = case.known_failure()
-        self.outcomes.append(Outcome(case, "known" if known else "failed",
-                                     f"{known}: {detail}" if known else detail))
+        self.outcomes.append(Outcome(case, "failed", detail))
 
 
 def _generate(case: Case, target: Target) -> _Built:
@@ -493,9 +481,6 @@ def run_cases(cases: list[Case], target: str, workdir: str | Path | None = None,
             err = _compare(b, got[b.case.index])
             if err:
                 batch.fail(b.case, err)
-            elif b.case.known_failure():
-                batch.outcomes.append(Outcome(b.case, "failed", "listed as a known failure "
-                                              "but passes: " + b.case.known_failure()))
             else:
                 batch.outcomes.append(Outcome(b.case, "passed"))
         return batch.outcomes
