@@ -93,15 +93,16 @@ def _act(rng: np.random.Generator, softmax: bool = True) -> str:
 def _image(rng: np.random.Generator, lo: int = 1, hi: int = 9, cmax: int = 9,
            one_d: bool | None = None) -> tuple[int, ...]:
     """An (H, W, C) input, or (T, C) (a sequence: the ops' unit-height image) for one_d;
-    1-3 channels half the time."""
+    1-3 channels half the time; one in six rows up to 24 long (the kernels' interior loops)."""
     one_d = rng.random() < 0.25 if one_d is None else one_d
     c = int(rng.integers(1, 4)) if rng.random() < 0.5 else int(rng.integers(1, cmax + 1))
-    w = int(rng.integers(lo, hi + 1))
+    w = int(rng.integers(lo, (24 if rng.random() < 1 / 6 else hi) + 1))
     return (w, c) if one_d else (int(rng.integers(lo, hi + 1)), w, c)
 
 
 def _kernel_size(rng: np.random.Generator, one_d: bool) -> tuple[int, int]:
-    k = int(rng.integers(1, 6))
+    """Square, (k,1), (1,k) or any; sometimes long (6-15, as in 1D audio models)."""
+    k = int(rng.integers(6, 16)) if rng.random() < 0.15 else int(rng.integers(1, 6))
     if one_d:
         return 1, k
     return [(k, k), (k, 1), (1, k), (int(rng.integers(1, 6)), k)][int(rng.integers(0, 4))]
@@ -109,7 +110,8 @@ def _kernel_size(rng: np.random.Generator, one_d: bool) -> tuple[int, int]:
 
 def _window_attrs(rng: np.random.Generator, shape: tuple[int, ...], k: tuple[int, int],
                   dilated: bool) -> dict[str, Any]:
-    """Strides, padding (and dilation) that leave at least one output."""
+    """Strides, padding ('causal' too for 1D) and dilation that leave at least one
+    output."""
     one_d = len(shape) == 2
     h, w = (1, shape[0]) if one_d else shape[:2]
     d = (1, int(rng.integers(2, 4))) if one_d else (int(rng.integers(1, 4)),
@@ -118,7 +120,8 @@ def _window_attrs(rng: np.random.Generator, shape: tuple[int, ...], k: tuple[int
     strides = (1, 1) if dil != (1, 1) else \
         (1 if one_d else int(rng.integers(1, 3)), int(rng.integers(1, 3)))
     fits = (dil[0] * (k[0] - 1) < h) and (dil[1] * (k[1] - 1) < w)
-    padding = "same" if not fits or rng.random() < 0.5 else "valid"
+    pads = ["same", "causal"] if one_d else ["same"]
+    padding = str(rng.choice(pads if not fits or rng.random() < 0.5 else ["valid"]))
     attrs: dict[str, Any] = {"strides": strides, "padding": padding}
     if dil != (1, 1):
         attrs["dilation"] = dil
