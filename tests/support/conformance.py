@@ -5,7 +5,9 @@ A `Case` is one small IR graph (an input, the layer under test and, where the op
 them, a few helper nodes) with its seeded inputs and one variant: dtype x target x
 `--optimize` mode (plus a dense/conv block width, so every block size leaves tails). The
 shapes are drawn to reach the kernels' corners: 1D inputs and (k,1) / (1,k) kernels,
-dilation, stride 2, odd and 1-3 channels, channel multipliers, 'same' and 'valid'.
+dilation, stride 2, odd and 1-3 channels, channel multipliers, 'same', 'valid' and
+'causal'; half the cases have a layer before the tested one and, independently, half one
+after it, so that its buffers are in the arena (where kernels may write over their input).
 
 `run_cases(cases, target)` generates every case's C under its own prefix (the generated C
 exports only `<name>_*` symbols), compiles each file with the target's flags (all targets
@@ -75,6 +77,8 @@ class Case:
 
 @dataclass
 class Outcome:
+    """One case's verdict; `detail` says why it failed (generation, compiler, values)."""
+
     case: Case
     status: str        # "passed" or "failed"
     detail: str = ""
