@@ -1,8 +1,8 @@
 """The kernel conformance sweep at scale: seeded random layer shapes of every op family, for
 every dtype x target (host, riscv32, riscv32f, cortex-m4 with its DSP kernels) x --optimize
 mode; int8 must be bit-exact with lrf_edge.quant.reference, float32 within 1e-5 of the
-output scale (tests/support/conformance.py). Prints passed / failed per variant and every
-failure's case and reason.
+output scale (tests/support/conformance.py). Prints passed / failed / known (a failure listed
+in conformance.KNOWN_FAILURES, with its reason) per variant and every such case.
 
     .venv/bin/python bench/bench_conformance.py [--cases 512] [--seed 0] [--batch 64]
         [--targets host,riscv32,riscv32f,cortex-m4] [--families conv2d,...] [--json out.json]
@@ -57,22 +57,24 @@ def main(argv: list[str] | None = None) -> int:
                   f"({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     counts = cf.tally(outcomes)
     variants = sorted({k[:4] for k in counts})
-    print(f"{'family':<17} {'dtype':<8} {'target':<10} {'mode':<6} passed failed")
+    print(f"{'family':<17} {'dtype':<8} {'target':<10} {'mode':<6} passed failed known")
     for v in variants:
         print(f"{v[0]:<17} {v[1]:<8} {v[2]:<10} {v[3]:<6} {counts[(*v, 'passed')]:>6} "
-              f"{counts[(*v, 'failed')]:>6}")
-    status = {s: sum(n for k, n in counts.items() if k[4] == s) for s in ("passed", "failed")}
+              f"{counts[(*v, 'failed')]:>6} {counts[(*v, 'known')]:>5}")
+    status = {s: sum(n for k, n in counts.items() if k[4] == s)
+              for s in ("passed", "failed", "known")}
     print(f"{len(outcomes)} cases, {len(variants)} variants: {status['passed']} passed, "
-          f"{status['failed']} failed ({time.time() - start:.0f} s)")
-    bad = [o for o in outcomes if o.status == "failed"]
+          f"{status['failed']} failed, {status['known']} known failures "
+          f"({time.time() - start:.0f} s)")
+    bad = [o for o in outcomes if o.status != "passed"]
     for o in bad:
-        print(f"FAILED {o.case.describe()}\n    {o.detail}")
+        print(f"{o.status.upper()} {o.case.describe()}\n    {o.detail}")
     benchenv.write_json({"seed": args.seed, "cases": len(outcomes), **status,
                          "variants": [{"family": v[0], "dtype": v[1], "target": v[2],
                                        "mode": v[3], **{s: counts[(*v, s)] for s in status}}
                                       for v in variants],
-                         "failures": [{"case": o.case.describe(), "detail": o.detail}
-                                      for o in bad]}, args.json)
+                         "failures": [{"case": o.case.describe(), "status": o.status,
+                                       "detail": o.detail} for o in bad]}, args.json)
     return 1 if status["failed"] else 0
 
 

@@ -47,6 +47,24 @@ N_CALIBRATION = 32    # int8 calibration inputs per case (the run inputs among t
 FLOAT_TOLERANCE = 1e-5  # of the output scale (max |reference|)
 
 
+def _gcc12_restrict_miscompile(case: "Case") -> bool:
+    """A float depthwise 1x1, one channel, multiplier 2, in speed mode, between two arena
+    buffers (a layer before and after it): where the sweep met the miscompile below."""
+    names = {n.name for n in case.graph}
+    return (case.mode == "speed" and {"pre", "post"} <= names
+            and case.graph["l"].weights["kernel"].shape == (1, 1, 1, 2))
+
+
+# What the sweep finds failing and is not fixed yet: (family, dtype, target, predicate, why).
+# A listed case may fail (reported "known", with the reason) or pass.
+KNOWN_FAILURES: list[tuple[str, str, str, Callable[["Case"], bool], str]] = [
+    ("depthwise_conv2d", "float32", "host", _gcc12_restrict_miscompile,
+     "host gcc 12.2 (x86-64) -O2 drops the call to the layer function (its IPA-CP clone with "
+     "the arena pointers), for some weight values: the next layer reads a stale arena; it "
+     "needs together the template's __attribute__((optimize(...))) (no inlining), the "
+     "restrict x/y, IPA-CP and loop vectorization; the cross compilers are right")]
+
+
 @dataclass
 class Case:
     """One graph and one variant of the sweep."""
@@ -74,13 +92,20 @@ class Case:
         return (f"{self.name} {'/'.join(self.variant)} block {self.block}: input "
                 f"{tuple(self.graph.input_shape)} -> {layers}")
 
+    def known_failure(self) -> str | None:
+        """Why the case is listed in KNOWN_FAILURES (None: it must pass)."""
+        for family, dtype, target, when, why in KNOWN_FAILURES:
+            if (family, dtype, target) == self.variant[:3] and when(self):
+                return why
+        return None
+
 
 @dataclass
 class Outcome:
     """One case's verdict; `detail` says why it failed (generation, compiler, values)."""
 
     case: Case
-    status: str        # "passed" or "failed"
+    status: str        # "passed", "failed" or "known" (failed, listed in KNOWN_FAILURES)
     detail: str = ""
 
 
@@ -349,7 +374,9 @@ class _Batch:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def fail(self, case: Case, detail: str) -> None:
-        self.outcomes.append(Outcome(case, "failed", detail))
+        known = case.known_failure()
+        self.outcomes.append(Outcome(case, "known" if known else "failed",
+                                     f"{detail} (known: {known})" if known else detail))
 
 
 def _generate(case: Case, target: Target) -> _Built:
