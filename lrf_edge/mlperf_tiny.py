@@ -1,4 +1,4 @@
-"""The four MLPerf Tiny reference networks, built from their published definitions
+"""The MLPerf Tiny reference networks, built from their published definitions
 (../shared/docs/mlperf_tiny.md), and offline data shaped like their inputs.
 
 MLPerf Tiny is what TinyML engineers and vendors quote; these are the models users bring.
@@ -10,6 +10,7 @@ samples for a few seeded epochs, enough for kernels, memory and bit-exactness ch
     ds_cnn           49x10x1 keyword spotting, 12 classes
     resnet8          32x32x3 CIFAR-10 image classification
     mobilenet_v1     96x96x3 visual wake words, alpha 0.25, 2 classes
+    ds_tcn           30x1x40 streaming wake word (v1.3), 3 classes: 1D (k,1) kernels
 """
 
 from __future__ import annotations
@@ -95,9 +96,24 @@ def mobilenet_v1() -> Any:
                        name="mobilenet_v1")
 
 
+def ds_tcn() -> Any:
+    """DS-TCN streaming wake word: 30 frames x 40 log-mel features (time first, width 1);
+    four [depthwise (k,1) -> pointwise -> BN -> ReLU] blocks, k = 3, 5, 10, 15 (the first
+    depthwise without bias), all 'valid': time shrinks 30 -> 28 -> 24 -> 15 -> 1; Flatten,
+    Dense 3 softmax ("marvin" / other / silence)."""
+    import keras
+    L = keras.layers
+    x = inp = keras.Input((30, 1, 40), name="input")
+    for i, (k, n) in enumerate(((3, 128), (5, 128), (10, 128), (15, 32)), 1):
+        x = L.DepthwiseConv2D((k, 1), use_bias=i > 1, name=f"dw{i}")(x)
+        x = _bn_relu(L, L.Conv2D(n, 1, name=f"pw{i}")(x), f"pw{i}")
+    x = L.Flatten(name="flatten")(x)
+    return keras.Model(inp, L.Dense(3, activation="softmax", name="fc")(x), name="ds_tcn")
+
+
 NETWORKS: dict[str, Callable[[], Any]] = {
     "ad_autoencoder": ad_autoencoder, "ds_cnn": ds_cnn, "resnet8": resnet8,
-    "mobilenet_v1": mobilenet_v1}
+    "mobilenet_v1": mobilenet_v1, "ds_tcn": ds_tcn}
 
 
 def data_for(name: str, n_train: int = 512, n_test: int = 128, seed: int = 0) -> Dataset:
@@ -108,7 +124,8 @@ def data_for(name: str, n_train: int = 512, n_test: int = 128, seed: int = 0) ->
         return machine_sounds(n_train, n_test, seed)
     try:
         model_shape, classes = {"ds_cnn": ((49, 10, 1), 12), "resnet8": ((32, 32, 3), 10),
-                                "mobilenet_v1": ((96, 96, 3), 2)}[name]
+                                "mobilenet_v1": ((96, 96, 3), 2),
+                                "ds_tcn": ((30, 1, 40), 3)}[name]
     except KeyError:
         raise LrfError(f"unknown MLPerf Tiny network '{name}'; networks: "
                        f"{', '.join(NETWORKS)}") from None

@@ -170,7 +170,7 @@ def pack_quads(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
     for b in parts:
         for j in range(b["start"], b["stop"], b["width"]):
             blk = w[:, j:j + b["width"]]
-            chunks.append(blk[:k4].reshape(k4 // 4, 4, -1).transpose(0, 2, 1).reshape(-1))
+            chunks.append(blk[:k4].reshape(k4 // 4, 4, b["width"]).transpose(0, 2, 1).reshape(-1))
             chunks.append(blk[k4:].reshape(-1))
     return np.concatenate(chunks).astype(w.dtype)
 
