@@ -128,3 +128,114 @@ def test_keras_round_trip(keras_cases):
                  n.attrs.get("input_order", False)) for n in again] == \
             [(n.op, n.shape, n.attrs.get("go_backwards", False),
               n.attrs.get("input_order", False)) for n in g], what
+
+
+# -- ONNX: GRU/LSTM nodes as PyTorch and tf2onnx write them, checked against onnxruntime ---
+
+H = 4
+
+
+def _onnx_rnn(op: str, direction: str, time_major: bool, read: str, tail: list, lbr: int = 1):
+    """x -> [Transpose to (T, N, C)] -> op -> Y or Y_h -> tail ops [(op, inputs, attrs)], with
+    random weights (a zero recurrent bias on a linear_before_reset=0 GRU's candidate)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(len(op + direction + read) + lbr)
+    g, d = (3 if op == "GRU" else 4), (2 if direction == "bidirectional" else 1)
+    w = (rng.standard_normal((d, g * H, C)) * 0.5).astype(np.float32)
+    r = (rng.standard_normal((d, g * H, H)) * 0.5).astype(np.float32)
+    b = (rng.standard_normal((d, 2 * g * H)) * 0.5).astype(np.float32)
+    if op == "GRU" and not lbr:
+        b[:, -H:] = 0
+    inits = [numpy_helper.from_array(a, k) for a, k in ((w, "W"), (r, "R"), (b, "B"))]
+    nodes = [] if time_major else [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2])]
+    outs = ["y", ""] if read == "Y" else ["", "y"]
+    attrs = {"linear_before_reset": lbr} if op == "GRU" else {}
+    nodes.append(helper.make_node(op, ["x" if time_major else "xt", "W", "R", "B"], outs,
+                                  name="rnn", hidden_size=H, direction=direction, **attrs))
+    last = "y"
+    for i, (top, ins, kw) in enumerate(tail):
+        extra = []
+        for v in ins:
+            inits.append(numpy_helper.from_array(np.asarray(v), f"k{i}_{len(extra)}"))
+            extra.append(f"k{i}_{len(extra)}")
+        nodes.append(helper.make_node(top, [last, *extra], [f"o{i}"], name=f"{top}_{i}", **kw))
+        last = f"o{i}"
+    shape = (T, 1, C) if time_major else (1, T, C)
+    graph = helper.make_graph(nodes, "rnn_net",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info(last, TensorProto.FLOAT, None)],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+
+
+def _onnx_cases():
+    sq = lambda *axes: ("Squeeze", [np.array(axes, np.int64)], {})  # noqa: E731
+    rng = np.random.default_rng(3)
+    gemm = ("Gemm", [(rng.standard_normal((H, 3)) * 0.5).astype(np.float32),
+                     np.zeros(3, np.float32)], {})
+    return {
+        # tf2onnx: batch-first input transposed, Y squeezed and transposed back
+        "gru_forward_seq": _onnx_rnn("GRU", "forward", False, "Y",
+                                     [sq(1), ("Transpose", [], {"perm": [1, 0, 2]})]),
+        # PyTorch: time-major input, the last state into a classifier
+        "lstm_reverse_last": _onnx_rnn("LSTM", "reverse", True, "Y_h", [sq(0), gemm]),
+        # PyTorch bidirectional: Y (T, 2, N, H) -> (T, N, 2, H) -> (T, N, 2 H)
+        "gru_bi_seq": _onnx_rnn("GRU", "bidirectional", True, "Y",
+                                [("Transpose", [], {"perm": [0, 2, 1, 3]}),
+                                 ("Reshape", [np.array([0, 0, -1], np.int64)], {})]),
+        "lstm_bi_last": _onnx_rnn("LSTM", "bidirectional", False, "Y_h",
+                                  [("Transpose", [], {"perm": [1, 0, 2]}),
+                                   ("Reshape", [np.array([1, -1], np.int64)], {})]),
+        "gru_lbr0_reverse_seq": _onnx_rnn("GRU", "reverse", True, "Y", [sq(1)], lbr=0),
+    }
+
+
+@pytest.fixture(scope="module")
+def onnx_cases():
+    import onnxruntime as ort
+    from lrf_edge.frontends.onnx import from_onnx_model
+    x = _inputs()
+    out = {}
+    for what, m in _onnx_cases().items():
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        time_major = m.graph.input[0].type.tensor_type.shape.dim[0].dim_value == T
+        ref = np.stack([sess.run(None, {"x": row[:, None] if time_major else row[None]})[0]
+                        .reshape(-1) for row in x])
+        out[what] = (from_onnx_model(m), x, ref)
+    return out
+
+
+def test_onnx_imports_to_the_ir_cells(onnx_cases):
+    for what, (g, _, _) in onnx_cases.items():
+        cells = [n for n in g if n.op in ("gru", "lstm")]
+        assert [n.op for n in cells] == [what.split("_")[0]] * (2 if "_bi_" in what else 1)
+        backs = [n for n in cells if n.attrs.get("go_backwards")]
+        assert len(backs) == (0 if "forward" in what else 1), what
+        for n in backs:  # ONNX's reverse direction keeps Y in input order
+            assert n.attrs.get("input_order", False) == what.endswith("_seq"), what
+        assert all(n.attrs["return_sequences"] == what.endswith("_seq") for n in cells)
+    assert onnx_cases["gru_lbr0_reverse_seq"][0].nodes[1].attrs["reset_after"] is False
+    assert onnx_cases["gru_bi_seq"][0][onnx_cases["gru_bi_seq"][0].output].op == "concat"
+
+
+def test_onnx_float_and_int8_c(onnx_cases):
+    for what, (g, x, ref) in onnx_cases.items():
+        _check_c(g, x, ref, what)
+
+
+def test_svd_rnn_factorizes_imported_cells(onnx_cases, keras_cases):
+    """An imported cell (ONNX reverse, Keras Bidirectional's backward half) factorizes; the
+    factorized graph's C matches its numpy float forward and its int8 reference."""
+    from lrf_edge.methods import applicable, method
+    from lrf_edge.quant.calibrate import float_forward
+    for g, x in ((onnx_cases["gru_lbr0_reverse_seq"][0], _inputs()),
+                 (keras_cases["bi_lstm_sum_seq"][1], _inputs())):
+        cell = next(n for n in g if n.attrs.get("go_backwards"))
+        assert "svd_rnn" in applicable(cell)
+        table = method("svd_rnn").space(cell)
+        row = table[len(table) // 2]
+        nodes = method("svd_rnn").decompose(cell, row)
+        f = g.replace(cell.name, nodes)
+        assert nodes[-1].attrs["go_backwards"] and f.macs < g.macs
+        _check_c(f, x, float_forward(f, x), cell.name)
