@@ -239,3 +239,32 @@ def test_svd_rnn_factorizes_imported_cells(onnx_cases, keras_cases):
         f = g.replace(cell.name, nodes)
         assert nodes[-1].attrs["go_backwards"] and f.macs < g.macs
         _check_c(f, x, float_forward(f, x), cell.name)
+
+
+def test_saved_bidirectional_file_loads(keras_cases, tmp_path):
+    from lrf_edge.frontends import load_model
+    m, g, x, ref = keras_cases["bi_lstm_sum_seq"]
+    m.save(tmp_path / "bi.keras")
+    loaded = load_model(str(tmp_path / "bi.keras"))
+    assert [(n.op, n.inputs, n.attrs) for n in loaded][1:] == \
+        [(n.op, n.inputs, n.attrs) for n in g][1:]
+
+
+def test_unsupported_sequences_are_one_line():
+    import keras
+    import onnx
+    from lrf_edge.errors import LrfError
+    from lrf_edge.frontends.onnx import from_onnx_model
+    x = keras.Input((T, C))
+    y = keras.layers.Bidirectional(keras.layers.GRU(2), merge_mode="mul", name="bm")(x)
+    with pytest.raises(LrfError, match="layer 'bm': Bidirectional.*'mul'.*concat, sum") as e:
+        from_keras_model(keras.Model(x, y))
+    assert "\n" not in str(e.value)
+    m = _onnx_rnn("GRU", "forward", True, "Y", [("Squeeze", [np.array([1], np.int64)], {})])
+    m.graph.node[0].attribute.append(onnx.helper.make_attribute("clip", 3.0))
+    with pytest.raises(LrfError, match="layer 'rnn': GRU with .*clip.* not supported"):
+        from_onnx_model(m)
+    # a transpose that moves the time axis is data movement the IR has no op for
+    m = _onnx_rnn("GRU", "forward", True, "Y", [("Transpose", [], {"perm": [3, 1, 2, 0]})])
+    with pytest.raises(LrfError, match="Transpose.*moves data"):
+        from_onnx_model(m)
