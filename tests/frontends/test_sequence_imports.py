@@ -268,3 +268,103 @@ def test_unsupported_sequences_are_one_line():
     m = _onnx_rnn("GRU", "forward", True, "Y", [("Transpose", [], {"perm": [3, 1, 2, 0]})])
     with pytest.raises(LrfError, match="Transpose.*moves data"):
         from_onnx_model(m)
+
+
+# -- TFLite: UNIDIRECTIONAL_SEQUENCE_LSTM, checked against LiteRT and Keras -----------------
+
+def _tflite_lstm(kernel: np.ndarray, rk: np.ndarray, bias: np.ndarray, last: bool) -> bytes:
+    """A flatbuffer with one UNIDIRECTIONAL_SEQUENCE_LSTM (as the converter fused Keras 2
+    LSTMs: per-gate (H, C) / (H, H) matrices, zero variable states) and, for last, the
+    STRIDED_SLICE of the last step."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as s
+    h = rk.shape[0]
+    buffers, tensors = [s.BufferT()], []
+
+    def tensor(name, shape, data=None, dtype=np.float32, variable=False):
+        t = s.TensorT()
+        t.name, t.shape, t.isVariable = name.encode(), list(shape), variable
+        t.type, t.buffer = (0 if dtype == np.float32 else 2), 0
+        if data is not None:
+            b = s.BufferT()
+            b.data = np.frombuffer(np.ascontiguousarray(data, dtype).tobytes(), np.uint8)
+            buffers.append(b)
+            t.buffer = len(buffers) - 1
+        tensors.append(t)
+        return len(tensors) - 1
+
+    gate = lambda m, k: m[:, k * h:(k + 1) * h].T  # noqa: E731  Keras i, f, c, o as TFLite's
+    ins = [tensor("x", (1, T, C))]
+    ins += [tensor(f"w{k}", (h, C), gate(kernel, k)) for k in range(4)]
+    ins += [tensor(f"r{k}", (h, h), gate(rk, k)) for k in range(4)] + [-1] * 3
+    ins += [tensor(f"b{k}", (h,), bias[k * h:(k + 1) * h]) for k in range(4)] + [-1] * 2
+    ins += [tensor("h0", (1, h), variable=True), tensor("c0", (1, h), variable=True)] + [-1] * 4
+    seq = tensor("model/lstm/seq", (1, T, h))
+    lstm = s.OperatorT()
+    lstm.opcodeIndex, lstm.inputs, lstm.outputs = 0, ins, [seq]
+    lstm.builtinOptionsType = s.BuiltinOptions.UnidirectionalSequenceLSTMOptions
+    lstm.builtinOptions = s.UnidirectionalSequenceLSTMOptionsT()
+    lstm.builtinOptions.fusedActivationFunction = s.ActivationFunctionType.TANH
+    ops, out = [lstm], seq
+    codes = [s.OperatorCodeT()]
+    codes[0].builtinCode = codes[0].deprecatedBuiltinCode = 44
+    if last:
+        out = tensor("model/lstm/last", (1, h))
+        sl = s.OperatorT()
+        sl.opcodeIndex, sl.outputs = 1, [out]
+        sl.inputs = [seq] + [tensor(n, (3,), np.array(v), np.int32) for n, v in
+                             (("begin", [0, -1, 0]), ("end", [0, 0, 0]), ("strides", [1] * 3))]
+        sl.builtinOptionsType = s.BuiltinOptions.StridedSliceOptions
+        sl.builtinOptions = s.StridedSliceOptionsT()
+        sl.builtinOptions.beginMask = sl.builtinOptions.endMask = 5
+        sl.builtinOptions.shrinkAxisMask = 2
+        ops.append(sl)
+        codes.append(s.OperatorCodeT())
+        codes[1].builtinCode = codes[1].deprecatedBuiltinCode = 45
+    sg = s.SubGraphT()
+    sg.tensors, sg.inputs, sg.outputs, sg.operators, sg.name = tensors, [0], [out], ops, b"main"
+    m = s.ModelT()
+    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, codes, [sg], buffers
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_tflite_sequence_lstm(last):
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+    from lrf_edge.frontends.tflite import from_tflite_bytes
+    xin = keras.Input((T, C))
+    km = _random_weights(keras.Model(xin, keras.layers.LSTM(H, return_sequences=not last)(xin)),
+                         11)
+    buf = _tflite_lstm(*km.get_weights(), last)
+    x = _inputs()
+    it = Interpreter(model_content=buf)
+    it.allocate_tensors()
+    ref = []
+    for row in x:
+        it.reset_all_variables()  # the states are variables: every sample starts from zeros
+        it.set_tensor(it.get_input_details()[0]["index"], row[None])
+        it.invoke()
+        ref.append(it.get_tensor(it.get_output_details()[0]["index"]).reshape(-1))
+    ref = np.stack(ref)
+    _close(ref, km.predict(x, verbose=0), "LiteRT against Keras")
+    g = from_tflite_bytes(buf)
+    (cell,) = [n for n in g if n.op == "lstm"]
+    assert cell.attrs["return_sequences"] is not last and g.params == km.count_params()
+    _check_c(g, x, ref, f"tflite last={last}")
+
+
+def test_tflite_while_loop_is_refused_in_one_line(tmp_path):
+    """The pinned converter writes a Keras 3 GRU as a WHILE loop over subgraphs."""
+    import keras
+    import tensorflow as tf
+    from lrf_edge.errors import LrfError
+    from lrf_edge.frontends.tflite import from_tflite_bytes
+    x = keras.Input((T, C), batch_size=1)
+    buf = tf.lite.TFLiteConverter.from_keras_model(
+        keras.Model(x, keras.layers.GRU(2)(x))).convert()
+    with pytest.raises(LrfError, match="subgraphs.*GRU/LSTM converts to a WHILE loop") as e:
+        from_tflite_bytes(buf)
+    assert "\n" not in str(e.value)
