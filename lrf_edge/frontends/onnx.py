@@ -685,15 +685,28 @@ def _gate_rows(m: np.ndarray, op: str, h: int) -> np.ndarray:
     return np.concatenate([m[k * h:(k + 1) * h] for k in LSTM_GATES])
 
 
-def _cell_weights(c: _Converter, n: Any, name: str, d: int, h: int) -> tuple[dict, dict]:
+def _rnn_arrays(c: _Converter, n: Any, name: str, dirs: int, ch: int,
+                h: int) -> list[np.ndarray]:
+    """W (D, G H, C), R (D, G H, H) and B (D, 2 G H) (zeros where absent), shapes checked."""
+    g = 3 if n.op_type == "GRU" else 4
+    shapes = [(dirs, g * h, ch), (dirs, g * h, h), (dirs, 2 * g * h)]
+    arrays = [c.const(n.input[1], "weights W", name), c.const(n.input[2], "weights R", name),
+              c.const(n.input[3], "bias B", name) if len(n.input) > 3 and n.input[3]
+              else np.zeros(shapes[2])]
+    for what, arr, shp in zip("WRB", arrays, shapes):
+        if arr.shape != shp:
+            raise LrfError(f"layer '{name}': {n.op_type} {what} has shape {arr.shape}, "
+                           f"expected {shp}")
+    return [arr.astype(np.float64) for arr in arrays]
+
+
+def _cell_weights(c: _Converter, n: Any, name: str, arrays: list[np.ndarray],
+                  d: int) -> tuple[dict, dict]:
     """(weights, attrs) of direction d's cell, in the IR's (Keras') layout."""
     a = c.attrs(n)
-    w = c.const(n.input[1], "weights W", name).astype(np.float64)[d]
-    r = c.const(n.input[2], "weights R", name).astype(np.float64)[d]
-    g = w.shape[0] // h
-    b = c.const(n.input[3], "bias B", name).astype(np.float64)[d] \
-        if len(n.input) > 3 and n.input[3] else np.zeros(2 * g * h)
-    wb, rb = b[:g * h], b[g * h:]
+    w, r, b = (arr[d] for arr in arrays)
+    h = r.shape[1]
+    wb, rb = np.split(b, 2)
     attrs: dict[str, Any] = {"units": h}
     if n.op_type == "GRU" and a.get("linear_before_reset", 0):
         attrs["reset_after"], bias = True, np.stack([wb, rb])
@@ -754,11 +767,13 @@ def _rnn(c: _Converter, n: Any, name: str) -> None:
     if c.shape_of(src) != (t, ch):
         src = c.emit(Node(c.name_for(f"{name}_steps", "reshape"), "reshape", [x.node],
                           attrs={"target_shape": (t, ch)})).name
-    h = int(c.const(n.input[2], "weights R", name).shape[-1])
+    r = c.const(n.input[2], "weights R", name)
+    h = int(r.shape[-1]) if r.ndim == 3 else 0  # a wrong R is named by _rnn_arrays
+    arrays = _rnn_arrays(c, n, name, dirs, ch, h)
     seq = bool(n.output and n.output[0] and c.readers.get(n.output[0], 0))
     cells = []
     for d in range(dirs):
-        weights, attrs = _cell_weights(c, n, name, d, h)
+        weights, attrs = _cell_weights(c, n, name, arrays, d)
         attrs["return_sequences"] = seq
         if direction == "reverse" or d == 1:
             attrs.update({"go_backwards": True, **({"input_order": True} if seq else {})})

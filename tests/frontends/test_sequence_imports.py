@@ -368,3 +368,20 @@ def test_tflite_while_loop_is_refused_in_one_line(tmp_path):
     with pytest.raises(LrfError, match="subgraphs.*GRU/LSTM converts to a WHILE loop") as e:
         from_tflite_bytes(buf)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.slow
+def test_bidirectional_under_qemu(keras_cases, onnx_cases, tmp_path):
+    """A Keras Bidirectional and an ONNX bidirectional GRU: float C on riscv32f within the
+    tolerance, int8 C on riscv32 bit-exact with the reference."""
+    from lrf_edge import qemu
+    from toolchain import need
+    for what, (g, x, ref) in (("keras", keras_cases["bi_gru_concat_seq"][1:]),
+                              ("onnx", onnx_cases["gru_bi_seq"])):
+        m = qemu.run(need("riscv32f").compile_elf(generate(g), x[:3], workdir=tmp_path / what))
+        _close(m.outputs, ref[:3], what)
+        qg = quantize(g, x)
+        m = qemu.run(need("riscv32").compile_elf(generate(qg), x[:3],
+                                                 workdir=tmp_path / f"{what}-q8"))
+        np.testing.assert_array_equal(m.outputs.reshape(3, -1),
+                                      reference.run(qg, x[:3]).reshape(3, -1), err_msg=what)
