@@ -113,12 +113,16 @@ class FactoredRNN(keras.layers.Layer):
     kind "gru" or "lstm"; kernel_tt / recurrent_kernel_tt: None (dense) or {row_dims,
     col_dims, ranks, order}. Weights, all with add_weight: per kernel the dense matrix or its
     cores <kernel>_core0.., then the bias ((2, 3 U) for a GRU with reset_after). `call`
-    computes x W for all steps at once, then unrolls the T steps (T is static)."""
+    computes x W for all steps at once, then unrolls the T steps (T is static).
+    go_backwards reads the last step first; input_order then returns the sequence in the
+    input's time order (a Bidirectional's backward half), which a Keras GRU cannot."""
 
     def __init__(self, kind: str, units: int, return_sequences: bool = False,
                  reset_after: bool = True, use_bias: bool = True, kernel_tt=None,
-                 recurrent_kernel_tt=None, **kwargs):
+                 recurrent_kernel_tt=None, go_backwards: bool = False,
+                 input_order: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.go_backwards, self.input_order = bool(go_backwards), bool(input_order)
         if kind not in ("gru", "lstm"):
             raise LrfError(f"FactoredRNN kind '{kind}' is unknown; valid: gru, lstm")
         self.kind, self.units = kind, int(units)
@@ -177,7 +181,7 @@ class FactoredRNN(keras.layers.Layer):
         h = ops.zeros_like(gxs[:, 0, :u])
         c = h
         seq = []
-        for t in range(self.t):
+        for t in (range(self.t - 1, -1, -1) if self.go_backwards else range(self.t)):
             gx = gxs[:, t]
             if self.kind == "lstm":
                 z = gx + self._product("recurrent_kernel", h)
@@ -196,6 +200,8 @@ class FactoredRNN(keras.layers.Layer):
                 hh = ops.tanh(gx[:, 2 * u:] + ops.matmul(rt * h, r[:, 2 * u:]))
                 h = zt * h + (1.0 - zt) * hh
             seq.append(h)
+        if self.go_backwards and self.input_order:
+            seq = seq[::-1]
         return ops.stack(seq, axis=1) if self.return_sequences else h
 
     def compute_output_shape(self, input_shape):
@@ -206,7 +212,8 @@ class FactoredRNN(keras.layers.Layer):
         cfg = super().get_config()
         cfg.update(kind=self.kind, units=self.units, return_sequences=self.return_sequences,
                    reset_after=self.reset_after, use_bias=self.use_bias,
-                   kernel_tt=self.tt["kernel"], recurrent_kernel_tt=self.tt["recurrent_kernel"])
+                   kernel_tt=self.tt["kernel"], recurrent_kernel_tt=self.tt["recurrent_kernel"],
+                   go_backwards=self.go_backwards, input_order=self.input_order)
         return cfg
 
 

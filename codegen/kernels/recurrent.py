@@ -1,7 +1,9 @@
 """gru and lstm: per time step two matrix-vector products (x_t W, h R, weights transposed so
 each gate column's row is contiguous) and the gate updates; the state lives in scratch.
-Float32 follows Keras' equations; int8 is lrf_edge.quant.ops.recurrent's integer GRU/LSTM
-(int8 weights, int16 state, Q15 tables), with the input zero point folded into the bias.
+A go_backwards cell reads row T-1-t at step t and, with input_order, writes its state to
+row T-1-t. Float32 follows Keras' equations; int8 is lrf_edge.quant.ops.recurrent's integer
+GRU/LSTM (int8 weights, int16 state, Q15 tables), with the input zero point folded into the
+bias.
 
 A factorized kernel (TT-matrix, SVD its two-core case) runs its TT-matvec steps instead:
 Out[n][q][p] = sum_m G'[q][m] In[n][m][p] with G' row-major, intermediates ping-ponging in
@@ -17,7 +19,8 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              no_loops, q8_output)
 from lrf_edge.ir import Node
-from lrf_edge.ir.ops.recurrent import gates, kernel_steps, tt_of
+from lrf_edge.ir.ops.recurrent import (gates, kernel_steps, reads_backwards, tt_of,
+                                       writes_reversed)
 from lrf_edge.quant.ops.recurrent import GATE_BITS, SIDES, STATE_BITS, core_matrices
 
 
@@ -27,7 +30,10 @@ def _vars(node: Node) -> dict[str, Any]:
     g = gates(node)
     return {"T": t, "C": c, "U": u, "GU": g * u, "seq": node.attrs.get("return_sequences",
                                                                        False),
-            "reset_after": node.attrs.get("reset_after", True), "kind": node.op}
+            "reset_after": node.attrs.get("reset_after", True), "kind": node.op,
+            # C index expressions of step t's input row and output row
+            "xrow": f"({t - 1} - t)" if reads_backwards(node) else "t",
+            "yrow": f"({t - 1} - t)" if writes_reversed(node) else "t"}
 
 
 def _transposed(w: np.ndarray) -> np.ndarray:

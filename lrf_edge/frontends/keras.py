@@ -378,29 +378,67 @@ def _prelu(rec: LayerRecord) -> Node:
     return Node(rec.name, "prelu", weights=_weights(rec, ["alpha"], False))
 
 
-def _recurrent(op: str) -> Converter:
-    def convert(rec: LayerRecord) -> Node:
-        cfg = rec.config
-        acts = (activation_name(cfg.get("activation", "tanh"), rec.name),
-                activation_name(cfg.get("recurrent_activation", "sigmoid"), rec.name))
-        if acts != ("tanh", "sigmoid"):
-            raise LrfError(f"layer '{rec.name}': {rec.class_name} with activations {acts} is "
-                           "not supported; supported: activation tanh, recurrent sigmoid")
-        for flag in ("go_backwards", "stateful", "return_state"):
-            if cfg.get(flag, False):
-                raise LrfError(f"layer '{rec.name}': {rec.class_name}({flag}=True) is not "
-                               "supported; supported: stateless, forward, outputs only")
-        w = _weights(rec, ["kernel", "recurrent_kernel"], cfg.get("use_bias", True))
-        attrs = {"units": int(cfg["units"]),
-                 "return_sequences": bool(cfg.get("return_sequences", False))}
-        if op == "gru":
-            attrs["reset_after"] = bool(cfg.get("reset_after", True))
-        return Node(rec.name, op, weights=w, attrs=attrs)
-    return convert
+def _cell(name: str, class_name: str, cfg: dict, weights: list[np.ndarray]) -> Node:
+    """A Keras GRU/LSTM config and its weights -> the IR's gru/lstm node."""
+    op = {"GRU": "gru", "LSTM": "lstm"}.get(class_name)
+    if op is None:
+        raise LrfError(f"layer '{name}': {class_name} as a recurrent layer is not supported; "
+                       "supported: GRU, LSTM")
+    acts = (activation_name(cfg.get("activation", "tanh"), name),
+            activation_name(cfg.get("recurrent_activation", "sigmoid"), name))
+    if acts != ("tanh", "sigmoid"):
+        raise LrfError(f"layer '{name}': {class_name} with activations {acts} is not "
+                       "supported; supported: activation tanh, recurrent sigmoid")
+    for flag in ("stateful", "return_state"):
+        if cfg.get(flag, False):
+            raise LrfError(f"layer '{name}': {class_name}({flag}=True) is not supported; "
+                           "supported: stateless, outputs only")
+    rec = LayerRecord(name, class_name, cfg, weights)
+    w = _weights(rec, ["kernel", "recurrent_kernel"], cfg.get("use_bias", True))
+    attrs = {"units": int(cfg["units"]),
+             "return_sequences": bool(cfg.get("return_sequences", False))}
+    if op == "gru":
+        attrs["reset_after"] = bool(cfg.get("reset_after", True))
+    if cfg.get("go_backwards", False):
+        attrs["go_backwards"] = True
+    return Node(name, op, weights=w, attrs=attrs)
 
 
-converter("GRU")(_recurrent("gru"))
-converter("LSTM")(_recurrent("lstm"))
+@converter("GRU", "LSTM")
+def _recurrent(rec: LayerRecord) -> Node:
+    return _cell(rec.name, rec.class_name, rec.config, rec.weights)
+
+
+def _inner(value: dict) -> tuple[str, dict]:
+    """(class name, config) of a wrapped layer's serialized form (Keras 2 and 3)."""
+    return str(value.get("class_name")), dict(value.get("config", {}))
+
+
+@converter("Bidirectional")
+def _bidirectional(rec: LayerRecord) -> list[Node]:
+    """Two cells reading the same input, the backward one with go_backwards and its sequence
+    in input order (as Keras re-reverses it), then concat or add: NAME_forward, NAME_backward
+    and NAME."""
+    cfg = rec.config
+    merge = {"concat": "concat", "sum": "add"}.get(cfg.get("merge_mode", "concat"))
+    if merge is None:
+        raise LrfError(f"layer '{rec.name}': Bidirectional(merge_mode="
+                       f"{cfg.get('merge_mode')!r}) is not supported; supported: concat, sum")
+    fcls, fcfg = _inner(cfg["layer"])
+    bcls, bcfg = _inner(cfg.get("backward_layer") or cfg["layer"])
+    if not cfg.get("backward_layer"):  # Keras builds the backward copy with the flag flipped
+        bcfg["go_backwards"] = not fcfg.get("go_backwards", False)
+    if fcfg.get("go_backwards", False) or not bcfg.get("go_backwards", False) \
+            or fcfg.get("return_sequences") != bcfg.get("return_sequences"):
+        raise LrfError(f"layer '{rec.name}': a Bidirectional needs a forward layer and a "
+                       "go_backwards layer with the same return_sequences")
+    half = len(rec.weights) // 2
+    fwd = _cell(f"{rec.name}_forward", fcls, fcfg, rec.weights[:half])
+    bwd = _cell(f"{rec.name}_backward", bcls, bcfg, rec.weights[half:])
+    if bwd.attrs["return_sequences"]:
+        bwd.attrs["input_order"] = True
+    fwd.inputs = bwd.inputs = list(rec.inbound)
+    return [fwd, bwd, Node(rec.name, merge, [fwd.name, bwd.name])]
 
 
 @converter("FactoredRNN")
@@ -411,6 +449,9 @@ def _factored_rnn(rec: LayerRecord) -> Node:
                         "return_sequences": bool(cfg.get("return_sequences", False))}
     if cfg["kind"] == "gru":
         attrs["reset_after"] = bool(cfg.get("reset_after", True))
+    for flag in ("go_backwards", "input_order"):
+        if cfg.get(flag, False):
+            attrs[flag] = True
     for kernel in ("kernel", "recurrent_kernel"):
         tt = cfg.get(f"{kernel}_tt")
         if tt is None:
@@ -444,8 +485,10 @@ def records_to_graph(name: str, records: list[LayerRecord]) -> Graph:
         if node is None:
             alias[rec.name] = inputs[0]
             continue
-        for part in node if isinstance(node, list) else [node]:  # a chain, e.g. separable
-            part.inputs = inputs
+        # a chain (e.g. separable); a part whose converter set its inputs keeps them
+        # (Bidirectional's two cells read the layer's input)
+        for part in node if isinstance(node, list) else [node]:
+            part.inputs = [alias.get(i, i) for i in part.inputs] if part.inputs else inputs
             nodes.append(part)
             inputs = [part.name]
         last = inputs[0]

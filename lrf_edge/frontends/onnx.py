@@ -10,7 +10,10 @@ values have relative to the IR tensor that holds them:
 - `nhwc`: ONNX (N, H, W, C), IR (H, W, C) - after a Transpose(0, 2, 3, 1), or an input that
   is transposed to NCHW before use (as tf2onnx writes it);
 - `flat`: ONNX (N, F), IR (F,), with an optional feature permutation `perm`;
-- `pooled`: ONNX (N, C, 1, 1) after GlobalAveragePool, IR (C,).
+- `pooled`: ONNX (N, C, 1, 1) after GlobalAveragePool, IR (C,);
+- `seq`: a sequence or recurrent state, ONNX shape `dims` (batch 1, batch-first or time-major,
+  GRU/LSTM's (T, D, N, H) and (D, N, H)), IR (T, C) or (F,) in the same memory order: with
+  one batch the views between these shapes move no data (see "Sequences" below).
 
 Flatten after an NCHW tensor orders features (C, H, W) where the IR's plain `flatten` orders
 them (H, W, C). Instead of a transpose op the IR stays a plain flatten and the tensor
@@ -49,6 +52,7 @@ class Tensor:
     node: str                       # IR node that holds the values
     layout: str                     # nchw | nhwc | flat | pooled
     perm: np.ndarray | None = None  # flat only: ONNX feature i is IR feature perm[i]
+    dims: tuple[int, ...] | None = None  # seq only: the ONNX shape (batch 1)
 
     @property
     def permuted(self) -> bool:
@@ -152,6 +156,10 @@ class _Converter:
         dims = [d.dim_value if d.HasField("dim_value") else None
                 for d in vi.type.tensor_type.shape.dim]
         name = self.name_for(vi.name, "input")
+        if len(dims) == 3:
+            _sequence_input(self, vi.name, name, dims,
+                            [n for n in self.graph.node if vi.name in n.input])
+            return
         if len(dims) < 2 or any(d is None or d < 1 for d in dims[1:]):
             raise LrfError(f"input '{vi.name}' has shape {tuple(dims)}; give the model a fixed "
                            "shape apart from the batch axis, e.g. (N, 1, 28, 28)")
@@ -219,7 +227,7 @@ def _identity(c: _Converter, n: Any, name: str) -> None:
 def _activation(c: _Converter, n: Any, name: str, act: str) -> None:
     t = c.tensor(n.input[0], name)
     c.emit(Node(name, "activation", [t.node], activation=act))
-    c.tensors[n.output[0]] = Tensor(name, t.layout, t.perm)
+    c.tensors[n.output[0]] = Tensor(name, t.layout, t.perm, t.dims)
 
 
 for _onnx, _act in (("Relu", "relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh")):
@@ -389,6 +397,8 @@ def _flatten(c: _Converter, n: Any, name: str) -> None:
 
 
 def _onnx_shape(c: _Converter, t: Tensor) -> tuple[int, ...]:
+    if t.layout == "seq":
+        return t.dims
     s = c.shape_of(t.node)
     if t.layout == "nchw":
         return (1, s[2], s[0], s[1])
@@ -408,6 +418,9 @@ def _reshape(c: _Converter, n: Any, name: str) -> None:
     if -1 in target:
         known = math.prod(d for d in target if d != -1)
         target[target.index(-1)] = math.prod(src) // max(known, 1)
+    if t.layout == "seq":
+        _seq_view(c, n, name, t, tuple(target))
+        return
     if math.prod(target) != math.prod(src) or target[0] != 1:
         raise LrfError(f"layer '{name}': cannot reshape {src} to {tuple(target)} (the batch "
                        "axis must stay first)")
@@ -438,7 +451,9 @@ def _reshape(c: _Converter, n: Any, name: str) -> None:
 def _transpose(c: _Converter, n: Any, name: str) -> None:
     t = c.tensor(n.input[0], name)
     perm = [int(p) for p in c.attrs(n).get("perm", [])]
-    if t.layout == "nchw" and perm == [0, 2, 3, 1]:
+    if t.layout == "seq":
+        _seq_transpose(c, n, name, t, perm)
+    elif t.layout == "nchw" and perm == [0, 2, 3, 1]:
         c.tensors[n.output[0]] = Tensor(t.node, "nhwc")
     elif t.layout == "nhwc" and perm == [0, 3, 1, 2]:
         c.tensors[n.output[0]] = Tensor(t.node, "nchw")
@@ -453,6 +468,9 @@ def _squeeze(c: _Converter, n: Any, name: str) -> None:
     axes = c.attrs(n).get("axes")
     if axes is None and len(n.input) > 1 and n.input[1]:
         axes = c.const(n.input[1], "axes", name)
+    if t.layout == "seq":
+        _seq_squeeze(c, n, name, t, axes)
+        return
     axes = sorted(int(a) % 4 for a in (axes if axes is not None else [2, 3]))
     if n.op_type == "Squeeze" and t.layout == "pooled" and axes == [2, 3]:
         c.tensors[n.output[0]] = Tensor(t.node, "flat")
@@ -587,6 +605,187 @@ def _pad(c: _Converter, n: Any, name: str) -> None:
     c.emit(Node(name, "zero_pad2d", [t.node],
                 attrs={"padding": ((pads[2], pads[6]), (pads[3], pads[7]))}))
     c.tensors[n.output[0]] = Tensor(name, "nchw")
+
+
+# -- sequences ---------------------------------------------------------------------------------
+# With one batch, the shapes ONNX gives a sequence - (N, T, C) batch-first, (T, N, C) as GRU/LSTM
+# read it, their outputs Y (T, D, N, H) and Y_h (D, N, H) - lay the values out as the IR's
+# (T, C) and (D H,) do: a Transpose that moves only unit axes, a Squeeze/Unsqueeze or a
+# Reshape changes the tracked ONNX shape, not the data. A (1, F) view is the IR's `flat`.
+
+def _sequence_input(c: _Converter, onnx_name: str, name: str, dims: list,
+                    consumers: list) -> None:
+    """A rank-3 input: time-major (T, N, C) where only GRU/LSTM read it (PyTorch's default),
+    else batch-first (N, T, C)."""
+    time_major = bool(consumers) and all(
+        n.op_type in RECURRENT and not c.attrs(n).get("layout", 0) for n in consumers)
+    t, b, ch = dims if time_major else (dims[1], dims[0], dims[2])
+    if t is None or ch is None or t < 1 or ch < 1 or b not in (None, 1):
+        raise LrfError(f"input '{onnx_name}' has shape {tuple(dims)}; a sequence needs fixed "
+                       "steps and channels and one batch: (N, T, C), or (T, N, C) read by "
+                       "GRU/LSTM")
+    c.emit(Node(name, "input", attrs={"shape": (t, ch)}))
+    c.tensors[onnx_name] = Tensor(name, "seq", dims=(t, 1, ch) if time_major else (1, t, ch))
+
+
+def _seq_view(c: _Converter, n: Any, name: str, t: Tensor, target: tuple[int, ...]) -> None:
+    """The output of n as a view of sequence t with ONNX shape target."""
+    if math.prod(target) != math.prod(t.dims) or any(d < 1 for d in target) \
+            or (len(target) == 2 and target[0] != 1) or len(target) < 2:
+        raise LrfError(f"layer '{name}': {n.op_type} {t.dims} -> {target} of a sequence is not "
+                       "supported; supported: views that keep one batch, and (1, F)")
+    if len(target) == 2:
+        c.tensors[n.output[0]] = Tensor(t.node, "flat") if len(c.shape_of(t.node)) == 1 \
+            else _seq_flatten(c, t, name)
+        return
+    c.tensors[n.output[0]] = Tensor(t.node, "seq", dims=tuple(target))
+
+
+def _seq_flatten(c: _Converter, t: Tensor, name: str) -> Tensor:
+    """A (T, C) sequence flattened to (T C,): the same memory."""
+    if name not in c.used_names or name in c.by_name:
+        name = c.name_for(name, "flatten")
+    c.emit(Node(name, "flatten", [t.node]))
+    return Tensor(name, "flat")
+
+
+def _seq_transpose(c: _Converter, n: Any, name: str, t: Tensor, perm: list[int]) -> None:
+    moved = [p for p in perm if t.dims[p] != 1]
+    if sorted(perm) != list(range(len(t.dims))) or moved != sorted(moved):
+        raise LrfError(f"layer '{name}': Transpose{tuple(perm)} of a sequence {t.dims} moves "
+                       "data; supported: transposes that move only unit (batch) axes")
+    c.tensors[n.output[0]] = Tensor(t.node, "seq", dims=tuple(t.dims[p] for p in perm))
+
+
+def _seq_squeeze(c: _Converter, n: Any, name: str, t: Tensor, axes: Any) -> None:
+    dims = list(t.dims)
+    if n.op_type == "Squeeze":
+        drop = {int(a) % len(dims) for a in axes} if axes is not None else \
+            {i for i, d in enumerate(dims) if d == 1}
+        if any(dims[i] != 1 for i in drop):
+            raise LrfError(f"layer '{name}': Squeeze of axes {sorted(drop)} of {t.dims}: an "
+                           "axis is not 1")
+        dims = [d for i, d in enumerate(dims) if i not in drop]
+    else:
+        rank = len(dims) + len(axes)
+        for a in sorted(int(a) % rank for a in axes):
+            dims.insert(a, 1)
+    _seq_view(c, n, name, t, tuple(dims))
+
+
+RECURRENT = {"GRU": "gru", "LSTM": "lstm"}
+LSTM_GATES = (0, 2, 3, 1)  # ONNX i, o, f, c -> the IR's (Keras') i, f, c, o
+DEFAULT_ACTS = {"GRU": ["sigmoid", "tanh"], "LSTM": ["sigmoid", "tanh", "tanh"]}
+
+
+def _gate_rows(m: np.ndarray, op: str, h: int) -> np.ndarray:
+    """An ONNX (G H, ...) matrix or bias with its gate blocks in the IR's order."""
+    if op == "GRU":  # z, r, h in both
+        return m
+    return np.concatenate([m[k * h:(k + 1) * h] for k in LSTM_GATES])
+
+
+def _rnn_arrays(c: _Converter, n: Any, name: str, dirs: int, ch: int,
+                h: int) -> list[np.ndarray]:
+    """W (D, G H, C), R (D, G H, H) and B (D, 2 G H) (zeros where absent), shapes checked."""
+    g = 3 if n.op_type == "GRU" else 4
+    shapes = [(dirs, g * h, ch), (dirs, g * h, h), (dirs, 2 * g * h)]
+    arrays = [c.const(n.input[1], "weights W", name), c.const(n.input[2], "weights R", name),
+              c.const(n.input[3], "bias B", name) if len(n.input) > 3 and n.input[3]
+              else np.zeros(shapes[2])]
+    for what, arr, shp in zip("WRB", arrays, shapes):
+        if arr.shape != shp:
+            raise LrfError(f"layer '{name}': {n.op_type} {what} has shape {arr.shape}, "
+                           f"expected {shp}")
+    return [arr.astype(np.float64) for arr in arrays]
+
+
+def _cell_weights(c: _Converter, n: Any, name: str, arrays: list[np.ndarray],
+                  d: int) -> tuple[dict, dict]:
+    """(weights, attrs) of direction d's cell, in the IR's (Keras') layout."""
+    a = c.attrs(n)
+    w, r, b = (arr[d] for arr in arrays)
+    h = r.shape[1]
+    wb, rb = np.split(b, 2)
+    attrs: dict[str, Any] = {"units": h}
+    if n.op_type == "GRU" and a.get("linear_before_reset", 0):
+        attrs["reset_after"], bias = True, np.stack([wb, rb])
+    elif n.op_type == "GRU":
+        if np.any(rb[2 * h:] != 0):
+            raise LrfError(f"layer '{name}': GRU with linear_before_reset=0 and a recurrent "
+                           "bias on the candidate gate is not supported (Keras' GRU with "
+                           "reset_after=False has none)")
+        attrs["reset_after"], bias = False, wb + np.concatenate([rb[:2 * h], np.zeros(h)])
+    else:
+        bias = _gate_rows(wb + rb, "LSTM", h)
+    weights = {"kernel": _gate_rows(w, n.op_type, h).T, "recurrent_kernel":
+               _gate_rows(r, n.op_type, h).T, "bias": bias}
+    return {k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()}, attrs
+
+
+def _check_rnn(c: _Converter, n: Any, name: str, dirs: int) -> None:
+    """Refuse what the IR's cells do not compute, in one line."""
+    a = c.attrs(n)
+    opt = ["sequence_lens", "initial_h", "initial_c", "P"]
+    for i, what in enumerate(opt, start=4):
+        if len(n.input) > i and n.input[i] and not (
+                what == "P" and not np.any(c.const(n.input[i], what, name))):
+            raise LrfError(f"layer '{name}': {n.op_type} with {what} is not supported; "
+                           "supported: whole sequences from a zero state, no peepholes")
+    acts = [v.decode() if isinstance(v, bytes) else str(v)
+            for v in a.get("activations", [])] or DEFAULT_ACTS[n.op_type] * dirs
+    if [v.lower() for v in acts] != DEFAULT_ACTS[n.op_type] * dirs or "clip" in a \
+            or a.get("input_forget", 0):
+        raise LrfError(f"layer '{name}': {n.op_type} with activations {acts}, clip or "
+                       "input_forget is not supported; supported: the default activations")
+    if len(n.output) > 2 and n.output[2] and c.readers.get(n.output[2], 0):
+        raise LrfError(f"layer '{name}': LSTM's cell state Y_c is read; supported: Y or Y_h")
+    if all(len(n.output) > i and n.output[i] and c.readers.get(n.output[i], 0)
+           for i in (0, 1)):
+        raise LrfError(f"layer '{name}': both {n.op_type} outputs Y and Y_h are read; "
+                       "supported: one of them")
+
+
+@op("GRU", "LSTM")
+def _rnn(c: _Converter, n: Any, name: str) -> None:
+    """One IR cell per direction (the reverse one with go_backwards and its sequence in input
+    order), two joined by a concat: Y's (T, D, N, H) and Y_h's (D, N, H) memory order."""
+    a = c.attrs(n)
+    x = c.tensor(n.input[0], name)
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else str(direction)
+    dirs = 2 if direction == "bidirectional" else 1
+    layout = int(a.get("layout", 0))
+    if x.layout != "seq" or len(x.dims) != 3 or x.dims[1 - layout] != 1 \
+            or direction not in ("forward", "reverse", "bidirectional"):
+        raise LrfError(f"layer '{name}': {n.op_type} needs a ({'N, T' if layout else 'T, N'}, C) "
+                       f"sequence of one batch and a known direction, got {x.layout} "
+                       f"{x.dims} {direction}")
+    _check_rnn(c, n, name, dirs)
+    t, ch = x.dims[layout], x.dims[2]
+    src = x.node
+    if c.shape_of(src) != (t, ch):
+        src = c.emit(Node(c.name_for(f"{name}_steps", "reshape"), "reshape", [x.node],
+                          attrs={"target_shape": (t, ch)})).name
+    r = c.const(n.input[2], "weights R", name)
+    h = int(r.shape[-1]) if r.ndim == 3 else 0  # a wrong R is named by _rnn_arrays
+    arrays = _rnn_arrays(c, n, name, dirs, ch, h)
+    seq = bool(n.output and n.output[0] and c.readers.get(n.output[0], 0))
+    cells = []
+    for d in range(dirs):
+        weights, attrs = _cell_weights(c, n, name, arrays, d)
+        attrs["return_sequences"] = seq
+        if direction == "reverse" or d == 1:
+            attrs.update({"go_backwards": True, **({"input_order": True} if seq else {})})
+        cname = name if dirs == 1 else c.name_for(f"{name}_{('forward', 'backward')[d]}",
+                                                  n.op_type.lower())
+        cells.append(c.emit(Node(cname, RECURRENT[n.op_type], [src], attrs, weights)).name)
+    out = cells[0] if dirs == 1 else c.emit(Node(name, "concat", cells)).name
+    ys = {0: (t, dirs, 1, h) if layout == 0 else (1, t, dirs, h),
+          1: (dirs, 1, h) if layout == 0 else (1, dirs, h)}
+    for i, dims in ys.items():
+        if len(n.output) > i and n.output[i]:
+            c.tensors[n.output[i]] = Tensor(out, "seq", dims=dims)
 
 
 def from_onnx_model(model: Any) -> Graph:

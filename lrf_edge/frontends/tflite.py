@@ -62,7 +62,8 @@ class _Converter:
             raise LrfError(f"'{name}' has no subgraph")
         if len(self.model.subgraphs) > 1:
             raise LrfError(f"'{name}' has {len(self.model.subgraphs)} subgraphs; only "
-                           "single-subgraph models (no control flow) are supported")
+                           "single-subgraph models (no control flow) are supported; a Keras "
+                           "GRU/LSTM converts to a WHILE loop: import the Keras model instead")
         self.sg = self.model.subgraphs[0]
         self.name = name
         self.op_names = {v: k for k, v in vars(s.BuiltinOperator).items()
@@ -427,6 +428,80 @@ def _requantize(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
         quant["output"] = out
     elif t_out == 3 and int(outs[0]) == int(c.sg.outputs[0]):
         quant["io"] = {"dtype": "uint8", "scale": out[0], "zero_point": out[1]}
+
+
+# -- sequences ---------------------------------------------------------------------------------
+# UNIDIRECTIONAL_SEQUENCE_LSTM (what TFLite's converter fused Keras 2 LSTMs into) is the IR's
+# lstm with its sequence: the four gates' (H, C) and (H, H) matrices in Keras' order i, f, c, o,
+# side by side and transposed. TFLite has no GRU op, and the pinned converter turns Keras 3
+# GRU and LSTM layers into a WHILE loop over subgraphs, which is refused (import the Keras model).
+LSTM_EXTRAS = {"peepholes": [9, 10, 11], "projection": [16, 17],
+               "layer normalization": [20, 21, 22, 23]}
+INPUT_GATE = (1, 5, 12)  # absent in a CIFG LSTM
+
+
+@op("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _sequence_lstm(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
+    opt = o.builtinOptions
+    name = c.layer_name(outs[0], "lstm")
+    x = c.src(ins[0], name)
+    extras = [what for what, idx in LSTM_EXTRAS.items()
+              if any(i < len(ins) and ins[i] >= 0 for i in idx)]
+    extras += ["no input gate (CIFG)"] if any(ins[i] < 0 for i in INPUT_GATE) else []
+    act = FUSED.get(int(opt.fusedActivationFunction)) if opt is not None else None
+    if extras or len(ins) < 20 or act != "tanh" or opt.cellClip or opt.projClip \
+            or opt.timeMajor:
+        what = ", ".join(extras) or "clipping, time-major input or another activation"
+        raise LrfError(f"layer '{name}': UNIDIRECTIONAL_SEQUENCE_LSTM with {what} is not "
+                       "supported; supported: Keras' LSTM (batch-major, tanh, no clip)")
+    for i, what in ((18, "output state"), (19, "cell state")):
+        start = c.raw(ins[i]) if i < len(ins) and ins[i] >= 0 else None
+        if start is not None and np.any(start):
+            raise LrfError(f"layer '{name}': a non-zero initial {what} is not supported")
+    w = [c.const(i, "weights", name) for i in ins[1:5]]
+    r = [c.const(i, "recurrent weights", name) for i in ins[5:9]]
+    b = [c.const(i, "bias", name) for i in ins[12:16]]
+    weights = {"kernel": np.concatenate(w).T, "recurrent_kernel": np.concatenate(r).T,
+               "bias": np.concatenate(b)}
+    node = Node(name, "lstm", [x], attrs={"units": int(w[0].shape[0]), "return_sequences": True},
+                weights={k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()})
+    c.emit(node, outs[0])
+
+
+def _readers(c: _Converter, tensor: int) -> int:
+    return sum(tensor in [int(i) for i in op.inputs] for op in c.sg.operators) \
+        + sum(int(i) == tensor for i in c.sg.outputs)
+
+
+@op("STRIDED_SLICE")
+def _strided_slice(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
+    """The last step of a recurrent layer's sequence (Keras' return_sequences=False after
+    UNIDIRECTIONAL_SEQUENCE_LSTM): the cell keeps only its last state."""
+    name = c.layer_name(outs[0], "slice")
+    x = c.src(ins[0], name)
+    cell, opt = c.by_name[x], o.builtinOptions
+    shape = (1, *c.shape(x))
+    begin, end, strides = (c.const(i, what, name).astype(np.int64).tolist()
+                           for i, what in zip(ins[1:4], ("begin", "end", "strides")))
+    picked = None
+    if not (opt.ellipsisMask or opt.newAxisMask) and len(begin) == len(shape):
+        index = []
+        for ax in range(len(shape)):
+            if opt.shrinkAxisMask >> ax & 1:
+                index.append(begin[ax])
+            else:
+                index.append(slice(None if opt.beginMask >> ax & 1 else begin[ax],
+                                   None if opt.endMask >> ax & 1 else end[ax], strides[ax]))
+        picked = np.arange(int(np.prod(shape))).reshape(shape)[tuple(index)].reshape(-1)
+    last = np.arange(int(np.prod(shape))).reshape(shape)[:, -1].reshape(-1) \
+        if len(shape) == 3 else None
+    if cell.op not in ("gru", "lstm") or picked is None or last is None \
+            or not np.array_equal(picked, last) or _readers(c, ins[0]) != 1:
+        raise LrfError(f"layer '{name}': STRIDED_SLICE is supported only as the last step of "
+                       "a recurrent layer's sequence")
+    cell.attrs["return_sequences"] = False
+    cell.shape = ()
+    c.tensors[outs[0]] = x
 
 
 def from_tflite_bytes(buf: bytes, name: str = "model.tflite") -> Graph:

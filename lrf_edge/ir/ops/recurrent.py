@@ -3,7 +3,11 @@ default activations (tanh, recurrent sigmoid) and gate order (GRU z, r, h; LSTM 
 
 Weights as Keras holds them: kernel (C, G U), recurrent_kernel (U, G U) with G = 3 (GRU) or
 4 (LSTM), bias (G U,), or (2, 3 U) for a GRU with reset_after (input and recurrent biases).
-attrs: units, return_sequences (output (T, U), else the last state (U,)), reset_after (GRU).
+attrs: units, return_sequences (output (T, U), else the last state (U,)), reset_after (GRU),
+go_backwards (read the sequence from its last step, Keras' flag) and input_order (with
+go_backwards and return_sequences: output row t is the state after reading x_t, as a
+Bidirectional's backward half and ONNX's reverse direction hold it; without it the rows are in
+the order of the steps, as Keras' GRU(go_backwards=True) returns them).
 Per step the kernels compute x_t W and h_{t-1} R: MACs T (C + U) G U; bias adds T G U per
 bias row. `gates(node)` is G.
 
@@ -31,6 +35,17 @@ KERNELS = ("kernel", "recurrent_kernel")
 
 def gates(node: Layer) -> int:
     return GATES[node.op]
+
+
+def reads_backwards(node: Layer) -> bool:
+    """Whether the cell reads x_{T-1} first."""
+    return bool(node.attrs.get("go_backwards", False))
+
+
+def writes_reversed(node: Layer) -> bool:
+    """Whether step s's state goes to output row T-1-s (input_order, see the docstring)."""
+    return reads_backwards(node) and bool(node.attrs.get("input_order", False)) \
+        and bool(node.attrs.get("return_sequences", False))
 
 
 def tt_of(node: Layer, kernel: str) -> dict | None:

@@ -33,7 +33,8 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
-from lrf_edge.ir.ops.recurrent import gates, kernel_steps, tt_of
+from lrf_edge.ir.ops.recurrent import (gates, kernel_steps, reads_backwards, tt_of,
+                                       writes_reversed)
 from lrf_edge.ir.ops.tt_dense import core_matrix
 from lrf_edge.quant.channels import quantize_bias, quantize_weights, weight_scales
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multipliers
@@ -89,6 +90,19 @@ def product(node: Node, kernel: str) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
+def _steps(node: Node, n: int) -> range:
+    """The time steps in reading order (go_backwards reads the last first)."""
+    return range(n - 1, -1, -1) if reads_backwards(node) else range(n)
+
+
+def _outputs(node: Node, seq: list[np.ndarray]) -> np.ndarray:
+    """The states of every step (return_sequences, rows in the order writes_reversed says)
+    or the last one."""
+    if not node.attrs.get("return_sequences", False):
+        return seq[-1]
+    return np.stack(seq[::-1] if writes_reversed(node) else seq, axis=1)
+
+
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     x = xs[0]
     u = node.attrs["units"]
@@ -99,7 +113,7 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
     h = np.zeros((len(x), u))
     c = np.zeros((len(x), u))
     seq = []
-    for t in range(x.shape[1]):
+    for t in _steps(node, x.shape[1]):
         gx = xw(x[:, t]) + bx
         if node.op == "lstm":
             z = gx + hr(h)
@@ -118,7 +132,7 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
                 hh = np.tanh(gx[:, 2 * u:] + (rt * h) @ r[:, 2 * u:])
             h = zt * h + (1.0 - zt) * hh
         seq.append(h)
-    return np.stack(seq, axis=1) if node.attrs.get("return_sequences", False) else h
+    return _outputs(node, seq)
 
 
 def table(fn) -> np.ndarray:
@@ -253,7 +267,7 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
         return sat16(mbqm(acc, a["mh"][cols], a["sh"][cols]))
 
     seq = []
-    for t in range(x.shape[1]):
+    for t in _steps(node, x.shape[1]):
         gx = sat16(mbqm(xw(x[:, t]) + a["bx"], a["mx"], a["sx"]))
         if node.op == "lstm":
             z = gx + rec(h, slice(None))
@@ -272,5 +286,4 @@ def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
                 hh = act_q(tanh, gx[:, 2 * u:] + rec(rh, slice(2 * u, None)))
             h = rshift(zt * h + ((1 << STATE_BITS) - zt) * hh, STATE_BITS)
         seq.append(np.clip(rshift(h, 8), -128, 127))
-    out = np.stack(seq, axis=1) if node.attrs.get("return_sequences", False) else seq[-1]
-    return out.astype(np.int8)
+    return _outputs(node, seq).astype(np.int8)
