@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.errors import LrfError
+from lrf_edge.frontends.names import unique_name
 
 
 @dataclass
@@ -92,7 +93,17 @@ def records_from_config(model_config: dict[str, Any],
         records.append(LayerRecord(lname, class_name, lcfg, list(weights.get(lname, [])),
                                    inbound))
         prev = lname
+    _rename(records)
     return name, records
+
+
+def _rename(records: list[LayerRecord]) -> None:
+    """Give the layers the names of the other frontends ([A-Za-z0-9_], unique): a file's
+    names are attacker-chosen, and a live model's may hold characters C and Keras refuse."""
+    used: set[str] = set()
+    safe = {rec.name: unique_name(rec.name, "layer", used) for rec in records}
+    for rec in records:
+        rec.name, rec.inbound = safe[rec.name], [safe.get(s, s) for s in rec.inbound]
 
 
 def read_h5(path: str) -> tuple[str, list[LayerRecord]]:
