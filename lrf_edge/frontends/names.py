@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from lrf_edge import escape
 
 MAX_LAYER_NAME = 64
 
@@ -28,6 +27,10 @@ def unique_name(base: str, fallback: str, used: set[str]) -> str:
 
 
 def model_name(name: object, fallback: str) -> str:
-    """A graph's name as shown to users: one line of harmless characters, `fallback` (the
-    file's stem) when nothing of it is left."""
-    return escape.plain(name).strip() or escape.plain(fallback).strip() or "model"
+    """A graph's name: letters, digits, '_', '.' and '-' (what C comments, file names and
+    TensorFlow's name scopes all take), at most MAX_LAYER_NAME characters; the file's stem
+    `fallback` made so when nothing of the name is left."""
+    def safe(text: object) -> str:
+        kept = re.sub(r"[^A-Za-z0-9_.-]", "_", str(text or "")).strip("_.-")
+        return kept[:MAX_LAYER_NAME].strip("_.-")
+    return safe(name) or safe(fallback) or "model"
