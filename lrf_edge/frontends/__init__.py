@@ -4,6 +4,7 @@ import os
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.keras import from_keras_model, load_keras, supported_layers
+from lrf_edge.frontends.limits import check_graph
 from lrf_edge.frontends.names import model_name
 from lrf_edge.ir import Graph
 
@@ -29,7 +30,16 @@ def load_model(path: str) -> Graph:
     if ext not in FORMATS:
         raise LrfError(f"'{path}' is not a supported model file; supported extensions: "
                        f"{', '.join(FORMATS)}")
-    graph = FORMATS[ext](path)
+    try:
+        graph = FORMATS[ext](path)
+    except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
+        # The readers check what they allocate and every index they follow; the per-layer
+        # converters and the IR's shape inference assume each layer's own invariants
+        # (weight ranks, non-zero strides), which a corrupted file can break.
+        raise LrfError(f"'{path}' holds an inconsistent model ({type(exc).__name__}: "
+                       f"{str(exc)[:200]}); the file is corrupted or was not written by a "
+                       "supported exporter") from None
+    check_graph(graph, path)
     graph.name = model_name(graph.name, os.path.splitext(os.path.basename(path))[0])
     return graph
 
