@@ -9,13 +9,16 @@ takes files that Keras 3's loader refuses because of Keras 2 config keys
 from __future__ import annotations
 
 import json
+import math
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.frontends.limits import MAX_NODES, check_shape
+from lrf_edge.frontends.limits import (MAX_DIM, MAX_NODES, MAX_TENSOR_VALUES,
+                                       MAX_WEIGHT_BYTES, check_shape)
 from lrf_edge.frontends.names import unique_name
 
 
@@ -155,6 +158,53 @@ def read_h5(path: str) -> tuple[str, list[LayerRecord]]:
         raise LrfError(f"cannot read '{path}' as an HDF5 model file "
                        f"({str(exc)[:200]})") from None
     return records_from_config(config, weights)
+
+
+# config keys whose integers size a layer's variables (Keras allocates them from the config,
+# before it reads a single weight)
+SIZE_KEYS = ("units", "filters", "kernel_size", "depth_multiplier", "batch_shape",
+             "batch_input_shape", "pool_size", "size")
+
+
+def check_keras_archive(path: str) -> None:
+    """Bound what Keras would allocate for a `.keras` file before Keras reads it: the zip's
+    members are not bombs, the config is JSON of the expected types, and each layer's sizes
+    (units, filters, kernel and input shapes, the input's channels) are at most MAX_DIM and
+    multiply to at most MAX_TENSOR_VALUES."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            sizes = {i.filename: i.file_size for i in z.infolist()}
+            if "config.json" not in sizes:
+                raise LrfError(f"'{path}' has no config.json: not a Keras 3 model file")
+            if sum(sizes.values()) > 4 * MAX_WEIGHT_BYTES:
+                raise LrfError(f"'{path}' unpacks to {sum(sizes.values()):,} bytes; at most "
+                               f"{4 * MAX_WEIGHT_BYTES:,} are supported")
+            config = json.loads(z.read("config.json"))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:  # ValueError: JSON
+        raise LrfError(f"cannot read '{path}' as a Keras model file ({str(exc)[:200]})") \
+            from None
+    cfg = config.get("config", {}) if isinstance(config, dict) else None
+    layers = _checked_layers(cfg.get("layers") if isinstance(cfg, dict) else None)
+    for layer in layers:
+        lcfg = layer.get("config", {})
+        built = layer.get("build_config")
+        shape = built.get("input_shape") if isinstance(built, dict) else None
+        channels = shape[-1:] if isinstance(shape, list) else []  # a kernel's input axis
+        sizes = [v for k in SIZE_KEYS for _, v in _leaves(lcfg.get(k))] + channels
+        sizes = [v for v in sizes if isinstance(v, int) and not isinstance(v, bool)]
+        if any(abs(v) > MAX_DIM for v in sizes) \
+                or math.prod(v for v in sizes if v > 0) > MAX_TENSOR_VALUES:
+            raise LrfError(f"layer '{layer.get('name') or lcfg.get('name')}' of '{path}' has "
+                           f"sizes beyond the bounds (each at most {MAX_DIM:,}, "
+                           f"{MAX_TENSOR_VALUES:,} values in all): a corrupted or hostile file?")
+
+
+def _leaves(obj: Any, key: str = "") -> list[tuple[str, Any]]:
+    if isinstance(obj, dict):
+        return [leaf for k, v in obj.items() for leaf in _leaves(v, k)]
+    if isinstance(obj, list):
+        return [leaf for v in obj for leaf in _leaves(v, key)]
+    return [(key, obj)]
 
 
 def _config(f: Any, path: str) -> dict[str, Any]:

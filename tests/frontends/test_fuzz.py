@@ -110,3 +110,23 @@ def test_activations_that_overflow_int32_arena_offsets_are_refused(tmp_path, cap
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
                                 ir_version=8), path)
     assert "at most" in _one_line_error(path, capsys)
+
+
+def test_keras_sizes_beyond_the_bound_are_refused_before_keras_builds(corpus, tmp_path,
+                                                                      capsys):
+    """Keras allocates a layer's variables from its config before reading any weight: a
+    Dense of 2^24 units on 2^12 inputs is refused from the config alone."""
+    import zipfile
+    src = zipfile.ZipFile(next(p for p in corpus if p.name == "mlp.keras"))
+    path = tmp_path / "huge.keras"
+    with zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                dense = next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")
+                dense["config"]["units"] = 1 << 24
+                dense["build_config"]["input_shape"] = [1, 1 << 12]
+                data = json.dumps(config).encode()
+            dst.writestr(item, data)
+    assert "beyond the bounds" in _one_line_error(path, capsys)
