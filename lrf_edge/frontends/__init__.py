@@ -32,10 +32,11 @@ def load_model(path: str) -> Graph:
                        f"{', '.join(FORMATS)}")
     try:
         graph = FORMATS[ext](path)
-    except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
         # The readers check what they allocate and every index they follow; the per-layer
         # converters and the IR's shape inference assume each layer's own invariants
-        # (weight ranks, non-zero strides), which a corrupted file can break.
+        # (weight ranks, config field types, non-zero strides), which a corrupted file can
+        # break.
         raise LrfError(f"'{path}' holds an inconsistent model ({type(exc).__name__}: "
                        f"{str(exc)[:200]}); the file is corrupted or was not written by a "
                        "supported exporter") from None
