@@ -19,7 +19,9 @@ from lrf_edge.errors import LrfError
 MAX_DIM = 1 << 24             # one dimension of one tensor
 MAX_TENSOR_VALUES = 1 << 26   # values of one tensor (256 MB as float32)
 MAX_WEIGHT_BYTES = 256 << 20  # all the weights of a graph, as float32
-MAX_ACTIVATION_VALUES = 1 << 26  # one layer's output: its arena bytes stay below 2^31
+# all the layers' outputs together: the arena never holds more than all of them, so its
+# byte offsets (int32 in the generated C, 4-byte floats) cannot overflow
+MAX_ACTIVATION_VALUES = 1 << 28
 MAX_NODES = 10_000
 
 
@@ -36,7 +38,7 @@ def check_shape(shape: Iterable[object], what: str) -> tuple[int, ...]:
 
 
 def check_graph(graph: object, source: str) -> None:
-    """The graph's node count, weight bytes and largest activation within the bounds."""
+    """The graph's node count, weight bytes and activation values within the bounds."""
     nodes = list(graph)  # type: ignore[call-overload]
     if len(nodes) > MAX_NODES:
         raise LrfError(f"'{source}' has {len(nodes):,} layers; at most {MAX_NODES:,} are "
@@ -45,8 +47,9 @@ def check_graph(graph: object, source: str) -> None:
     if weights > MAX_WEIGHT_BYTES:
         raise LrfError(f"'{source}' has {weights:,} bytes of float32 weights; at most "
                        f"{MAX_WEIGHT_BYTES:,} are supported")
-    for n in nodes:
-        if math.prod(n.shape) > MAX_ACTIVATION_VALUES:
-            raise LrfError(f"layer '{n.name}' of '{source}' outputs {math.prod(n.shape):,} "
-                           f"values (shape {tuple(n.shape)}); at most "
-                           f"{MAX_ACTIVATION_VALUES:,} are supported")
+    values = sum(math.prod(n.shape) for n in nodes)
+    if values > MAX_ACTIVATION_VALUES:
+        big = max(nodes, key=lambda n: math.prod(n.shape))
+        raise LrfError(f"'{source}' has {values:,} activation values in all (the largest, "
+                       f"layer '{big.name}', of shape {tuple(big.shape)}); at most "
+                       f"{MAX_ACTIVATION_VALUES:,} are supported")
