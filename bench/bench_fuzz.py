@@ -37,17 +37,11 @@ def main() -> int:
     corpus = model_fuzz.build_corpus(Path(os.environ["LRF_EDGE_CACHE"]) / "fuzz_corpus")
     with tempfile.TemporaryDirectory(prefix="lrf-fuzz-cases-") as tmp:
         cases = model_fuzz.write_cases(corpus, args.cases, args.seed, Path(tmp))
-        per_format: dict[str, Counter] = {}
-        runner = model_fuzz.Runner(args.time_limit)
-        failures: list[str] = []
-        try:
-            for path in cases:
-                outcome, detail = runner.run(path)
-                per_format.setdefault(path.suffix, Counter())[outcome] += 1
-                if outcome not in (model_fuzz.OK, model_fuzz.ERROR):
-                    failures.append(f"{outcome}: {path.name}: {detail}")
-        finally:
-            runner.close()
+        results = model_fuzz.run_cases(cases, args.time_limit)
+    per_format: dict[str, Counter] = {}
+    for path, outcome, _ in results:
+        per_format.setdefault(path.suffix, Counter())[outcome] += 1
+    failures = model_fuzz.failures(results)
     total = sum(per_format.values(), Counter())
     print(f"{len(cases)} cases from {len(corpus)} seed files, seed {args.seed}, "
           f"{time.time() - t0:.0f} s")
