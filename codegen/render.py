@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from lrf_edge import escape
 from lrf_edge.errors import LrfError
 
 
 def c_name(text: str) -> str:
-    """A C identifier from a model or layer name."""
-    name = re.sub(r"[^0-9a-zA-Z_]", "_", text).strip("_").lower() or "model"
-    return f"m_{name}" if name[0].isdigit() else name
+    """A C identifier (and file name) from a model or layer name: lrf_edge.escape's, the one
+    place model-derived strings are made safe."""
+    return escape.identifier(text)
 
 
 def c_floats(values: np.ndarray, per_line: int = 6) -> str:
@@ -62,6 +63,9 @@ def _env() -> Any:
     env.filters["cfloats"] = c_floats
     env.filters["cints"] = c_ints
     env.filters["rstrip"] = lambda s: str(s).rstrip()
+    # model-derived strings (layer and model names) in C comments and string literals
+    env.filters["plain"] = escape.plain
+    env.filters["c_string"] = escape.c_string
     return env
 
 

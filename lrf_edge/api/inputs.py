@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from lrf_edge import escape
 from lrf_edge.data import Dataset, fit_to, load_data
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends import from_keras_model, load_model
@@ -69,7 +70,7 @@ def model_file(model: ModelLike, graph: Graph, folder: Path) -> str:
     """A path of the model: the file given, or `graph` written once as .keras in `folder`."""
     if is_path(model):
         return str(model)
-    path = Path(folder) / f"{graph.name}-{graph_hash(graph)}.keras"
+    path = Path(folder) / f"{escape.identifier(graph.name)}-{graph_hash(graph)}.keras"
     if not path.exists():
         from lrf_edge.train import to_keras
         path.parent.mkdir(parents=True, exist_ok=True)

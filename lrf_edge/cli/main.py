@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from lrf_edge import __version__
+from lrf_edge.escape import one_line
 from lrf_edge.quiet import quiet, verbose
 from lrf_edge.errors import LrfError
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except LrfError as exc:
-        print(f"lrf-edge: error: {exc}", file=sys.stderr)
+        print(f"lrf-edge: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lrf-edge: interrupted; finished work is kept", file=sys.stderr)

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import tempfile
 from pathlib import Path
 
+from lrf_edge import escape
 from lrf_edge.atomic import atomic_folder
 from lrf_edge.deploy.report import solution_json, write_reports
 from lrf_edge.deploy.search import BuildResult
@@ -128,7 +128,7 @@ def _write_integrations(tmp: Path, res: BuildResult, ctx: dict, sources: list[st
     (tmp / "zephyr" / "module.yml").write_text(render("bundle_zephyr_module.yml.j2", **ctx))
     (tmp / "zephyr" / "CMakeLists.txt").write_text(render("bundle_zephyr_cmake.j2", **ctx))
     (tmp / "zephyr" / "Kconfig").write_text(render("bundle_zephyr_kconfig.j2", **ctx))
-    name = "lrf_model_" + re.sub(r"[^A-Za-z0-9_]", "_", res.graph.name)
+    name = "lrf_model_" + escape.identifier(res.graph.name)
     (tmp / "library.properties").write_text(render(
         "bundle_library.properties.j2", library_name=name, version=__version__, **ctx))
     (tmp / "src").mkdir()

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lrf_edge import escape
 from lrf_edge.deploy.budgets import fmt_size, fmt_time
 from lrf_edge.deploy.candidate import Candidate
 from lrf_edge.deploy.search import BuildResult
@@ -159,7 +160,7 @@ def plot(res: BuildResult, path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("model flash (KB; filled: measured, hollow: predicted)")
     ax.set_ylabel(metric)
-    ax.set_title(f"{res.graph.name} on {res.options.target}")
+    ax.set_title(f"{escape.plain(res.graph.name)} on {res.options.target}")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -188,10 +189,11 @@ def plot_layers(res: BuildResult, path: Path) -> None:
         ax.barh(y + 0.2, a, 0.4, color="C0", label=f"after ({res.chosen.label})")
         ax.set_xlabel(label)
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, names)
+    axes[0].set_yticks(y, [escape.plain(n) for n in names])
     axes[0].invert_yaxis()
     axes[1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"{res.graph.name} on {res.options.target}: per layer, before and after")
+    fig.suptitle(f"{escape.plain(res.graph.name)} on {res.options.target}: per layer, "
+                 "before and after")
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
@@ -271,13 +273,13 @@ def layer_table(res: BuildResult) -> tuple[list[str], list[list[Any]]]:
 
 def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    lines += ["| " + " | ".join(escape.markdown(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
 def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+    head = "".join(f"<th>{escape.html(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape.html(c)}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -312,9 +314,9 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
         if x) or "none"
     errs = res.prediction_errors()
     cal = res.latency_model.errors("bench")
-    intro = (f"Model **{res.graph.name}** for target **{res.options.target}**; budgets: "
-             f"{budgets}. Mode: {mode}. Chosen: **{c.label}** after {res.rounds} round(s) "
-             f"of measure, refit and re-rank; {len(res.candidates)} candidates, "
+    intro = (f"Model **{escape.markdown(res.graph.name)}** for target **{res.options.target}**; "
+             f"budgets: {budgets}. Mode: {mode}. Chosen: **{c.label}** after {res.rounds} "
+             f"round(s) of measure, refit and re-rank; {len(res.candidates)} candidates, "
              f"{len(res.finalists)} measured under QEMU. dtype **{c.dtype}** "
              f"(--dtype {res.options.dtype}); chosen as {res.dtype_reason}.")
     if c.dtype == "int8":
@@ -343,7 +345,8 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
 def write_reports(res: BuildResult, outdir: Path) -> None:
     plot(res, outdir / "pareto.png")
     plot_layers(res, outdir / "layers.png")
-    md = [f"# lrf-edge build: {res.graph.name} on {res.options.target}", ""]
+    md = [f"# lrf-edge build: {escape.markdown(res.graph.name)} on {res.options.target}",
+          ""]
     for title, text, (headers, rows) in sections(res):
         md += [f"## {title}", "", text, "", _md_table(headers, rows), ""]
         if title == "Summary":
@@ -356,7 +359,7 @@ def write_reports(res: BuildResult, outdir: Path) -> None:
            "ELF (profiling harness); model.keras: the compressed model; solution.json: "
            "everything above as data.", ""]
     (outdir / "report.md").write_text("\n".join(md))
-    body = [f"<h1>lrf-edge build: {html.escape(res.graph.name)} on "
+    body = [f"<h1>lrf-edge build: {escape.html(res.graph.name)} on "
             f"{html.escape(res.options.target)}</h1>"]
     for title, text, (headers, rows) in sections(res):
         text = html.escape(text).replace("**", "")

@@ -16,7 +16,8 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes as _fuse
-from lrf_edge.frontends.keras_config import LayerRecord, read_h5, records_from_config
+from lrf_edge.frontends.keras_config import (LayerRecord, check_keras_archive, read_h5,
+                                             records_from_config)
 from lrf_edge.ir import ACTIVATIONS, Graph, Node
 from lrf_edge.registry import registrar
 
@@ -520,6 +521,7 @@ def load_keras(path: str) -> Graph:
     if not zipfile.is_zipfile(path):
         raise LrfError(f"'{path}' is not a Keras model file (a .keras file is a zip archive "
                        "written by model.save())")
+    check_keras_archive(path)
     import keras  # here, not at the top: inspecting a .h5 or ONNX file needs no TensorFlow
 
     from lrf_edge.keras_layers import CUSTOM_OBJECTS

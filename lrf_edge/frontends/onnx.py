@@ -39,6 +39,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
+from lrf_edge.frontends.limits import MAX_NODES, check_shape
 from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import WEIGHT_OPS, Graph, Node
 from lrf_edge.ir.ops import same_pads, spec_of
@@ -67,8 +68,9 @@ class _Converter:
         self.graph = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                           13)
+        _check_names(self.graph)
         self.consts: dict[str, np.ndarray] = {
-            t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
+            t.name: _array(t) for t in self.graph.initializer}
         self.tensors: dict[str, Tensor] = {}
         self.nodes: list[Node] = []
         self.by_name: dict[str, Node] = {}
@@ -110,6 +112,9 @@ class _Converter:
         if name in self.consts:
             raise LrfError(f"layer '{layer}': a constant input '{name}' is only supported as "
                            "weights or bias")
+        if name not in self.tensors:
+            raise LrfError(f"layer '{layer}' reads '{name}', which no node before it computes "
+                           "(the graph is not in order, has a cycle or is corrupted)")
         return self.tensors[name]
 
     @staticmethod
@@ -130,9 +135,10 @@ class _Converter:
         self.add_input(inputs[0])
         for i, n in enumerate(self.graph.node):
             if n.op_type == "Constant":
-                from onnx import numpy_helper
-                a = next(a for a in n.attribute if a.name == "value")
-                self.consts[n.output[0]] = numpy_helper.to_array(a.t)
+                a = next((a for a in n.attribute if a.name == "value"), None)
+                if a is None or not n.output:
+                    raise LrfError(f"Constant node '{n.name}' has no tensor 'value'")
+                self.consts[n.output[0]] = _array(a.t)
                 continue
             convert = OPS.get(n.op_type) if n.domain in ("", "ai.onnx") else None
             if convert is None:
@@ -202,6 +208,45 @@ class _Converter:
     @property
     def model_name(self) -> str:
         return self.graph.name or "onnx_model"
+
+
+def _check_names(graph: Any) -> None:
+    """Node counts bounded and every name text (protobuf hands undecodable bytes over as
+    bytes, which the converters cannot compare with their names)."""
+    if len(graph.node) > MAX_NODES:
+        raise LrfError(f"the ONNX graph has {len(graph.node):,} nodes; at most {MAX_NODES:,} "
+                       "are supported")
+    names = [graph.name, *(t.name for t in graph.initializer),
+             *(v.name for v in [*graph.input, *graph.output])]
+    for n in graph.node:
+        names += [n.name, n.op_type, *n.input, *n.output]
+    if not all(isinstance(s, str) for s in names):
+        raise LrfError("the ONNX graph has names that are not UTF-8 text (corrupted file)")
+
+
+def _array(t: Any) -> np.ndarray:
+    """An initializer's values, its shape and byte count checked first: numpy_helper would
+    allocate whatever the dims say and fail on a mismatch with a ValueError."""
+    from onnx import TensorProto, helper, numpy_helper
+    what = f"initializer '{t.name}'"
+    shape = check_shape(t.dims, what)
+    if t.data_location == TensorProto.EXTERNAL:
+        raise LrfError(f"{what} keeps its values in an external file; save the model with "
+                       "its data inside (onnx.save(..., save_as_external_data=False))")
+    try:
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type))
+    except (KeyError, TypeError, ValueError):
+        raise LrfError(f"{what} has an unknown element type {t.data_type}") from None
+    count = math.prod(shape)
+    if t.raw_data and len(t.raw_data) != count * dtype.itemsize:
+        raise LrfError(f"{what} of shape {shape} needs {count * dtype.itemsize:,} bytes, the "
+                       f"file holds {len(t.raw_data):,} (truncated or corrupted)")
+    stored = [len(getattr(t, f)) for f in ("float_data", "int32_data", "int64_data",
+                                           "double_data", "uint64_data", "string_data")]
+    if not t.raw_data and max(stored) != count * (2 if dtype.kind == "c" else 1):
+        raise LrfError(f"{what} of shape {shape} holds {max(stored):,} values, not "
+                       f"{count:,} (truncated or corrupted)")
+    return numpy_helper.to_array(t)
 
 
 def _short(name: str) -> str:
@@ -799,7 +844,7 @@ def load_onnx(path: str) -> Graph:
         raise LrfError(f"model file '{path}' does not exist")
     import onnx
     try:
-        model = onnx.load(path)
+        model = onnx.load(path, load_external_data=False)  # never read other files
     except Exception as exc:  # protobuf raises DecodeError and others
         raise LrfError(f"cannot load '{path}' as an ONNX model: {str(exc)[:200]}") from None
     g = from_onnx_model(model)

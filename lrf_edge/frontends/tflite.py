@@ -24,6 +24,7 @@ uint8 models with asymmetric uint8 weights) import as float the same way.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.frontends.fuse import fuse_nodes
+from lrf_edge.frontends.limits import MAX_NODES, check_shape
 from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.ops import spec_of
@@ -66,6 +68,7 @@ class _Converter:
                            "GRU/LSTM converts to a WHILE loop: import the Keras model instead")
         self.sg = self.model.subgraphs[0]
         self.name = name
+        self._check_indices()
         self.op_names = {v: k for k, v in vars(s.BuiltinOperator).items()
                          if not k.startswith("_")}
         self.consts: dict[int, np.ndarray] = {}
@@ -74,10 +77,34 @@ class _Converter:
         self.by_name: dict[str, Node] = {}
         self.used: set[str] = set()
 
+    def _check_indices(self) -> None:
+        """Every index the converters follow points inside its table (the file is untrusted:
+        a flipped bit must end in an LrfError, not an IndexError)."""
+        sg, m = self.sg, self.model
+        n_tensors, n_codes = len(sg.tensors or []), len(m.operatorCodes or [])
+        ops = sg.operators or []
+        if len(ops) > MAX_NODES:
+            raise LrfError(f"'{self.name}' has {len(ops):,} operators; at most {MAX_NODES:,} "
+                           "are supported")
+        for k, op in enumerate(ops):
+            ins, outs = list(op.inputs if op.inputs is not None else []), \
+                list(op.outputs if op.outputs is not None else [])
+            if not 0 <= op.opcodeIndex < n_codes or not outs \
+                    or any(not -1 <= int(i) < n_tensors for i in ins) \
+                    or any(not 0 <= int(o) < n_tensors for o in outs):
+                raise LrfError(f"'{self.name}' is corrupted: operator {k} refers to an "
+                               "operator code or tensor that is not in the file")
+            op.inputs, op.outputs = ins, outs
+        for i in [*(sg.inputs if sg.inputs is not None else []),
+                  *(sg.outputs if sg.outputs is not None else [])]:
+            if not 0 <= int(i) < n_tensors:
+                raise LrfError(f"'{self.name}' is corrupted: its input or output tensor {i} "
+                               "is not in the file")
+
     # -- tensors -----------------------------------------------------------------------------
     def tname(self, i: int) -> str:
         n = self.sg.tensors[i].name
-        return n.decode() if isinstance(n, bytes) else str(n or "")
+        return n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n or "")
 
     def quant(self, i: int) -> tuple[np.ndarray, np.ndarray, int] | None:
         q = self.sg.tensors[i].quantization
@@ -85,6 +112,9 @@ class _Converter:
             return None
         zp = q.zeroPoint if q.zeroPoint is not None and len(q.zeroPoint) else \
             np.zeros(len(q.scale), np.int64)
+        if len(zp) != len(q.scale):
+            raise LrfError(f"tensor '{self.tname(i)}' has {len(q.scale)} scales but "
+                           f"{len(zp)} zero points (corrupted file)")
         return np.asarray(q.scale, np.float64), np.asarray(zp, np.int64), int(q.quantizedDimension)
 
     def raw(self, i: int) -> np.ndarray | None:
@@ -95,13 +125,22 @@ class _Converter:
         if b is not None and b.data is not None and len(b.data):
             data = bytes(np.asarray(b.data, np.uint8))
         elif b is not None and b.offset and b.offset > 1:
+            if b.offset + b.size > len(self.buf):
+                raise LrfError(f"tensor '{self.tname(i)}': its data at bytes {b.offset:,}.."
+                               f"{b.offset + b.size:,} lies outside the {len(self.buf):,}-byte "
+                               "file (truncated or corrupted)")
             data = self.buf[b.offset:b.offset + b.size]
         if data is None:
             return None
         dtype = DTYPES.get(t.type)
         if dtype is None:
             raise LrfError(f"tensor '{self.tname(i)}' has an unsupported element type {t.type}")
-        shape = [int(d) for d in (t.shape if t.shape is not None else [])]
+        shape = check_shape(t.shape if t.shape is not None else [],
+                            f"tensor '{self.tname(i)}'")
+        if len(data) != math.prod(shape) * np.dtype(dtype).itemsize:
+            raise LrfError(f"tensor '{self.tname(i)}' of shape {shape} needs "
+                           f"{math.prod(shape) * np.dtype(dtype).itemsize:,} bytes, the file "
+                           f"holds {len(data):,} (truncated or corrupted)")
         return np.frombuffer(data, dtype).reshape(shape)
 
     def value(self, i: int) -> np.ndarray | None:
@@ -116,6 +155,9 @@ class _Converter:
             scale, zp, axis = q
             shape = [1] * a.ndim
             if len(scale) > 1:
+                if not (0 <= axis < a.ndim and a.shape[axis] == len(scale)):
+                    raise LrfError(f"tensor '{self.tname(i)}' has {len(scale)} scales, which "
+                                   f"match no axis {axis} of its shape {a.shape}")
                 shape[axis] = len(scale)
             a = ((a.astype(np.float64) - zp.reshape(shape)) * scale.reshape(shape))
             a = a.astype(np.float32)
@@ -182,7 +224,8 @@ class _Converter:
             raise LrfError(f"'{self.name}' has {len(self.sg.inputs)} inputs and "
                            f"{len(self.sg.outputs)} outputs; one of each is supported")
         i = int(self.sg.inputs[0])
-        dims = [int(d) for d in self.sg.tensors[i].shape]
+        dims = list(check_shape(self.sg.tensors[i].shape if self.sg.tensors[i].shape
+                                is not None else [], f"input '{self.tname(i)}'"))
         if len(dims) < 2 or dims[0] != 1 or any(d < 1 for d in dims[1:]):
             raise LrfError(f"input '{self.tname(i)}' has shape {tuple(dims)}; a fixed "
                            "(1, ...) shape is supported")
