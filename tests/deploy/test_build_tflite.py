@@ -17,7 +17,8 @@ import pytest
 
 import lrf_edge
 
-from tflite_oracles import convert_int8, run_tflm  # tests/support/tflite_oracles.py
+from keras_models import digits_mlp  # tests/support
+from tflite_oracles import convert_int8, run_tflm
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("riscv64-unknown-elf-gcc") is None or shutil.which("qemu-system-riscv32")
@@ -42,17 +43,9 @@ def built(tmp_path_factory):
     """An MLP (64-64-10) on the 8x8 digits as a full-int8 .tflite, built for riscv32 with
     12 KB of flash: the file's own int8 model (~11.4 KB predicted) fits, near the budget,
     so it is scored with the compressed candidates."""
-    import keras
     from lrf_edge.data import digits
     d = digits()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(64, activation="relu", name="fc1"),
-                              keras.layers.Dense(10, activation="softmax", name="fc2")],
-                             name="mlp")
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(d.x_train, d.y_train, epochs=5, verbose=0)
-    path = convert_int8(model, d.x_train[:200], os.environ["LRF_EDGE_CACHE"])
+    path = convert_int8(digits_mlp(64), d.x_train[:200], os.environ["LRF_EDGE_CACHE"])
     out = tmp_path_factory.mktemp("tflite") / "bundle"
     b = lrf_edge.build(str(path), "riscv32", budget="12KB", data="digits", dtype="int8",
                        epochs=1, max_evaluations=2, finalists=1, output=out, progress=False)
