@@ -281,15 +281,19 @@ def next_smaller(pool: list[Candidate], b: Budgets) -> list[Candidate]:
 
 def near_miss_warning(strategy: str, done: list[Candidate], b: Budgets) -> str:
     """A family given up on: all its measured candidates missed a budget by a little."""
-    over = sorted(overshoot(c, b) for c in done)
-    low = [(c.pred_at_measure.get("flash_bytes"), c.measured.flash_bytes) for c in done
-           if c.pred_at_measure.get("flash_bytes") and c.measured.flash_bytes]
+    over = _span(sorted(100 * overshoot(c, b) for c in done))
+    pairs = [(c.pred_at_measure.get("flash_bytes"), c.measured.flash_bytes) for c in done
+             if c.pred_at_measure.get("flash_bytes") and c.measured.flash_bytes]
     text = (f"every measured {strategy} candidate ({done[0].dtype}: "
-            f"{', '.join(c.label for c in done)}) missed a budget by "
-            f"{100 * over[0]:.0f}-{100 * over[-1]:.0f}%")
-    if low:
-        errs = sorted(100 * (m - p) / m for p, m in low)
-        text += (f" (flash predicted {errs[0]:.0f}-{errs[-1]:.0f}% low)" if errs[0] > 0 else
-                 f" (flash prediction error {-errs[-1]:+.0f} to {-errs[0]:+.0f}%)")
-    return (text + "; no smaller member of the family predicted to fit was left to try, so "
-            "a slightly larger budget may give a better model")
+            f"{', '.join(c.label for c in done)}) missed a budget by {over}%")
+    if pairs:
+        errs = sorted(100 * (m - p) / m for p, m in pairs)
+        text += (f" (flash predicted {_span(errs)}% low)" if errs[0] > 0 else
+                 f" (flash prediction error {_span([-e for e in errs[::-1]], '+.0f')}%)")
+    return text + ": a slightly larger budget may give a better model of this family"
+
+
+def _span(values: list[float], fmt: str = ".0f") -> str:
+    """'5 to 11' for sorted values, '5' when they round alike."""
+    low, high = format(values[0], fmt), format(values[-1], fmt)
+    return low if low == high else f"{low} to {high}"
