@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up, a no-op of a few seconds when already done:
 #  1. Debian packages: RISC-V and ARM cross compilers with picolibc, QEMU, cmake (the bundle's
-#     CMake test) and python3-venv; with --browser also chromium (the report's browser test).
+#     CMake test) and python3-venv; with --browser also chromium (the report's browser
+#     test; `make test` passes it, so CI runs that test).
 #  2. .venv with the pinned Python dependencies (requirements.txt + constraints.txt) and
 #     lrf-edge itself installed editable.
 set -euo pipefail

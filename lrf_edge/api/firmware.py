@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
@@ -218,8 +219,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           finalists: int = 2, task: str | None = None, seed: int = 0,
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
-          lr: float | None = None, distill: float | None = None, optimize: str = "speed"
-          ) -> Built:
+          lr: float | None = None, distill: float | None = None, optimize: str = "speed",
+          validation_split: float | None = None) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -233,6 +234,10 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     learning rate and distillation weight (None: 1e-3, 0: train.finetune). `optimize`: the
     code's mode, 'speed' (layers switch to size mode, the largest code first, only where
     the flash budget needs it; the result's `chosen` names them) or 'size' (every layer).
+    `validation_split`: the fraction of the training data held out for the choices (None:
+    0.1). What the build doubts (a chosen model far worse than the original, a validation
+    split too small to choose on, a family of candidates that all just missed a budget) is
+    printed on stderr and listed in the result's `warnings` and the report.
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -246,6 +251,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     from lrf_edge.deploy.report import solution_json
     from lrf_edge.deploy.search import Builder
     from lrf_edge.store import Store
+    from lrf_edge.train.finetune import VALIDATION, check_validation
 
     def text(v: Any) -> str | None:
         return None if v is None else str(v)
@@ -255,6 +261,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
         raise LrfError(f"unknown optimize mode '{optimize}'; valid: speed, size")
     if epochs < 0 or max_evaluations < 1 or finalists < 1:
         raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
+    validation = VALIDATION if validation_split is None else float(validation_split)
+    check_validation(validation)
     if thresholds is None:
         ths = SIMILARITY_THRESHOLDS
     elif isinstance(thresholds, str):
@@ -278,10 +286,12 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
-                        **finetune_options(lr, distill))
+                        validation=validation, **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()
         write_bundle(res, out)
         prog.step(f"bundle written to {out}")
+    for w in res.warnings:  # whatever `progress` says: a doubt about the result is no step
+        print(f"lrf-edge build: warning: {w}", file=sys.stderr, flush=True)
     return Built(solution_json(res), out, res, keep)

@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "
                         "best MSE (default 2)")
+    p.add_argument("--validation-split", type=float,
+                   help="fraction of the training data held out to choose candidates on "
+                        "(default 0.1); the build warns when it gives fewer than ~30 "
+                        "samples per class")
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
     add_finetune_args(p)
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
               methods=args.methods.split(",") if args.methods else None,
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
-              lr=args.lr, distill=args.distill, optimize=args.optimize)
+              lr=args.lr, distill=args.distill, optimize=args.optimize,
+              validation_split=args.validation_split)
     if args.json:
         print(b.to_json())
         return 0

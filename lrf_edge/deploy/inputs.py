@@ -15,7 +15,7 @@ from lrf_edge.data import Dataset, fit_to, load_data
 from lrf_edge.frontends import load_model
 from lrf_edge.store import data_key, file_hash
 from lrf_edge.train import to_keras
-from lrf_edge.train.finetune import VALIDATION, validation_split
+from lrf_edge.train.finetune import validation_split
 from lrf_edge.train.fit import detect_task, predict, targets
 
 INT8_CALIBRATION = 500   # training inputs that calibrate the int8 quantization
@@ -57,8 +57,8 @@ class BuildInputs:
 
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
         """(inputs, targets) of the validation rows fine-tuning holds out of the training
-        data (train.finetune.validation_split with the build's seed)."""
-        _, va = validation_split(len(self.data.x_train), VALIDATION, self.opts.seed)
+        data (train.finetune.validation_split with the build's fraction and seed)."""
+        _, va = validation_split(len(self.data.x_train), self.opts.validation, self.opts.seed)
         return self.data.x_train[va], targets(self.data, "train")[va]
 
     def measurement(self) -> np.ndarray:

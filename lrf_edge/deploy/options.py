@@ -7,7 +7,7 @@ from typing import Any
 
 from lrf_edge.deploy.budgets import Budgets
 from lrf_edge.deploy.policy import DEFAULT_TOLERANCE
-from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR
+from lrf_edge.train.finetune import DEFAULT_DISTILL, DEFAULT_LR, VALIDATION
 from lrf_edge.errors import LrfError
 
 SIMILARITY_THRESHOLDS = (0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
@@ -34,6 +34,7 @@ class BuildOptions:
     distill: float = DEFAULT_DISTILL
     patience: int = 3                # stop evaluating after this many that beat nothing
     optimize: str = "speed"          # "size": every layer; "speed": size only to fit flash
+    validation: float = VALIDATION   # fraction of the training data held out for choices
 
     def tolerance_for(self, metric: str | None) -> float:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""
@@ -51,8 +52,12 @@ class BuildOptions:
         return ("float32", "int8") if self.dtype == "auto" else (self.dtype,)
 
     def training(self, task: str) -> dict[str, Any]:
-        """The fine-tuning options a score depends on (the compress command's key format)."""
-        return {"epochs": int(self.epochs), "seed": int(self.seed), "task": task,
-                "target": self.target, "one_shot": True,
-                "learning_rate": float(self.learning_rate), "distill": float(self.distill),
-                "finetune": "best-of-validation"}
+        """The fine-tuning options a score depends on (the compress command's key format;
+        the validation fraction only when not the default, so stored scores stay valid)."""
+        out = {"epochs": int(self.epochs), "seed": int(self.seed), "task": task,
+               "target": self.target, "one_shot": True,
+               "learning_rate": float(self.learning_rate), "distill": float(self.distill),
+               "finetune": "best-of-validation"}
+        if self.validation != VALIDATION:
+            out["validation"] = float(self.validation)
+        return out

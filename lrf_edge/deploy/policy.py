@@ -195,3 +195,105 @@ def check_reachable(cands: list[Candidate], b: Budgets, requested: str,
     if not measured_only and not any(not c.misses(b) for c in pool):
         raise LrfError("each budget can be met alone but no candidate meets them all "
                        f"together{where}; relax one of them")
+
+
+# -- what the build doubts (warnings on stderr and in the report) ---------------------------
+WARN_DROP = 10        # x the tolerance: a chosen model this much worse than the original
+MIN_PER_CLASS = 30    # validation samples per class (regression: in all) to choose on
+NEAR_MISS = 0.15      # measured over a budget by at most this fraction of it: "a little"
+
+
+def drop_warning(original: float | None, chosen: float | None, metric: str | None,
+                 tolerance: float) -> str | None:
+    """When the chosen model's (test) score is worse than the original's by more than
+    WARN_DROP x the tolerance: a result that silently lost most of what the model did."""
+    if original is None or chosen is None or \
+            within(chosen, original, metric, WARN_DROP * tolerance):
+        return None
+    name = metric or "fidelity"
+    if metric == "mse":
+        worse = f"{100 * (chosen / max(original, 1e-12) - 1):.0f}% above"
+    else:
+        worse = f"{100 * (original - chosen):.1f} points below"
+    return (f"the chosen model's {name} {_fmt(chosen, metric)} is {worse} the original's "
+            f"{_fmt(original, metric)}, more than {WARN_DROP} x the tolerance "
+            f"({tolerance_text(metric, tolerance)}): check it before shipping it, or give "
+            "larger budgets")
+
+
+def validation_warning(counts: list[int], n_train: int, fraction: float,
+                       per_class: bool = True) -> str | None:
+    """When the validation split the choices are made on has fewer than MIN_PER_CLASS
+    samples per class. `counts`: its samples per class (every class of the task, absent
+    ones as 0), or `per_class` False and [its size] (regression)."""
+    low, high, n_val = min(counts), max(counts), sum(counts)
+    if low >= MIN_PER_CLASS:
+        return None
+    spread = f"{low}" if low == high else f"{low}-{high}"
+    per = f"per class over {len(counts)} classes" if per_class else "in all"
+    held = (f"the validation split holds {n_val} sample{'s' * (n_val != 1)} ({spread} "
+            f"{per}; under {MIN_PER_CLASS}), so the choices between candidates made on it "
+            "are noisy")
+    suggest = math.ceil(100 * MIN_PER_CLASS * len(counts) / max(n_train, 1)) / 100
+    if fraction < suggest <= 0.5:
+        return f"{held}: give --validation-split {suggest:g} (now {fraction:g})"
+    return (f"{held}: {n_train} training samples are too few for a reliable split "
+            f"(--validation-split {fraction:g}); give more labelled data, or compare the "
+            "finalists by cross-validation")
+
+
+def _family(pool: list[Candidate], strategy: str) -> list[Candidate]:
+    return [c for c in pool if c.strategy == strategy]
+
+
+def overshoot(c: Candidate, b: Budgets) -> float:
+    """How far over its worst budget a candidate is, as a fraction of that budget (0 when
+    it meets every budget)."""
+    pairs = [(c.flash, b.flash), (c.ram, b.ram), (c.instructions, b.instructions)]
+    return max([v / limit - 1 for v, limit in pairs if limit], default=0.0)
+
+
+def near_miss_families(pool: list[Candidate], b: Budgets) -> dict[str, list[Candidate]]:
+    """The families (strategies) of one dtype's pool whose measured candidates all missed a
+    budget, the smallest of them by at most NEAR_MISS: {strategy: measured, largest
+    first}. The prediction that let them in was low, and a smaller member may fit."""
+    out = {}
+    for strategy in dict.fromkeys(c.strategy for c in pool if c.strategy != "original"):
+        done = sorted([c for c in _family(pool, strategy) if c.measured is not None],
+                      key=lambda c: -c.weight_bytes)
+        if done and all(c.misses(b) for c in done) and overshoot(done[-1], b) <= NEAR_MISS:
+            out[strategy] = done
+    return out
+
+
+def next_smaller(pool: list[Candidate], b: Budgets) -> list[Candidate]:
+    """Per near-miss family, its next smaller member to score and measure before giving up
+    on it: the largest unmeasured one, smaller (weights) than every measured one, that is
+    predicted to fit."""
+    out = []
+    for strategy, done in near_miss_families(pool, b).items():
+        smaller = [c for c in _family(pool, strategy) if c.measured is None and not c.rejected
+                   and c.weight_bytes < done[-1].weight_bytes and not c.misses(b)]
+        if smaller:
+            out.append(max(smaller, key=lambda c: (c.weight_bytes, c.label)))
+    return out
+
+
+def near_miss_warning(strategy: str, done: list[Candidate], b: Budgets) -> str:
+    """A family given up on: all its measured candidates missed a budget by a little."""
+    over = _span(sorted(100 * overshoot(c, b) for c in done))
+    pairs = [(c.pred_at_measure.get("flash_bytes"), c.measured.flash_bytes) for c in done
+             if c.pred_at_measure.get("flash_bytes") and c.measured.flash_bytes]
+    text = (f"every measured {strategy} candidate ({done[0].dtype}: "
+            f"{', '.join(c.label for c in done)}) missed a budget by {over}%")
+    if pairs:
+        errs = sorted(100 * (m - p) / m for p, m in pairs)
+        text += (f" (flash predicted {_span(errs)}% low)" if errs[0] > 0 else
+                 f" (flash prediction error {_span([-e for e in errs[::-1]], '+.0f')}%)")
+    return text + ": a slightly larger budget may give a better model of this family"
+
+
+def _span(values: list[float], fmt: str = ".0f") -> str:
+    """'5 to 11' for sorted values, '5' when they round alike."""
+    low, high = format(values[0], fmt), format(values[-1], fmt)
+    return low if low == high else f"{low} to {high}"

@@ -124,6 +124,7 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
                           "io_instructions_model": list(res.latency_model.io_coef),
                           "stack_bytes": res.latency_model.stack_bytes},
         "rounds": res.rounds,
+        "warnings": list(res.warnings),
         "candidates": [x.summary() for x in res.candidates],
     }
 
@@ -342,6 +343,21 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
             ("Finalists", lat, finalist_rows(res))]
 
 
+def warnings_md(warnings: list[str]) -> list[str]:
+    """The build's doubts about its result (BuildResult.warnings), first in report.md."""
+    if not warnings:
+        return []
+    return ["## Warnings", "", *[f"- **warning:** {w}" for w in warnings], ""]
+
+
+def warnings_html(warnings: list[str]) -> list[str]:
+    """The same warnings, first in report.html."""
+    if not warnings:
+        return []
+    items = "".join(f"<li><strong>warning:</strong> {html.escape(w)}</li>" for w in warnings)
+    return ['<h2 id="warnings">Warnings</h2>', f'<ul class="warnings">{items}</ul>']
+
+
 def write_reports(res: BuildResult, outdir: Path) -> None:
     plot(res, outdir / "pareto.png")
     plot_layers(res, outdir / "layers.png")
@@ -358,6 +374,7 @@ def write_reports(res: BuildResult, outdir: Path) -> None:
            "an example; model.mk, CMakeLists.txt: build fragments; model.elf: the measured "
            "ELF (profiling harness); model.keras: the compressed model; solution.json: "
            "everything above as data.", ""]
+    md[2:2] = warnings_md(res.warnings)
     (outdir / "report.md").write_text("\n".join(md))
     body = [f"<h1>lrf-edge build: {escape.html(res.graph.name)} on "
             f"{html.escape(res.options.target)}</h1>"]
@@ -370,6 +387,7 @@ def write_reports(res: BuildResult, outdir: Path) -> None:
         if title == "Per layer":
             body.append('<p><img src="layers.png" alt="per layer: instructions and weight '
                         'bytes, before and after"></p>')
+    body[1:1] = warnings_html(res.warnings)
     style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
              "text-align:right}td:first-child,th:first-child{text-align:left}")

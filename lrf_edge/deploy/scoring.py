@@ -129,7 +129,8 @@ class Scorer:
         before = evaluate(model, inp.data, inp.task)
         if c.choice:
             tuned = finetune(model, inp.data, inp.task, o.epochs, teacher=inp.teacher(),
-                             distill=o.distill, learning_rate=o.learning_rate, seed=o.seed)
+                             distill=o.distill, learning_rate=o.learning_rate, seed=o.seed,
+                             validation=o.validation)
             val, val_before = tuned.best, tuned.start
         else:
             val = val_before = self._val_score(model)

@@ -110,6 +110,7 @@ class BuildResult:
     dtype_reason: str = ""
     int8_calibration: str = ""
     score_change: dict[str, float] | None = None   # autoencoders: per-sample score change
+    warnings: list[str] = field(default_factory=list)  # doubts about the result (policy)
 
     @property
     def dtype(self) -> str:
@@ -136,6 +137,26 @@ class BuildResult:
 
 def _rel(pred: float | None, meas: float) -> float | None:
     return None if pred is None or not meas else (pred - meas) / meas
+
+
+RETRIES = 3  # next-smaller members tried per family and round (policy.next_smaller)
+
+
+def retry_near_misses(pool: list[Candidate], b: Budgets,
+                      try_one: Callable[[Candidate], None]) -> list[Candidate]:
+    """Before giving up on a family whose measured candidates all missed a budget by a
+    little (a flash prediction a few percent low lets in candidates that then miss), score
+    and measure its next smaller member (`try_one`), up to RETRIES per family and round;
+    returns those tried."""
+    tried: list[Candidate] = []
+    for _ in range(RETRIES):
+        todo = policy.next_smaller(pool, b)
+        for c in todo:
+            try_one(c)
+        tried += todo
+        if not todo:
+            break
+    return tried
 
 
 class Builder:
@@ -314,7 +335,8 @@ class Builder:
                           time.time() - start, self.inputs.measurement(),
                           self.inputs.measurement_note(), dict(self.lms), self.dtype_reason,
                           self.inputs.calibration_note() if "int8" in dtypes else "",
-                          self.scorer.score_change(chosen))
+                          self.scorer.score_change(chosen),
+                          self.warnings(chosen, original, pools))
         return res
 
     def _float_original(self) -> Candidate:
@@ -347,21 +369,62 @@ class Builder:
         scored = sorted([c for c in fitting if c.score is not None], key=self.better)
         new = [c for c in scored[:o.finalists] if c.measured is None]
         for c in new:
-            m = self.measure(c)
-            self.note(f"  measured {c.label}: {m.total:,} instructions (predicted "
-                      f"{c.pred_at_measure['instructions']:,.0f}), flash "
-                      f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
-                      f"RAM {fmt_size(m.ram_bytes)}")
-            if c.modes and self.opts.optimize != SIZE:
-                self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
-                          f"budget: {', '.join(c.modes)}")
-            self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                    m.stack_bytes, m.total, modes=c.modes)
-            miss = c.misses(b)
-            if miss:
-                c.rejected = "measured " + ", ".join(miss) + " over budget"
-                self.note(f"  {c.label}: {c.rejected}")
+            self._measure_finalist(c)
+        if policy.near_miss_families(pool, b):
+            for c in pool:  # with the refit models: what is predicted to fit now
+                if c.measured is None:
+                    self.predict(c)
+            new += retry_near_misses(pool, b, self._try_smaller)
         return new, todo[done:], len(fitting)
+
+    def _measure_finalist(self, c: Candidate) -> None:
+        """Measure under QEMU, refit the dtype's latency model, reject on a missed budget."""
+        m = self.measure(c)
+        self.note(f"  measured {c.label}: {m.total:,} instructions (predicted "
+                  f"{c.pred_at_measure['instructions']:,.0f}), flash "
+                  f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
+                  f"RAM {fmt_size(m.ram_bytes)}")
+        if c.modes and self.opts.optimize != SIZE:
+            self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
+                      f"budget: {', '.join(c.modes)}")
+        self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
+                                m.stack_bytes, m.total, modes=c.modes)
+        miss = c.misses(self.opts.budgets)
+        if miss:
+            c.rejected = "measured " + ", ".join(miss) + " over budget"
+            self.note(f"  {c.label}: {c.rejected}")
+
+    def _try_smaller(self, c: Candidate) -> None:
+        """Score and measure the next smaller member of a family that just missed."""
+        self.note(f"  every measured {c.strategy} candidate missed a budget by under "
+                  f"{100 * policy.NEAR_MISS:.0f}%: trying the next smaller one, {c.label}")
+        self.score(c)
+        self._measure_finalist(c)
+
+    def warnings(self, chosen: Candidate, original: Candidate,
+                 pools: dict[str, list[Candidate]]) -> list[str]:
+        """What the build doubts about its result (policy's rules): a chosen model far
+        worse than the original, a validation split too small to choose on, families
+        given up on after all their measured candidates just missed a budget."""
+        out = [policy.drop_warning(original.score, chosen.score, self.metric,
+                                   self.tolerance)]
+        if self.data is not None:
+            out.append(self._validation_warning())
+        for pool in pools.values():
+            out += [policy.near_miss_warning(s, done, self.opts.budgets)
+                    for s, done in policy.near_miss_families(pool, self.opts.budgets).items()]
+        return [w for w in out if w]
+
+    def _validation_warning(self) -> str | None:
+        _, y = self.inputs.validation()
+        n_train = len(self.data.x_train)
+        if self.task != "classification":
+            return policy.validation_warning([len(y)], n_train, self.opts.validation,
+                                             per_class=False)
+        classes = max(int(np.max(self.data.y_train)) + 1, int(self.graph.output_shape[-1]))
+        labels = np.asarray(y).reshape(-1).astype(int)
+        return policy.validation_warning(np.bincount(labels, minlength=classes).tolist(),
+                                         n_train, self.opts.validation)
 
     def _evaluate(self, todo: list[Candidate], fitting: list[Candidate]) -> int:
         """Score candidates in order until the best is not beaten by `patience` in a row

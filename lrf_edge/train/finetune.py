@@ -57,10 +57,18 @@ class Finetuned:
         return self.history[self.best_epoch]
 
 
+def check_validation(fraction: float) -> None:
+    """LrfError unless `fraction` (--validation-split) holds out some but not all rows."""
+    if not 0.0 < fraction < 1.0:
+        raise LrfError(f"--validation-split {fraction:g} is outside (0, 1); give the fraction "
+                       f"of the training data held out, e.g. {VALIDATION:g}")
+
+
 def validation_split(n: int, fraction: float = VALIDATION, seed: int = 0
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, validation rows) of n training samples; at least one of each (with one
-    sample, it is both)."""
+    sample, it is both). `fraction` is the build's --validation-split."""
+    check_validation(fraction)
     order = np.random.default_rng(seed).permutation(n)
     n_val = min(max(1, round(fraction * n)), n - 1) if n > 1 else 1
     val = np.sort(order[:n_val])
