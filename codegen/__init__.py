@@ -48,10 +48,8 @@ exactly
     lrf_edge/ir/ops/__init__.py          its module in MODULES
     lrf_edge/train/builders/<family>.py  BUILDERS: the Keras layer(s)
     lrf_edge/train/builders/__init__.py  its module in MODULES
-    lrf_edge/keras_layers.py             a custom Keras layer, if it needs one
     codegen/kernels/<family>.py          float32 and int8 kernel preparation, block loops
     codegen/kernels/__init__.py          its module in MODULES
-    templates/<op>.c.j2 [, <op>_q8.c.j2] the op's C, both modes; _q8 where int8 differs
     lrf_edge/quant/ops/<family>.py       float forward pass, int8 parameters, the bit-exact
                                          int8 reference
     lrf_edge/quant/ops/__init__.py       its module in MODULES
@@ -59,9 +57,11 @@ exactly
     lrf_edge/deploy/latency/benchmarks.py       a micro-benchmark graph the latency model
                                                 is calibrated on, if it has a cost
 
-and, counted apart (tests/project/test_op_homes.py), the files that use it as a method does:
+with its C in `templates/<op>.c.j2` (both modes; `<op>_q8.c.j2` where int8's arithmetic
+differs), which names no op: the kernel module picks the template. And, counted apart (tests/project/test_op_homes.py), the files that use it as a method does:
 
     lrf_edge/methods/<method>.py         a factorization that produces or decomposes it
+    lrf_edge/keras_layers.py             a custom Keras layer, if it needs one
     lrf_edge/{dse/space,rank_selection/baselines}.py  the methods chosen per op
     {lrf_edge/ir/ops,lrf_edge/train/builders,codegen/kernels,lrf_edge/quant/ops}/<other>.py
                                          another family's module that reuses its code

@@ -31,6 +31,7 @@ def _vars(node: Node) -> dict[str, Any]:
     return {"T": t, "C": c, "U": u, "GU": g * u, "seq": node.attrs.get("return_sequences",
                                                                        False),
             "reset_after": node.attrs.get("reset_after", True), "kind": node.op,
+            "gru": node.op == "gru",
             # C index expressions of step t's input row and output row
             "xrow": f"({t - 1} - t)" if reads_backwards(node) else "t",
             "yrow": f"({t - 1} - t)" if writes_reversed(node) else "t"}

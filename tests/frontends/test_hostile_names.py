@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -24,6 +25,8 @@ HOSTILE = [f"m */ int {INJECTED} = 42; /*", "/* opens a comment", "line\nbreak\n
            f"*??/\n/ int {INJECTED}_3; /*", "non-ascii é 漢字 \u202e", "x" * 10_000, "",
            "Twin", "twin"]
 UNITS = 4
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _keras_model(names: list[str], model_name: str):
@@ -178,8 +181,10 @@ def test_codegen_cli_on_the_injecting_onnx_file(tmp_path, capsys):
     whose first lines are one closed comment each."""
     path, _ = _onnx_file(tmp_path)
     assert main(["codegen", str(path), "-o", str(tmp_path / "out")]) == 0
-    files = sorted(p for p in (tmp_path / "out").iterdir() if p.suffix in (".c", ".h"))
-    assert len(files) >= 3
+    runtime = {p.name for p in (ROOT / "templates" / "runtime").iterdir()}  # not the model's
+    files = sorted(p for p in (tmp_path / "out").iterdir()
+                   if p.suffix in (".c", ".h") and p.name not in runtime)
+    assert len(files) == 3
     for f in files:
         assert re.fullmatch(r"[a-z0-9_]+(\.c|\.h|_weights\.h)", f.name)
         first = f.read_text().splitlines()[0]

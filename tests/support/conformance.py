@@ -206,8 +206,8 @@ def tt_dense_case(rng: np.random.Generator) -> list[Node]:
     dense = Node("l", "dense", ["x"], weights=w, activation=_act(rng))
     g = Graph([_input((x,)), dense])
     top = tt.max_useful_rank(rows, cols)
-    row = tt.solution(g["l"], [rows, cols], int(rng.integers(1, top + 1)),
-                      order=str(rng.choice(tt.ORDERS)))[0]
+    row = tt.solution(g["l"], tt.Params([rows, cols], int(rng.integers(1, top + 1)),
+                                        str(rng.choice(tt.ORDERS))))[0]
     return [_input((x,)), *tt.decompose(g["l"], row)]
 
 
