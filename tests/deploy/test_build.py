@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from lrf_edge.cli.main import main
 
-from bundle_runner import run_example_elf  # tests/support/bundle_runner.py
+from bundle_runner import make_example, run_example_elf  # tests/support/bundle_runner.py
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("riscv64-unknown-elf-gcc") is None or shutil.which("qemu-system-riscv32")
@@ -81,13 +80,7 @@ def test_bundle_compiles_alone_and_runs(bundle, tmp_path):
     import keras
     from lrf_edge.data import digits
     out = bundle / "out"
-    runtime = [p.name for p in out.glob("lrf_*.h")]  # the C runtime model.c includes
-    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", *runtime):
-        shutil.copy(out / f, tmp_path / f)
-    proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=tmp_path,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert "riscv64-unknown-elf-gcc" in proc.stdout
+    assert "riscv64-unknown-elf-gcc" in make_example(out, tmp_path)
     text = run_example_elf(tmp_path)
     argmax = int(re.search(r"argmax (\d+)", text).group(1))
     outs = np.array([int(v) for v in re.findall(r"output \d+ (-?\d+)", text)]) / 1e6

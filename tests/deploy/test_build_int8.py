@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from lrf_edge.cli.main import main
 
-from bundle_runner import run_example_elf  # tests/support/bundle_runner.py
+from bundle_runner import make_example, run_example_elf  # tests/support/bundle_runner.py
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("riscv64-unknown-elf-gcc") is None or shutil.which("qemu-system-riscv32")
@@ -70,12 +69,7 @@ def test_int8_bundle_compiles_alone_and_is_exact(built, tmp_path):
     from lrf_edge.data import mnist5k
     from lrf_edge.quant import reference
     out, sol = built
-    runtime = [p.name for p in out.glob("lrf_*.h")]  # the C runtime model.c includes
-    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", *runtime):
-        shutil.copy(out / f, tmp_path / f)
-    proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=tmp_path,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    make_example(out, tmp_path)
     text = run_example_elf(tmp_path)
     bits = np.array([int(v, 16) for v in re.findall(r"^output \d+ -?\d+ (0x[0-9a-f]+)",
                                                      text, re.M)], np.uint32)

@@ -6,8 +6,22 @@ The build tests compile OUT/ alone with its Makefile fragment; this runs the res
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
+
+
+def make_example(bundle: Path, folder: Path) -> str:
+    """Copies the bundle's model sources, C runtime headers, main.c and model.mk into
+    `folder` alone and builds lrf-example.elf with `make -f model.mk`; returns make's output
+    (asserts it succeeded)."""
+    runtime = [p.name for p in bundle.glob("lrf_*.h")]  # the C runtime model.c includes
+    for f in ("model.c", "model.h", "model_weights.h", "main.c", "model.mk", *runtime):
+        shutil.copy(bundle / f, folder / f)
+    proc = subprocess.run(["make", "-f", "model.mk", "lrf-example"], cwd=folder,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
 def run_example_elf(folder: Path) -> str:
