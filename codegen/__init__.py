@@ -23,7 +23,7 @@ int8 kernels, `planner.py` the arena, `render.py` the templates' environment and
 the block loops without rendering; `size_loops(node, dtype)` the shared functions a layer
 calls in size mode (`CodegenOptions(optimize="size")` or per layer `layers={name: "size"}`:
 one shared, parameterized loop per kernel family, called with a `static const` parameter
-struct; dense, conv2d, depthwise_conv2d and tt_dense have one, other families stay
+struct; the dense, convolution, depthwise and TT families have one, the others stay
 specialized: pooling, padding, add, activations, ... are small).
 
 Templates (`lrf_edge.templates`), one family per op: `<op>.c.j2` holds the op's C in both
