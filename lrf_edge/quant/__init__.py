@@ -12,7 +12,7 @@
   value (TT steps too);
 - from_file.py: a full-int8 .tflite's own numerics (no calibration), as TFLite Micro or
   ai-edge-litert computes them; softmax.py: TFLite's int8 softmax;
-- quantize.py: the quantization loop, `int8_model` (file numerics or calibration), `int8_weight_bytes(graph)` for budgets, the
+- quantize.py: the quantization loop (weight bits per layer: 8, or 4 on kernels), `int8_model` (file numerics or calibration), `int8_weight_bytes(graph)` for budgets, the
   calibration batch of --data;
 - qgraph.py: QuantizedGraph, QLayer, TTStep (what the int8 code generator reads);
 - params.py: per-tensor QParams; channels.py: per-channel weights, biases, multipliers;
@@ -26,11 +26,13 @@ from lrf_edge.quant.calibrate import calibrate, float_forward
 from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
-from lrf_edge.quant.quantize import calibration_data, int8_model, int8_weight_bytes, quantize
+from lrf_edge.quant.quantize import (WeightBits, calibration_data, int8_model,
+                                     int8_weight_bytes, layer_weight_bits, quantize)
 from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 
 __all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "calibrate",
            "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
-           "int8_model", "int8_weight_bytes", "qparams", "quantize"]
+           "int8_model", "int8_weight_bytes", "layer_weight_bits", "qparams", "quantize",
+           "WeightBits"]

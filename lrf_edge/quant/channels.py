@@ -1,7 +1,10 @@
 """What every op with a kernel (the matrix and convolution ops, each TT step) shares: one
 int8 scale per output channel.
 
-- Weights: int8, symmetric, one scale per output channel (the last axis), range [-127, 127].
+- Weights: symmetric, one scale per output channel (the last axis); int8 in [-127, 127], or
+  int4 in [-7, 7] (TFLite's narrow int4 range) for a layer quantized with 4 weight bits. The
+  int4 values live in int8 arrays here (the arithmetic is the int8 kernels'); the code
+  generator packs them two per byte, and `packed_bytes` counts that.
 - Biases: int32 at the accumulator's scale s_in * s_w[c]. As TFLite's converter does
   (AdjustWeightsForBiasScale), a channel whose bias would not fit int32 at that scale (its
   weights nearly all zero, so s_w[c] is tiny) gets a wider weight scale; a channel of
@@ -26,11 +29,25 @@ from lrf_edge.quant.ranges import Ranges
 BIAS_LIMIT = INT32_MAX / 2
 
 
-def weight_scales(w: np.ndarray) -> np.ndarray:
+# the weight bit-widths a kernel can be quantized to (QLayer.weight_bits)
+WEIGHT_BITS = (8, 4)
+
+
+def weight_qmax(bits: int = 8) -> int:
+    """The largest |q| of a symmetric weight of `bits` bits: 127 for int8, 7 for int4."""
+    return (1 << (bits - 1)) - 1
+
+
+def packed_bytes(count: int, bits: int = 8) -> int:
+    """Flash bytes of `count` weights of `bits` bits packed densely (int4: two per byte)."""
+    return (count * bits + 7) // 8
+
+
+def weight_scales(w: np.ndarray, bits: int = 8) -> np.ndarray:
     """Symmetric per-channel scales of w (channels on the last axis), float32 values; 1
     for a channel that is all zero or whose scale would underflow float32."""
     amax = np.abs(np.asarray(w, np.float64)).reshape(-1, w.shape[-1]).max(axis=0)
-    scales = (amax / 127.0).astype(np.float32).astype(np.float64)
+    scales = (amax / weight_qmax(bits)).astype(np.float32).astype(np.float64)
     return np.where(scales > 0, scales, 1.0)
 
 
@@ -42,8 +59,11 @@ def fit_bias(scales: np.ndarray, bias: np.ndarray, input_scale: float) -> np.nda
     return np.where(need > scales, wide, scales)
 
 
-def quantize_weights(w: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    return np.clip(round_away(np.asarray(w, np.float64) / scales), -127, 127).astype(np.int8)
+def quantize_weights(w: np.ndarray, scales: np.ndarray, bits: int = 8) -> np.ndarray:
+    """w at the given per-channel scales, rounded half away from zero and clipped to the
+    symmetric range of `bits` bits, as int8 values."""
+    q = weight_qmax(bits)
+    return np.clip(round_away(np.asarray(w, np.float64) / scales), -q, q).astype(np.int8)
 
 
 def quantize_bias(b: np.ndarray, acc_scale: np.ndarray) -> np.ndarray:
@@ -82,10 +102,10 @@ def per_channel(node: Node, layer: QLayer, kernel: np.ndarray, from_file: bool =
     if from_file:
         scales, bias = file_weights(node, kernel.shape[-1])
     else:
-        scales = weight_scales(kernel)
+        scales = weight_scales(kernel, layer.weight_bits)
         if float_bias is not None:
             scales = fit_bias(scales, float_bias, s_in)
-    layer.kernel, layer.w_scale = quantize_weights(kernel, scales), scales
+    layer.kernel, layer.w_scale = quantize_weights(kernel, scales, layer.weight_bits), scales
     acc_scale = s_in * scales
     if bias is not None:
         layer.bias = np.asarray(bias, np.int32).reshape(-1)
@@ -99,10 +119,10 @@ def bias_bytes(node: Node) -> int:
     return 4 * node.weights["bias"].size if "bias" in node.weights else 0
 
 
-def kernel_bytes(node: Node, channels: int) -> int:
-    """Flash bytes of an int8 kernel, its int32 bias and 8 per output channel (multiplier +
-    shift)."""
-    return node.weights["kernel"].size + bias_bytes(node) + 8 * channels
+def kernel_bytes(node: Node, channels: int, bits: int = 8) -> int:
+    """Flash bytes of a kernel of `bits`-bit weights, its int32 bias and 8 per output
+    channel (multiplier + shift)."""
+    return packed_bytes(node.weights["kernel"].size, bits) + bias_bytes(node) + 8 * channels
 
 
 def quantize_kernel(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
@@ -112,9 +132,9 @@ def quantize_kernel(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
     per_channel(node, layer, np.asarray(node.weights["kernel"], np.float64), ranges is None)
 
 
-def kernel_weight_bytes(node: Node) -> int:
+def kernel_weight_bytes(node: Node, bits: int = 8) -> int:
     """The `weight_bytes` of such an op: one multiplier and shift per output channel."""
-    return kernel_bytes(node, node.weights["kernel"].shape[-1])
+    return kernel_bytes(node, node.weights["kernel"].shape[-1], bits)
 
 
 def plus_bias(node: Node, y: np.ndarray) -> np.ndarray:

@@ -54,9 +54,22 @@ class QLayer:
     lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]
     softmax: dict[str, int] | None = None  # TFLite's int8 softmax (quant/softmax.params)
     rounding: str = "single"              # of every requantization (fixedpoint.mbqm)
+    weight_bits: int = 8                  # 8, or 4: kernel values in [-7, 7] (channels.py)
     steps: list[TTStep] = field(default_factory=list)
     add: dict[str, Any] = field(default_factory=dict)  # add/concat/...: scalar multipliers
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # other constants (GRU/LSTM)
+
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The arrays of weight_bits-bit kernel values (int4: packed two per byte in C)."""
+        return ([a for a in [self.kernel] if a is not None] + [st.g for st in self.steps]
+                + [a for k, a in self.arrays.items() if k in ("w", "r") or k.endswith("_g")])
+
+    def const_bytes(self) -> int:
+        """Flash bytes of the constants, the weights at weight_bits bits each."""
+        weights = self.weight_arrays()
+        packed = sum((a.size * self.weight_bits + 7) // 8 for a in weights)
+        return packed + sum(a.nbytes for a in self.const_arrays()
+                            if not any(a is w for w in weights))
 
     def const_arrays(self) -> list[np.ndarray]:
         arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut)
@@ -103,9 +116,10 @@ class QuantizedGraph:
 
     @property
     def weight_bytes(self) -> int:
-        """Flash bytes of the constants (int8 weights, int32 biases, multipliers, shifts,
-        tables), an upper bound of the generated arrays (which fold zero points in)."""
-        return int(sum(a.nbytes for l in self.layers.values() for a in l.const_arrays()))
+        """Flash bytes of the constants (int8 or packed int4 weights, int32 biases,
+        multipliers, shifts, tables), an upper bound of the generated arrays (which fold
+        zero points in)."""
+        return int(sum(l.const_bytes() for l in self.layers.values()))
 
     def __iter__(self):
         return iter(self.graph)

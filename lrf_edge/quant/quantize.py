@@ -1,7 +1,8 @@
 """Post-training int8 quantization of any IR graph, factorized or not (TFLite's scheme).
 
-- Weights: int8, symmetric, one scale per output channel; biases int32 at the accumulator's
-  scale; per-channel fixed-point multipliers and shifts (channels.py).
+- Weights: int8 (or int4 per layer, `weight_bits`), symmetric, one scale per output channel;
+  biases int32 at the accumulator's scale; per-channel fixed-point multipliers and shifts
+  (channels.py).
 - Activations: int8, asymmetric, one (scale, zero point) per tensor from calibrated min/max
   (TFLite's nudged parameters; the range always contains 0; params.py). Ops that requantize
   (weighted ops, add) get their own scale; pooling, padding, flatten, reshape and the
@@ -17,6 +18,8 @@ shifts, tables); `int8_weight_bytes(graph)` estimates it without calibration.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from lrf_edge.data import fit_to, load_data
@@ -25,38 +28,71 @@ from lrf_edge.ir import Graph
 from lrf_edge.quant.activations import TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
-from lrf_edge.quant.ops import OPS, op_module
+from lrf_edge.quant.channels import WEIGHT_BITS
+from lrf_edge.quant.ops import OPS, op_module, weight_bit_choices
 from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.ranges import Ranges
 
 CALIBRATION_SAMPLES = 500
 
+# what `weight_bits` takes: one width for every layer that has a low-bit rule, or a width
+# per layer name (layers not named keep 8)
+WeightBits = int | Mapping[str, int]
 
-def int8_weight_bytes(graph: Graph) -> int:
-    """Flash bytes of the int8 model's constants, without calibration: 1 byte per weight,
-    4 per bias, 8 per output channel (multiplier + shift), 256 per sigmoid/tanh table. Ops
-    without int8 rules count nothing."""
+
+def layer_weight_bits(graph: Graph, weight_bits: WeightBits = 8) -> dict[str, int]:
+    """The weight bit-width of every node whose kernel may have fewer than 8 bits
+    (ops.weight_bit_choices); an error naming the problem for a width not in WEIGHT_BITS or
+    a layer name that has no such kernel."""
+    low = {n.name: weight_bit_choices(n) for n in graph if len(weight_bit_choices(n)) > 1}
+    if isinstance(weight_bits, Mapping):
+        unknown = sorted(set(weight_bits) - set(low))
+        if unknown:
+            raise LrfError(f"weight bits given for {', '.join(map(repr, unknown))}: not a "
+                           "layer with a kernel that takes fewer bits; layers that do: "
+                           f"{', '.join(low) or 'none'}")
+        chosen = {name: weight_bits.get(name, 8) for name in low}
+    else:
+        chosen = {name: weight_bits for name in low}
+    for name, bits in chosen.items():
+        if bits not in low[name]:
+            raise LrfError(f"layer '{name}': {bits}-bit weights are not supported; choose "
+                           f"one of {', '.join(map(str, WEIGHT_BITS))}")
+    return chosen
+
+
+def int8_weight_bytes(graph: Graph, weight_bits: WeightBits = 8) -> int:
+    """Flash bytes of the quantized model's constants, without calibration: 1 byte per
+    weight (half a byte at 4 bits), 4 per bias, 8 per output channel (multiplier + shift),
+    256 per sigmoid/tanh table. Ops without int8 rules count nothing."""
+    bits = layer_weight_bits(graph, weight_bits)
     total = 0
     for node in graph:
         mod = OPS.get(node.op)
         if mod is not None and mod.REQUANTIZES:
-            total += mod.weight_bytes(node)
+            total += (mod.weight_bytes(node, bits[node.name]) if node.name in bits
+                      else mod.weight_bytes(node))
         if node.activation in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
             total += 256
     return int(total)
 
 
 def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
-             ranges: Ranges | None = None, keep_io: FileIO | None = None) -> QuantizedGraph:
+             ranges: Ranges | None = None, keep_io: FileIO | None = None,
+             weight_bits: WeightBits = 8) -> QuantizedGraph:
     """Post-training int8 quantization of the graph, calibrated on `calibration_x`
     (n x input shape, a few hundred representative inputs) or on given `ranges`.
+
+    `weight_bits` (layer_weight_bits) gives kernels 4-bit weights, per layer or all: the
+    activations stay int8 and the arithmetic is the int8 kernels'.
 
     `keep_io` (from_file.file_io of the int8 file a compressed graph came from) keeps the
     file's input and output scale and zero point (and uint8 I/O), so the firmware's pre-
     and post-processing stay valid; `QuantizedGraph.kept` names the tensors that kept them
     (an output on a table activation's fixed scale, or on a layer that keeps its input's,
     keeps what that gives)."""
+    bits = layer_weight_bits(graph, weight_bits)
     if ranges is None:
         if calibration_x is None:
             raise LrfError("int8 quantization needs calibration data: pass representative "
@@ -82,7 +118,8 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
                 pre = keep_io[1]
         else:
             pre = ins[0]
-        layer = QLayer(node.name, node.op, act, ins, pre, pre)
+        layer = QLayer(node.name, node.op, act, ins, pre, pre,
+                       weight_bits=bits.get(node.name, 8))
         if mod.REQUANTIZES:
             mod.quantize(node, layer, ranges)
         quantize_activation(layer, qparams(*ranges.out[node.name])

@@ -12,7 +12,10 @@ and, where REQUANTIZES:
 - quantize(node, layer, ranges): fills the QLayer's int8 constants (layer.inputs and
   layer.pre already chosen); `ranges` None: from an int8 file's own weight scales and int32
   biases (node.attrs["quant"]), for the ops such files hold (not tt_dense);
-- weight_bytes(node) -> flash bytes of those constants, estimated without calibration.
+- weight_bytes(node) -> flash bytes of those constants, estimated without calibration;
+and, where its kernel may have fewer bits than 8 (dense, conv2d, depthwise, TT, recurrent):
+- WEIGHT_BITS: the bit-widths it takes (QLayer.weight_bits; `quantize` reads it from the
+  layer), and weight_bytes(node, bits).
 
 The fused activation every op ends with is shared (lrf_edge.quant.activations). Adding an
 op is adding a module and naming it in MODULES below.
@@ -33,6 +36,12 @@ MODULES: tuple[ModuleType, ...] = (dense, conv2d, depthwise_conv2d, tt_dense, po
                                    upsample, recurrent)
 
 OPS: dict[str, ModuleType] = {op: mod for mod in MODULES for op in mod.OPS}
+
+
+def weight_bit_choices(node: Node) -> tuple[int, ...]:
+    """The weight bit-widths a node's kernel may be quantized to: (8,) for ops without a
+    low-bit rule (and ops without weights)."""
+    return getattr(OPS.get(node.op), "WEIGHT_BITS", (8,))
 
 
 def op_module(node: Node) -> ModuleType:

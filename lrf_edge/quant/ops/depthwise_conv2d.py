@@ -15,6 +15,7 @@ from lrf_edge.quant.windows import node_windows
 
 OPS = ("depthwise_conv2d",)
 REQUANTIZES = True
+WEIGHT_BITS = (8, 4)  # its kernel may be quantized to int4 (channels.WEIGHT_BITS)
 _CONTRACT = "bhwijc,ijcm->bhwcm"
 
 
@@ -36,9 +37,9 @@ def quantize(node: Node, layer: QLayer, ranges: Ranges | None) -> None:
     layer.kernel = layer.kernel.reshape(k.shape)
 
 
-def weight_bytes(node: Node) -> int:
+def weight_bytes(node: Node, bits: int = 8) -> int:
     k = node.weights["kernel"]
-    return kernel_bytes(node, k.shape[-1] * k.shape[2])
+    return kernel_bytes(node, k.shape[-1] * k.shape[2], bits)
 
 
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:

@@ -36,7 +36,7 @@ from lrf_edge.ir import Node
 from lrf_edge.ir.ops.recurrent import (gates, kernel_steps, reads_backwards, tt_of,
                                        writes_reversed)
 from lrf_edge.ir.ops.tt_dense import core_matrix
-from lrf_edge.quant.channels import quantize_bias, quantize_weights, weight_scales
+from lrf_edge.quant.channels import packed_bytes, quantize_bias, quantize_weights, weight_scales
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multipliers
 from lrf_edge.quant.params import QParams
 from lrf_edge.quant.qgraph import QLayer
@@ -44,6 +44,7 @@ from lrf_edge.quant.ranges import Ranges
 
 OPS = ("gru", "lstm")
 REQUANTIZES = True
+WEIGHT_BITS = (8, 4)  # its kernel may be quantized to int4 (channels.WEIGHT_BITS)
 GATE_BITS = 11    # gate pre-activations and the LSTM cell state: Q11 in int16
 STATE_BITS = 15   # hidden state and gate outputs: Q15
 OUT = QParams(1.0 / 128, 0)
@@ -141,7 +142,8 @@ def table(fn) -> np.ndarray:
     return np.clip(np.floor(v + 0.5), -32767, 32767).astype(np.int16)
 
 
-def _quantize_tt(node: Node, kernel: str, a: dict, s_in: float, bound: float) -> np.ndarray:
+def _quantize_tt(node: Node, kernel: str, a: dict, s_in: float, bound: float, bits: int
+                 ) -> np.ndarray:
     """The int8 step matrices and the int16 requantization of every step but the last (see
     the module docstring); returns the last step's accumulator scale per output column."""
     side = SIDES[kernel]
@@ -150,8 +152,8 @@ def _quantize_tt(node: Node, kernel: str, a: dict, s_in: float, bound: float) ->
         if st["m"] * INT16_MAX * 127 >= 2 ** 31:
             raise LrfError(f"layer '{node.name}': a TT step of {kernel} sums {st['m']} "
                            "products, too many for an int32 accumulator of int16 x int8")
-        gs = weight_scales(g.T)
-        gq = quantize_weights(g.T, gs).T.copy()
+        gs = weight_scales(g.T, bits)
+        gq = quantize_weights(g.T, gs, bits).T.copy()
         a[f"{side}{i}_g"] = gq
         if i == len(steps) - 1:
             q = (np.arange(st["n"] * st["q"] * st["p"]) // st["p"]) % st["q"]
@@ -170,22 +172,22 @@ def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
     inp = layer.inputs[0]
     s_x = inp.scale
     bx, bh = _split_bias(node)
-    a = layer.arrays
+    a, bits = layer.arrays, layer.weight_bits
     if tt_of(node, "kernel") is None:
         w = np.asarray(node.weights["kernel"], np.float64)
-        sw = weight_scales(w)
-        a["w"] = quantize_weights(w, sw)
+        sw = weight_scales(w, bits)
+        a["w"] = quantize_weights(w, sw, bits)
         acc_x = s_x * sw
     else:
         reach = max(abs(-128 - inp.zero_point), abs(127 - inp.zero_point)) * s_x
-        acc_x = _quantize_tt(node, "kernel", a, s_x, reach)
+        acc_x = _quantize_tt(node, "kernel", a, s_x, reach, bits)
     if tt_of(node, "recurrent_kernel") is None:
         r = np.asarray(node.weights["recurrent_kernel"], np.float64)
-        sr = weight_scales(r)
-        a["r"] = quantize_weights(r, sr)
+        sr = weight_scales(r, bits)
+        a["r"] = quantize_weights(r, sr, bits)
         acc_h = sr / (1 << STATE_BITS)
     else:
-        acc_h = _quantize_tt(node, "recurrent_kernel", a, 1.0 / (1 << STATE_BITS), 1.0)
+        acc_h = _quantize_tt(node, "recurrent_kernel", a, 1.0 / (1 << STATE_BITS), 1.0, bits)
     a["bx"] = quantize_bias(bx, acc_x)
     a["mx"], a["sx"] = quantize_multipliers(acc_x * (1 << GATE_BITS))
     if bh is not None:
@@ -195,22 +197,23 @@ def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
     layer.pre = layer.out = OUT
 
 
-def _kernel_bytes(node: Node, kernel: str, side: str) -> int:
-    """int8 W or R; or a TT's int8 step matrices, 8 bytes per row q of every step but the
+def _kernel_bytes(node: Node, kernel: str, side: str, bits: int) -> int:
+    """`bits`-bit W or R; or a TT's step matrices, 8 bytes per row q of every step but the
     last (its multipliers), 4 per row of the x side's first step (its zero-point offset)."""
     if tt_of(node, kernel) is None:
-        return int(node.weights[kernel].size)
+        return packed_bytes(int(node.weights[kernel].size), bits)
     steps = kernel_steps(node, kernel)
-    return (sum(st["q"] * st["m"] for st in steps) + sum(8 * st["q"] for st in steps[:-1])
+    return (sum(packed_bytes(st["q"] * st["m"], bits) for st in steps)
+            + sum(8 * st["q"] for st in steps[:-1])
             + (4 * steps[0]["q"] if side == "x" else 0))
 
 
-def weight_bytes(node: Node) -> int:
-    """int8 W and R (or their TT steps), int32 biases, 8 bytes per gate column for each of
-    the two multiplier sets, two 257-entry int16 tables."""
+def weight_bytes(node: Node, bits: int = 8) -> int:
+    """`bits`-bit W and R (or their TT steps), int32 biases, 8 bytes per gate column for
+    each of the two multiplier sets, two 257-entry int16 tables."""
     gu = gates(node) * node.attrs["units"]
     b = node.weights.get("bias")
-    return (sum(_kernel_bytes(node, k, side) for k, side in SIDES.items())
+    return (sum(_kernel_bytes(node, k, side, bits) for k, side in SIDES.items())
             + 4 * gu * (2 if b is not None and b.ndim == 2 else 1) + 16 * gu + 2 * 2 * 257)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
 from lrf_edge.quant.activations import table
-from lrf_edge.quant.channels import (bias_bytes, plus_bias, quantize_bias, quantize_weights,
-                                     weight_scales)
+from lrf_edge.quant.channels import (bias_bytes, packed_bytes, plus_bias, quantize_bias,
+                                     quantize_weights, weight_scales)
 from lrf_edge.quant.fixedpoint import ieinsum, quantize_multipliers, requantize
 from lrf_edge.quant.params import qparams
 from lrf_edge.quant.qgraph import QLayer, TTStep
@@ -20,6 +20,7 @@ from lrf_edge.quant.ranges import Ranges
 
 OPS = ("tt_dense",)
 REQUANTIZES = True
+WEIGHT_BITS = (8, 4)  # its kernel may be quantized to int4 (channels.WEIGHT_BITS)
 _CONTRACT = "qm,nmp->nqp"
 
 
@@ -54,8 +55,8 @@ def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
     for i, st in enumerate(steps):
         last = i == len(steps) - 1
         g = _core(node, st["k"])
-        gs = weight_scales(g.T)
-        gq = quantize_weights(g.T, gs).T.copy()
+        gs = weight_scales(g.T, layer.weight_bits)
+        gq = quantize_weights(g.T, gs, layer.weight_bits).T.copy()
         out = layer.pre if last else qparams(*ranges.tt[node.name][i])
         acc_scale = cur.scale * gs
         mult, sh = quantize_multipliers(acc_scale / out.scale)
@@ -68,9 +69,10 @@ def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
         cur = out
 
 
-def weight_bytes(node: Node) -> int:
-    """8 per row of each step's core matrix besides its int8 entries."""
-    return sum(st["q"] * st["m"] + 8 * st["q"] for st in _steps(node)) + bias_bytes(node)
+def weight_bytes(node: Node, bits: int = 8) -> int:
+    """8 per row of each step's core matrix besides its `bits`-bit entries."""
+    return (sum(packed_bytes(st["q"] * st["m"], bits) + 8 * st["q"] for st in _steps(node))
+            + bias_bytes(node))
 
 
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
