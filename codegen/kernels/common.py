@@ -175,6 +175,45 @@ def pack_quads(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
     return np.concatenate(chunks).astype(w.dtype)
 
 
+def pass_chunks(rows: int, parts: list[dict[str, int]]) -> list[int]:
+    """The lengths of the passes pack_blocks lays out for a (rows, N) matrix: what the int4
+    packing starts on a byte each (pack_int4)."""
+    return [rows * b["width"] for b in parts for _ in range(b["start"], b["stop"], b["width"])]
+
+
+def pack_int4(values: np.ndarray, chunks: int | list[int] | None = None) -> np.ndarray:
+    """int4 weights (int8 values in [-7, 7], flat, in the order the loop reads them) ->
+    bytes of two weights each, the first in the low nibble (TFLite's kTfLiteInt4 packing),
+    as int8. `chunks`: the lengths of the consecutive runs the loop starts on a byte (a
+    block's pass, a depthwise channel's window; an int: all of that length), each padded
+    with a zero weight to an even count; None: one run."""
+    flat = np.asarray(values, np.int8).reshape(-1)
+    if chunks is None:
+        chunks = [flat.size]
+    elif isinstance(chunks, int):
+        chunks = [chunks] * (flat.size // chunks) if chunks else []
+    if sum(chunks) != flat.size:
+        raise LrfError(f"int4 packing: chunks of {sum(chunks)} weights for {flat.size}")
+    runs, start = [], 0
+    for n in chunks:
+        runs += [flat[start:start + n], np.zeros(n % 2, np.int8)]
+        start += n
+    nib = (np.concatenate(runs).astype(np.int32) & 0xF) if runs else np.zeros(0, np.int32)
+    return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).view(np.int8)
+
+
+def int4_weights(layer: Any, plan: LayerPlan, chunks: Mapping[str, int | list[int] | None]
+                 ) -> LayerPlan:
+    """Sets the template variable `w4` (the layer has 4-bit weights, QLayer.weight_bits)
+    and then packs the named weight arrays two per byte (pack_int4, each with its chunks);
+    an 8-bit layer keeps its arrays."""
+    plan.vars["w4"] = layer.weight_bits == 4
+    if plan.vars["w4"]:
+        for suffix, runs in chunks.items():
+            plan.weights[suffix] = pack_int4(plan.weights[suffix], runs)
+    return plan
+
+
 def float_bias(node: Node, plan: LayerPlan) -> bool:
     """Adds the float bias array `b` when the layer has one; whether it does."""
     if "bias" in node.weights:

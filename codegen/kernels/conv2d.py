@@ -21,7 +21,8 @@ import numpy as np
 from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, col_taps, float_bias,
-                                             folded_bias, pack_blocks, pack_quads, q8_output,
+                                             folded_bias, int4_weights, pack_blocks, pack_quads,
+                                             pass_chunks, q8_output,
                                              requant_q8, row_groups, size_blocks, size_call,
                                              size_parts, spatial)
 from lrf_edge.ir import Node
@@ -105,10 +106,12 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     v = spatial(node, kh, kw)
     if opt.is_size_mode(node):
         return _size_q8(layer, v, k.reshape(kh * kw * c, n))
-    parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
-    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})
+    dsp = opt.dsp and layer.weight_bits == 8  # the int4 loops are generic C
+    parts = blocks(n, DSP_BLOCK if dsp else opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": dsp})
     k2 = k.reshape(kh * kw * c, n)
-    plan.weights["w"] = (pack_quads if opt.dsp else pack_blocks)(k2, parts)
+    plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k2, parts)
+    int4_weights(layer, plan, {"w": pass_chunks(kh * kw * c, parts)})
     plan.weights["b"] = folded_bias(layer, k2)
     requant_q8(layer, k2, plan)
     direct = kh == kw == 1 and not v["padded"]
@@ -186,6 +189,7 @@ def _size_q8(layer: Any, v: dict[str, Any], k2: np.ndarray) -> LayerPlan:
     kn, n = k2.shape
     plan = LayerPlan(vars=dict(v), scratch=kn)
     plan.weights["w"] = pack_blocks(k2, size_blocks(n))
+    int4_weights(layer, plan, {"w": pass_chunks(kn, size_blocks(n))})
     fn = dense.windowed_loop_q8(layer, plan, k2, "conv2d.c.j2", "lrf_conv2d",
                                 T=CTYPES[INT8])
     in_place = (v["KH"] == v["KW"] == v["SH"] == v["SW"] == 1 and not v["padded"]

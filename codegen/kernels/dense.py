@@ -14,9 +14,9 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
-                                             folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8, size_blocks, size_call,
-                                             size_parts)
+                                             folded_bias, int4_weights, pack_blocks,
+                                             pack_quads, pass_chunks, q8_output, requant_q8,
+                                             size_blocks, size_call, size_parts)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -38,11 +38,13 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    dsp = opt.dsp and not opt.is_size_mode(node)  # the shared size-mode loop is generic C
+    # the shared size-mode loop is generic C, and so are the int4 loops
+    dsp = opt.dsp and not opt.is_size_mode(node) and layer.weight_bits == 8
     parts = (size_blocks(y) if opt.is_size_mode(node)
              else blocks(y, DSP_MATVEC if dsp else opt.block))
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
     plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
+    int4_weights(layer, plan, {"w": pass_chunks(x, parts)})
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)
     q8_output(layer, plan)
@@ -77,9 +79,12 @@ def size_fields(plan: LayerPlan, x: int, y: int, prefix: str = ""
 
 
 def shared_loop_q8(layer: Any, plan: LayerPlan) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
-    """The int8 loop of the layer's rounding: its name and the shared C it needs."""
+    """The int8 loop of the layer's rounding and weight bits (int4_weights): its name and
+    the shared C it needs."""
     fn = "lrf_dense_q8_dbl" if layer.rounding == "double" else "lrf_dense_q8"
-    return fn, size_parts("dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"]})
+    w4 = plan.vars["w4"]
+    fn += "_w4" if w4 else ""
+    return fn, size_parts("dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"], "w4": w4})
 
 
 def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
@@ -93,7 +98,8 @@ def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
     q8_output(layer, plan)
     fc, plan.shared = shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", name)
-    plan.shared += size_parts(template, {"fn": fn, "dense": fc}, **fields)
+    plan.shared += size_parts(template, {"fn": fn, "dense": fc, "w4": plan.vars["w4"]},
+                              **fields)
     return fn
 
 

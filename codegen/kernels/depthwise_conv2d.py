@@ -20,7 +20,8 @@ import numpy as np
 from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, col_taps, fast_requant,
-                                             float_bias, folded_bias, padded_scratch,
+                                             float_bias, folded_bias, int4_weights,
+                                             padded_scratch,
                                              q8_output, requant_arrays, row_groups, size_call,
                                              size_parts, spatial)
 from lrf_edge.ir import Node
@@ -75,12 +76,13 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         return _size_q8(layer, plan, k2)
     # DSP, kernel rows of <= 4 taps: each row's weights are one word split by SXTB16 (the
     # last row's word reads 4 - KW bytes past the array: zeros appended)
-    dsp4 = plan.vars["dsp4"] = opt.dsp and m == 1 and kw <= 4
+    dsp4 = plan.vars["dsp4"] = opt.dsp and m == 1 and kw <= 4 and layer.weight_bits == 8
     if m == 1:
         w = np.ascontiguousarray(k2.T).reshape(-1).astype(np.int8)
         plan.weights["w"] = np.concatenate([w, np.zeros(4 - kw if dsp4 else 0, np.int8)])
     else:
         plan.weights["w"] = k2.reshape(-1).astype(np.int8)
+    int4_weights(layer, plan, {"w": kh * kw if m == 1 else None})  # a channel's window
     plan.weights["b"] = folded_bias(layer, k2)
     ring = m == 1 and v["padded"]
     plan.vars["ring"] = ring
@@ -125,6 +127,7 @@ def _size_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     a scratch ring of KH rows) where ring_inplace allows it and it is not dilated."""
     n = k2.shape[1]
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
+    int4_weights(layer, plan, {"w": n})  # a tap's n channels
     fn = dense.windowed_loop_q8(layer, plan, k2, "depthwise_conv2d_q8.c.j2",
                                 "lrf_depthwise")
     v = plan.vars

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
-                                             no_loops, q8_output)
+                                             int4_weights, no_loops, q8_output)
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.recurrent import (gates, kernel_steps, reads_backwards, tt_of,
                                        writes_reversed)
@@ -116,6 +116,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         plan.weights["bh"] = a["bh"]
     plan.weights["mh"], plan.weights["sh"] = a["mh"], a["sh"]
     plan.weights["sig"], plan.weights["tanh"] = a["sig"], a["tanh"]
+    int4_weights(layer, plan, {k: None for k in plan.weights
+                               if k in ("w", "r") or k.endswith("_g")})
     # bytes: int32 gx, gh; int16 h, c or r*h; int16 TT intermediates
     plan.scratch = 8 * v["GU"] + 4 * v["U"] + 4 * half
     plan.shared = [("recurrent_q8.c.j2", {"part": "helpers"})]  # lrf_sat16, lrf_act_q, ...

@@ -30,7 +30,8 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
-                                             pack_blocks, pack_quads, ping_pong, q8_output,
+                                             int4_weights, pack_blocks, pack_quads,
+                                             pass_chunks, ping_pong, q8_output,
                                              size_call, size_parts)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
@@ -97,7 +98,9 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
-    dsp = plan.vars["dsp"] = opt.dsp and not opt.is_size_mode(node)  # size mode's loop is generic
+    # size mode's loop is generic, and so are the int4 loops
+    dsp = plan.vars["dsp"] = (opt.dsp and not opt.is_size_mode(node)
+                              and layer.weight_bits == 8)
 
     def block(p: int) -> int:
         """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
@@ -124,6 +127,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         pack = pack_quads if dsp else pack_blocks
         gw = pack(st.g.T.copy(), info["blocks"]) if packed else st.g.reshape(-1)
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
+        int4_weights(layer, plan, {f"s{i}_g": pass_chunks(st.m, info["blocks"]) if packed
+                                   else None})
         plan.weights[f"s{i}_off"] = off.reshape(-1).astype(np.int32)
         plan.weights[f"s{i}_m"] = st.multiplier.astype(np.int32)
         plan.weights[f"s{i}_s"] = st.shift.astype(np.int32)
@@ -134,7 +139,9 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     if not opt.is_size_mode(node):
         return plan
     fn = "lrf_tt_q8_dbl" if layer.rounding == "double" else "lrf_tt_q8"
-    plan.shared = size_parts("tt_dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"]})
+    w4 = plan.vars["w4"]
+    fn += "_w4" if w4 else ""
+    plan.shared = size_parts("tt_dense_q8.c.j2", {"fn": fn, "RQ": plan.vars["RQ"], "w4": w4})
     rows = [{"params": {"n": s["n"], "q": s["q"], "m": s["m"], "p": s["p"], "zp": s["ZP"],
                         "lo": s["LO"], "hi": s["HI"], "full": int(s["full_off"])},
              "arrays": {"g": f"{s['suffix']}_g", "off": f"{s['suffix']}_off",

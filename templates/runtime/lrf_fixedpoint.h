@@ -137,4 +137,13 @@ static inline int32_t lrf_reciprocal(int32_t x, int32_t *over)
     return lrf_sat_shl(r, 1);
 }
 
+/* Weight i of an int4 array (two per byte, the first in the low nibble: TFLite's
+ * kTfLiteInt4 packing), sign-extended. With i a constant (the kernels' unrolled rows) the
+ * compiler reads each byte once for its two weights: one load and three shifts per pair. */
+static inline int32_t lrf_w4(const int8_t *w, int32_t i)
+{
+    const int32_t b = w[i >> 1];
+    return (i & 1) ? b >> 4 : (int32_t)((uint32_t)b << 28) >> 28;
+}
+
 #endif /* LRF_FIXEDPOINT_H */

@@ -77,6 +77,7 @@ class Case:
     target: str
     mode: str
     block: int
+    weight_bits: int = 8  # int8 cases: 4 quantizes the kernels to int4 (packed in the C)
 
     @property
     def variant(self) -> tuple[str, str, str, str]:
@@ -89,7 +90,8 @@ class Case:
     def describe(self) -> str:
         layers = "; ".join(f"{n.op}{n.attrs or ''} {tuple(n.shape)} {n.activation}".strip()
                            for n in self.graph if n.op != "input")
-        return (f"{self.name} {'/'.join(self.variant)} block {self.block}: input "
+        bits = f" int{self.weight_bits} weights" if self.weight_bits != 8 else ""
+        return (f"{self.name} {'/'.join(self.variant)}{bits} block {self.block}: input "
                 f"{tuple(self.graph.input_shape)} -> {layers}")
 
     def known_failure(self) -> str | None:
@@ -341,9 +343,9 @@ def _in_arena(rng: np.random.Generator, nodes: list[Node]) -> list[Node]:
 
 
 def make_cases(n: int, seed: int = 0, families=FAMILIES, dtypes=DTYPES, targets=TARGETS,
-               modes=MODES) -> list[Case]:
+               modes=MODES, weight_bits: int = 8) -> list[Case]:
     """n seeded cases, round robin over the families and the variants (dtype x target x
-    mode), each with its own graph."""
+    mode), each with its own graph; the int8 ones with `weight_bits`-bit kernels."""
     variants = [(d, t, m) for t in targets for d in dtypes for m in modes]
     fams = list(families)
     out = []
@@ -353,7 +355,8 @@ def make_cases(n: int, seed: int = 0, families=FAMILIES, dtypes=DTYPES, targets=
         dtype, target, mode = variants[(i // len(fams)) % len(variants)]
         g = Graph(_in_arena(rng, FAMILIES[family](rng)), name=f"case{i}")
         x = rng.standard_normal((N_CALIBRATION, *g.input_shape)).astype(np.float32)
-        out.append(Case(i, family, g, x, dtype, target, mode, int(rng.choice(BLOCKS))))
+        out.append(Case(i, family, g, x, dtype, target, mode, int(rng.choice(BLOCKS)),
+                        weight_bits))
     return out
 
 
@@ -384,7 +387,7 @@ def _generate(case: Case, target: Target) -> _Built:
     opts = CodegenOptions(dtype=case.dtype, simd=target.simd, optimize=case.mode,
                           block=case.block)
     if case.dtype == "int8":
-        qg = quantize(case.graph, case.x)
+        qg = quantize(case.graph, case.x, weight_bits=case.weight_bits)
         return _Built(case, generate(qg, case.name, opts), reference.run(qg, x), qg)
     expected = float_forward(case.graph, x).astype(np.float32)
     return _Built(case, generate(case.graph, case.name, opts), expected)
