@@ -58,14 +58,26 @@ class Code(HostRunner, Result):
 
 
 def _int8(graph: Any, data: DataLike, n: int, runtime: str,
-          fallback: np.ndarray | None = None) -> Any:
+          fallback: np.ndarray | None = None, weight_bits: int = 8) -> Any:
     """The int8 model: without data, a full-int8 file's own numerics (as `runtime` computes
-    them) or, failing that, calibrated on `fallback`; with data, calibrated on its first n
-    training inputs."""
+    them; 8-bit weights only) or, failing that, calibrated on `fallback`; with data,
+    calibrated on its first n training inputs; kernels of `weight_bits` bits."""
     from lrf_edge.quant import int8_model, quantize
     if data is None:
-        return int8_model(graph, None, fallback=fallback, runtime=runtime)
-    return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32))
+        return int8_model(graph, None, fallback=fallback, runtime=runtime,
+                          weight_bits=weight_bits)
+    return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32),
+                    weight_bits=weight_bits)
+
+
+def _check_weight_bits(dtype: str, weight_bits: int) -> None:
+    """4-bit weights are a variant of the int8 model: an error for other bit-widths or
+    for float32 code."""
+    if weight_bits not in (8, 4):
+        raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
+    if weight_bits != 8 and dtype != "int8":
+        raise LrfError(f"{weight_bits}-bit weights need int8 code: add --dtype int8 "
+                       "(Python: dtype='int8')")
 
 
 def _int8_facts(model: Any) -> dict:
@@ -86,14 +98,15 @@ def _int8_facts(model: Any) -> dict:
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Code:
+            optimize: str = "speed", weight_bits: int = 8) -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
     quantizes post-training, calibrated on the first `calibration` training inputs of
     `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
-    instead of one specialized function per layer ('speed'). Written to the folder `output`
-    when given.
+    instead of one specialized function per layer ('speed'). `weight_bits` 4 (int8 only)
+    quantizes the kernels of dense, conv2d, depthwise, TT and recurrent layers to int4,
+    stored two per byte. Written to the folder `output` when given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -103,10 +116,13 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     True
     """
     from lrf_edge.cgen import CodegenOptions, generate
+    _check_weight_bits(dtype, weight_bits)
     graph = graph_of(model)
-    model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
+    model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime,
+                                                   weight_bits=weight_bits)
     src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
-    res = Code({"name": src.name, "dtype": dtype, "optimize": optimize, "output_dir": None,
+    res = Code({"name": src.name, "dtype": dtype, "weight_bits": weight_bits,
+                "optimize": optimize, "output_dir": None,
                 "files": sorted(src.files), "arena_bytes": src.arena_bytes,
                 "weight_bytes": src.weight_bytes, "macs": graph.macs,
                 **_int8_facts(model_in),
@@ -124,11 +140,11 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Result:
+            optimize: str = "speed", weight_bits: int = 8) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size' (as in `codegen`).
+    code's mode, 'speed' or 'size', and `weight_bits` 8 or 4 (int8 only), as in `codegen`.
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -144,12 +160,14 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
                        + ", ".join(target_names("qemu")))
     if inputs < 1:
         raise LrfError("--inputs must be at least 1")
+    _check_weight_bits(dtype, weight_bits)
     tgt.check_toolchain()
     graph = graph_of(model)
     x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
     model_in = graph
     if dtype == "int8":
-        model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
+        model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x,
+                         weight_bits=weight_bits)
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
                     optimize=optimize)
@@ -175,7 +193,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
-                   "dtype": dtype, "optimize": optimize,
+                   "dtype": dtype, "weight_bits": weight_bits, "optimize": optimize,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,

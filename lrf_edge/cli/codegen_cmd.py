@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_optimize)
+                                     add_optimize, add_weight_bits)
 from lrf_edge.cli.render import human, table
 
 HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no malloc)"
@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "or post-training quantization calibrated on --data; API "
                         "<name>_infer (float) and <name>_infer_q8 (int8)")
     add_data(p, "its first training inputs; none needed for a full-int8 .tflite")
+    add_weight_bits(p)
     add_int8_runtime(p)
     p.add_argument("--calibration", type=int, default=500, metavar="N",
                    help="calibration inputs for int8 (default 500)")
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import codegen
     res = codegen(args.model, args.output, name=args.name, block=args.block,
                   dtype=args.dtype, data=args.data, calibration=args.calibration,
-                  int8_runtime=args.int8_runtime, optimize=args.optimize)
+                  int8_runtime=args.int8_runtime, optimize=args.optimize,
+                  weight_bits=args.weight_bits)
     if args.json:
         print(res.to_json())
         return 0
@@ -52,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
           + (f", int {src.name}_infer_q8(const {res.int8['input_type']} *input, "
              f"{res.int8['output_type']} *output)" if args.dtype == "int8" else ""))
     if args.dtype == "int8":
-        print(f"int8 numerics: {res.int8['numerics']}")
+        bits = ", int4 weights (two per byte)" if args.weight_bits == 4 else ""
+        print(f"int8 numerics: {res.int8['numerics']}{bits}")
     return 0

@@ -43,6 +43,13 @@ def add_data(p: argparse.ArgumentParser, default: str) -> None:
                    help=f"int8 calibration data: mnist5k, digits or a .npz ({default})")
 
 
+def add_weight_bits(p: argparse.ArgumentParser) -> None:
+    """--weight-bits: 8, or 4 (int4 kernels packed two per byte) with --dtype int8."""
+    p.add_argument("--weight-bits", type=int, default=8, choices=(8, 4),
+                   help="with --dtype int8: 8 (default) or 4 (int4 weights on the dense, "
+                        "conv2d, depthwise, TT and recurrent kernels, two per byte)")
+
+
 def add_int8_runtime(p: argparse.ArgumentParser) -> None:
     """--int8-runtime: whose arithmetic a full-int8 .tflite's own numerics reproduce."""
     p.add_argument("--int8-runtime", default="tflm", choices=("tflm", "litert"),

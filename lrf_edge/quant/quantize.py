@@ -134,19 +134,21 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
 
 
 def int8_model(graph: Graph, data: str | None = None, n: int = CALIBRATION_SAMPLES,
-               fallback: np.ndarray | None = None, runtime: str = "tflm") -> QuantizedGraph:
+               fallback: np.ndarray | None = None, runtime: str = "tflm",
+               weight_bits: WeightBits = 8) -> QuantizedGraph:
     """The int8 model a command builds: a full-int8 file's own numerics (as `runtime`
-    computes them) when no calibration data is given; else calibrated on `data`'s first n
-    training inputs, or on `fallback` inputs."""
-    if data is None and has_file_quant(graph):
+    computes them) when no calibration data is given and the weights stay 8-bit; else
+    calibrated on `data`'s first n training inputs, or on `fallback` inputs, with
+    `weight_bits` (quantize)."""
+    if data is None and has_file_quant(graph) and weight_bits == 8:
         return from_file(graph, runtime)
     if data is not None:
-        return quantize(graph, calibration_data(data, graph, n))
+        return quantize(graph, calibration_data(data, graph, n), weight_bits=weight_bits)
     if fallback is None:
         raise LrfError("int8 quantization needs calibration data: pass representative "
                        "inputs (--data mnist5k, digits or a .npz), or give a full-int8 "
                        ".tflite (its own scales are used)")
-    return quantize(graph, fallback)
+    return quantize(graph, fallback, weight_bits=weight_bits)
 
 
 def calibration_data(spec: str, graph: Graph, n: int = CALIBRATION_SAMPLES) -> np.ndarray:
