@@ -214,6 +214,22 @@ def int4_weights(layer: Any, plan: LayerPlan, chunks: Mapping[str, int | list[in
     return plan
 
 
+def pack_octs(w: np.ndarray, parts: list[dict[str, int]]) -> np.ndarray:
+    """(K, N) int4 matrix (int8 values) -> flat array read by the DSP int4 loops
+    (common_q8.j2 `dsp_dot4`) once pack_int4 puts two per byte: per block of `width`
+    channels, [K/8][width][8] with each channel's eight k in the order k, k+4, k+1, k+5, ...
+    (byte i of the word: k + i low, k + 4 + i high), then the K % 8 last k as [K%8][width]."""
+    k8 = w.shape[0] // 8 * 8
+    order = [0, 4, 1, 5, 2, 6, 3, 7]
+    chunks = []
+    for b in parts:
+        for j in range(b["start"], b["stop"], b["width"]):
+            blk = w[:, j:j + b["width"]]
+            main = blk[:k8].reshape(k8 // 8, 8, b["width"]).transpose(0, 2, 1)[:, :, order]
+            chunks += [main.reshape(-1), blk[k8:].reshape(-1)]
+    return np.concatenate(chunks).astype(w.dtype)
+
+
 def float_bias(node: Node, plan: LayerPlan) -> bool:
     """Adds the float bias array `b` when the layer has one; whether it does."""
     if "bias" in node.weights:

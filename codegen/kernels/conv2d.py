@@ -22,7 +22,7 @@ from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, col_taps, float_bias,
                                              folded_bias, int4_weights, pack_blocks, pack_quads,
-                                             pass_chunks, q8_output,
+                                             pack_octs, pass_chunks, q8_output,
                                              requant_q8, row_groups, size_blocks, size_call,
                                              size_parts, spatial)
 from lrf_edge.ir import Node
@@ -106,11 +106,11 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     v = spatial(node, kh, kw)
     if opt.is_size_mode(node):
         return _size_q8(layer, v, k.reshape(kh * kw * c, n))
-    dsp = opt.dsp and layer.weight_bits == 8  # the int4 loops are generic C
-    parts = blocks(n, DSP_BLOCK if dsp else opt.block)
-    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": dsp})
+    parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw * c, n)
-    plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k2, parts)
+    dsp_pack = pack_octs if layer.weight_bits == 4 else pack_quads
+    plan.weights["w"] = (dsp_pack if opt.dsp else pack_blocks)(k2, parts)
     int4_weights(layer, plan, {"w": pass_chunks(kh * kw * c, parts)})
     plan.weights["b"] = folded_bias(layer, k2)
     requant_q8(layer, k2, plan)

@@ -15,8 +15,8 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, int4_weights, pack_blocks,
-                                             pack_quads, pass_chunks, q8_output, requant_q8,
-                                             size_blocks, size_call, size_parts)
+                                             pack_octs, pack_quads, pass_chunks, q8_output,
+                                             requant_q8, size_blocks, size_call, size_parts)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -38,12 +38,12 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
-    # the shared size-mode loop is generic C, and so are the int4 loops
-    dsp = opt.dsp and not opt.is_size_mode(node) and layer.weight_bits == 8
+    dsp = opt.dsp and not opt.is_size_mode(node)  # the shared size-mode loop is generic C
     parts = (size_blocks(y) if opt.is_size_mode(node)
              else blocks(y, DSP_MATVEC if dsp else opt.block))
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
-    plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
+    dsp_pack = pack_octs if layer.weight_bits == 4 else pack_quads
+    plan.weights["w"] = (dsp_pack if dsp else pack_blocks)(k, parts)
     int4_weights(layer, plan, {"w": pass_chunks(x, parts)})
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)

@@ -30,7 +30,7 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
-                                             int4_weights, pack_blocks, pack_quads,
+                                             int4_weights, pack_blocks, pack_octs, pack_quads,
                                              pass_chunks, ping_pong, q8_output,
                                              size_call, size_parts)
 from lrf_edge.errors import LrfError
@@ -98,9 +98,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
-    # size mode's loop is generic, and so are the int4 loops
-    dsp = plan.vars["dsp"] = (opt.dsp and not opt.is_size_mode(node)
-                              and layer.weight_bits == 8)
+    dsp = plan.vars["dsp"] = opt.dsp and not opt.is_size_mode(node)  # size mode's loop is generic
 
     def block(p: int) -> int:
         """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
@@ -124,7 +122,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                                 "blocks": _step_blocks(st.q, st.p, block(st.p)),
                                 "suffix": f"s{i}"}
         packed = st.p == 1 and not opt.is_size_mode(node)
-        pack = pack_quads if dsp else pack_blocks
+        pack = (pack_octs if layer.weight_bits == 4 else pack_quads) if dsp else pack_blocks
         gw = pack(st.g.T.copy(), info["blocks"]) if packed else st.g.reshape(-1)
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
         int4_weights(layer, plan, {f"s{i}_g": pass_chunks(st.m, info["blocks"]) if packed
