@@ -105,8 +105,8 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     quantizes post-training, calibrated on the first `calibration` training inputs of
     `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
     instead of one specialized function per layer ('speed'). `weight_bits` 4 (int8 only)
-    quantizes the kernels of dense, conv2d, depthwise, TT and recurrent layers to int4,
-    stored two per byte. Written to the folder `output` when given.
+    quantizes to int4 every kernel that takes it (lrf_edge.quant's weight bits), stored two
+    per byte. Written to the folder `output` when given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))

@@ -46,8 +46,8 @@ def add_data(p: argparse.ArgumentParser, default: str) -> None:
 def add_weight_bits(p: argparse.ArgumentParser) -> None:
     """--weight-bits: 8, or 4 (int4 kernels packed two per byte) with --dtype int8."""
     p.add_argument("--weight-bits", type=int, default=8, choices=(8, 4),
-                   help="with --dtype int8: 8 (default) or 4 (int4 weights on the dense, "
-                        "conv2d, depthwise, TT and recurrent kernels, two per byte)")
+                   help="with --dtype int8: 8 (default) or 4 (int4 weights, two per byte, "
+                        "on every layer whose kernel takes them)")
 
 
 def add_int8_runtime(p: argparse.ArgumentParser) -> None:
