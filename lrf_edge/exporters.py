@@ -5,7 +5,8 @@ Every graph, original or factorized, becomes a Keras model with `lrf_edge.train.
 - TFLite: `tf.lite.TFLiteConverter` on the model re-wrapped with a fixed batch of 1, so the
   flatbuffer holds only the network's real ops (a dynamic batch adds SHAPE/STRIDED_SLICE/
   PACK). `int8=True` quantizes weights and activations fully (int8 input and output too)
-  with a representative data set.
+  with a representative data set; `weight_bits=4` then makes the kernels kTfLiteInt4
+  (lrf_edge.tflite_int4).
 - ONNX: tf2onnx's `from_function` (its `from_keras` fails on Keras 3 models), batch 1,
   input named "input" in the Keras layout (NHWC images).
 """
@@ -120,15 +121,24 @@ def onnx_ops(buf: bytes) -> list[str]:
 
 
 def export(graph: Graph, to: str, path: str, int8: bool = False,
-           representative: np.ndarray | None = None, opset: int = 13) -> Exported:
-    """Write the graph as `to` ('tflite' or 'onnx') to `path`."""
+           representative: np.ndarray | None = None, opset: int = 13,
+           weight_bits: int = 8) -> Exported:
+    """Write the graph as `to` ('tflite' or 'onnx') to `path` (int8 TFLite: with
+    `weight_bits`-bit kernels, 8 or 4)."""
     if to not in FORMATS:
         raise LrfError(f"unknown export format '{to}'; supported: {', '.join(FORMATS)}")
     if int8 and to != "tflite":
         raise LrfError("--int8 applies to --to tflite only")
+    if weight_bits not in (8, 4):
+        raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
+    if weight_bits != 8 and not int8:
+        raise LrfError(f"{weight_bits}-bit weights need a full-int8 file: add --int8")
     model = keras_model(graph)
     if to == "tflite":
         buf = tflite_bytes(model, int8=int8, representative=representative)
+        if weight_bits == 4:
+            from lrf_edge.tflite_int4 import to_int4
+            buf = to_int4(buf)
         ops = tflite_ops(buf)
     else:
         buf = onnx_bytes(model, opset=opset)

@@ -139,9 +139,10 @@ def default_export_path(model: str, to: str, int8: bool) -> str:
 
 def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *,
            int8: bool = False, data: DataLike = None, opset: int = 13,
-           progress: ProgressLike = True) -> Exported:
+           progress: ProgressLike = True, weight_bits: int = 8) -> Exported:
     """The model (original or compressed) as a TFLite flatbuffer (float or full-int8,
-    calibrated on `data`'s training inputs) or ONNX; the file needs nothing of lrf-edge.
+    calibrated on `data`'s training inputs; `weight_bits` 4: its kernels int4, kTfLiteInt4
+    tensors that TFLite Micro runs) or ONNX; the file needs nothing of lrf-edge.
 
     Written to `output` when given; else kept in `.content` (`.save(path)` writes it).
 
@@ -168,10 +169,12 @@ def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *
             Progress(f"export {graph.name}", progress) as prog:
         with native_stderr():
             done = export_graph(graph, to, os.path.join(tmp, f"model.{to}"), int8=int8,
-                                representative=representative, opset=opset)
+                                representative=representative, opset=opset,
+                                weight_bits=weight_bits)
         content = Path(done.path).read_bytes()
         prog.step(f"converted to {'int8 ' if int8 else ''}{to}: {done.bytes} bytes")
     res = Exported({"path": None, "format": done.format, "int8": done.int8,
+                    "weight_bits": weight_bits if int8 else None,
                     "bytes": done.bytes, "ops": done.ops}, content)
     if output is not None:
         res.save(output)

@@ -37,6 +37,7 @@ from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.ops import spec_of
 from lrf_edge.registry import registrar
+from lrf_edge.tflite_int4 import INT4, unpack
 
 FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16,
@@ -132,6 +133,14 @@ class _Converter:
             data = self.buf[b.offset:b.offset + b.size]
         if data is None:
             return None
+        if t.type == INT4:  # kTfLiteInt4 weights, two per byte (lrf_edge.tflite_int4)
+            shape = check_shape(t.shape if t.shape is not None else [],
+                                f"tensor '{self.tname(i)}'")
+            try:
+                return unpack(data, math.prod(shape)).reshape(shape)
+            except LrfError as exc:
+                raise LrfError(f"tensor '{self.tname(i)}': {exc} (truncated or corrupted)"
+                               ) from None
         dtype = DTYPES.get(t.type)
         if dtype is None:
             raise LrfError(f"tensor '{self.tname(i)}' has an unsupported element type {t.type}")
@@ -269,9 +278,11 @@ def _padding(code: int) -> str:
 
 def _weight_quant(c: _Converter, node: Node, w: int, b: int) -> None:
     q = c.quant(w)
-    if q is not None and c.sg.tensors[w].type in (3, 9):
+    if q is not None and c.sg.tensors[w].type in (3, 9, INT4):
         node.attrs.setdefault("quant", {})["weight_scales"] = [float(s) for s in q[0]]
         node.attrs["quant"]["weight_zero_points"] = [int(z) for z in q[1]]
+        if c.sg.tensors[w].type == INT4:
+            node.attrs["quant"]["weight_bits"] = 4
     if b >= 0 and c.quant(b) is not None and c.sg.tensors[b].type == 2:
         node.attrs.setdefault("quant", {})["bias_scales"] = [float(s) for s in c.quant(b)[0]]
         node.attrs["quant"]["bias_q"] = [int(v) for v in c.raw(b).reshape(-1)]

@@ -86,7 +86,7 @@ def _check(node: Node) -> None:
 
 def from_file(graph: Graph, runtime: str = "tflm") -> QuantizedGraph:
     """The QuantizedGraph of a full-int8 TFLite file's own quantization, computing as
-    `runtime` does ("tflm" or "litert")."""
+    `runtime` does ("tflm" or "litert"); a kernel the file holds as int4 keeps 4 bits."""
     if runtime not in RUNTIMES:
         raise LrfError(f"unknown runtime '{runtime}'; valid: {', '.join(RUNTIMES)}")
     in_q, out_q, io = file_io(graph)
@@ -104,7 +104,8 @@ def from_file(graph: Graph, runtime: str = "tflm") -> QuantizedGraph:
         if pre is None:
             raise LrfError(f"layer '{node.name}': the file has no int8 parameters for it")
         layer = QLayer(node.name, node.op, node.activation, ins, pre, pre,
-                       rounding=layer_rounding(node.op, runtime))
+                       rounding=layer_rounding(node.op, runtime),
+                       weight_bits=int(node.attrs.get("quant", {}).get("weight_bits", 8)))
         if mod.REQUANTIZES:
             mod.quantize(node, layer, None)
         quantize_activation(layer)
