@@ -244,6 +244,7 @@ def generate(model: Model, name: str | None = None,
     layers: list[dict[str, Any]] = []
     infos: list[LayerInfo] = []
     weights: list[tuple[str, str, np.ndarray]] = []
+    aligned: set[str] = set()  # the arrays read a word at a time
     shared: dict[str, str] = {}  # size mode's shared loops, each once: key -> C
     for pos, node in enumerate(graph):
         if node.is_input:
@@ -257,6 +258,7 @@ def generate(model: Model, name: str | None = None,
                 args.append(ptr(scratch_of[node.name], ""))
             for suffix, arr in plan.weights.items():
                 weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
+            aligned |= {f"{fn}_{suffix}" for suffix in plan.aligned}
             layer = {"fn": fn, "name": node.name, "op": node.op, "act": node.activation,
                      "n_inputs": len(node.inputs), "in_shape": list(node.in_shapes[0]),
                      "out_shape": list(node.shape), "out_size": math.prod(node.shape),
@@ -284,7 +286,8 @@ def generate(model: Model, name: str | None = None,
     io = {b.values[0]: b.offset for b in buffers if b.values[0].startswith("io:")}
     weight_bytes = sum(int(a.nbytes) for _, _, a in weights)
     ctx = {"name": name, "NAME": name.upper(), "graph_name": graph.name, "layers": layers,
-           "shared": list(shared.values()), "weights": weights, "arena_size": p.arena,
+           "shared": list(shared.values()), "weights": weights, "aligned": aligned,
+           "arena_size": p.arena,
            "arena_bytes": total,
            "input_shape": list(graph.input_shape), "output_shape": list(graph.output_shape),
            "input_size": math.prod(graph.input_shape),

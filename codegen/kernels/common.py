@@ -48,6 +48,8 @@ class LayerPlan:
     # int8 recurrent helpers): (template, variables) rendered with S=variables, once per
     # model whoever asks for it; the family's template holds it beside the layer's function
     shared: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # suffixes of the arrays the loops read a word at a time (int4 weights): LRF_WORD_ALIGNED
+    aligned: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,13 @@ def pack_int4(values: np.ndarray, chunks: int | list[int] | None = None) -> np.n
         start += n
     nib = (np.concatenate(runs).astype(np.int32) & 0xF) if runs else np.zeros(0, np.int32)
     return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).view(np.int8)
+
+
+def swar_aligned(plan: LayerPlan, suffix: str, parts: list[dict[str, int]]) -> None:
+    """An int4 array whose generic loop reads passes of 8 a word at a time (common_q8.j2
+    swar8_rows) starts on a word (LayerPlan.aligned)."""
+    if plan.vars["w4"] and not plan.vars["dsp"] and any(b["width"] == 8 for b in parts):
+        plan.aligned.add(suffix)
 
 
 def int4_weights(layer: Any, plan: LayerPlan, chunks: Mapping[str, int | list[int] | None]

@@ -16,7 +16,8 @@ from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOpti
                                              LayerPlan, block_widths, blocks, float_bias,
                                              folded_bias, int4_weights, pack_blocks,
                                              pack_octs, pack_quads, pass_chunks, q8_output,
-                                             requant_q8, size_blocks, size_call, size_parts)
+                                             requant_q8, size_blocks, size_call, size_parts,
+                                             swar_aligned)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -45,6 +46,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     dsp_pack = pack_octs if layer.weight_bits == 4 else pack_quads
     plan.weights["w"] = (dsp_pack if dsp else pack_blocks)(k, parts)
     int4_weights(layer, plan, {"w": pass_chunks(x, parts)})
+    if not opt.is_size_mode(node):
+        swar_aligned(plan, "w", parts)
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)
     q8_output(layer, plan)

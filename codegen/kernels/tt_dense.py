@@ -31,7 +31,7 @@ import numpy as np
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
                                              int4_weights, pack_blocks, pack_octs, pack_quads,
-                                             pass_chunks, ping_pong, q8_output,
+                                             pass_chunks, ping_pong, q8_output, swar_aligned,
                                              size_call, size_parts)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
@@ -127,6 +127,8 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         plan.weights[f"s{i}_g"] = gw.astype(np.int8)
         int4_weights(layer, plan, {f"s{i}_g": pass_chunks(st.m, info["blocks"]) if packed
                                    else None})
+        if packed:
+            swar_aligned(plan, f"s{i}_g", info["blocks"])
         plan.weights[f"s{i}_off"] = off.reshape(-1).astype(np.int32)
         plan.weights[f"s{i}_m"] = st.multiplier.astype(np.int32)
         plan.weights[f"s{i}_s"] = st.shift.astype(np.int32)

@@ -24,4 +24,11 @@
 #define LRF_SHARED
 #endif
 
+/* The int4 weight arrays that kernels read a word (eight weights) at a time start on a word. */
+#if defined(__GNUC__)
+#define LRF_WORD_ALIGNED __attribute__((aligned(4)))
+#else
+#define LRF_WORD_ALIGNED
+#endif
+
 #endif /* LRF_COMPILER_H */

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import conformance as cf
-from graphs import residual_graph
+from graphs import dense_graph, residual_graph
+from host import host_q8
 from toolchain import need
 
 from lrf_edge.cgen import CodegenOptions, generate
@@ -38,6 +39,24 @@ def test_host_sweep_of_every_int4_kernel_in_both_modes():
     _assert_all_pass(outcomes)
     assert {k[:4] for k in cf.tally(outcomes)} == {(f, "int8", "host", m) for f in FAMILIES
                                                    for m in cf.MODES}
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_word_loop_lanes_hold_the_extreme_sums(sign):
+    """The generic pass of 8 (two channels per multiply, 16-bit lanes) at its bound: every
+    weight 7 or -7 and every input -128, over 16-row chunks and a tail."""
+    k = 16 * 3 + 5
+    g = dense_graph(k, 8)
+    g["fc"].weights["kernel"] = np.full((k, 8), 0.5 * sign, np.float32)
+    x = np.concatenate([np.full((1, k), -1.0), np.full((1, k), 1.0),
+                        np.random.default_rng(0).uniform(-1, 1, (30, k))]).astype(np.float32)
+    qg = quantize(g, x, weight_bits=4)
+    xq = qg.input.quantize(x[:2])
+    assert xq.min() == -128 and np.abs(qg.layers["fc"].kernel).min() == 7
+    src = generate(qg, "lanes", CodegenOptions(dtype="int8"))
+    assert "0x000F000Fu" in src.files["lanes.c"]
+    out, _ = host_q8(src, xq)
+    np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
 
 
 def test_int4_layers_halve_their_weight_arrays():
