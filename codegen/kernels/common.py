@@ -329,6 +329,17 @@ def folded_bias(layer: Any, kernel2d: np.ndarray) -> np.ndarray:
     return b.astype(np.int32)
 
 
+def acc16_bias(bias: np.ndarray, k: int) -> np.ndarray | None:
+    """The start of the DSP int4 loops' accumulators (common_q8.j2 dsp_dot4), which sum 16x
+    the products: 16x the folded bias, when no partial sum of it and 16x k int8 x int4
+    products can leave int32 (|16 b| + 16 k 128 7 < 2^31); None when one could (the layer
+    then takes the generic int4 loops)."""
+    b16 = np.asarray(bias, np.int64) * 16
+    if np.abs(b16).max(initial=0) + 16 * k * 128 * 7 >= 2 ** 31:
+        return None
+    return b16.astype(np.int32)
+
+
 def requant_arrays(layer: Any, plan: LayerPlan) -> None:
     """The per-channel multipliers `m` and shifts `s`."""
     plan.weights["m"] = layer.multiplier.astype(np.int32)

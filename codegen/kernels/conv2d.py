@@ -20,11 +20,11 @@ import numpy as np
 
 from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
-                                             LayerPlan, block_widths, blocks, col_taps, float_bias,
-                                             folded_bias, int4_weights, pack_blocks, pack_quads,
-                                             pack_octs, pass_chunks, q8_output,
-                                             requant_q8, row_groups, size_blocks, size_call,
-                                             size_parts, spatial)
+                                          LayerPlan, acc16_bias, block_widths, blocks,
+                                          col_taps, float_bias, folded_bias, int4_weights,
+                                          pack_blocks, pack_quads, pack_octs, pass_chunks,
+                                          q8_output, requant_q8, row_groups, size_blocks,
+                                          size_call, size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -106,14 +106,19 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     v = spatial(node, kh, kw)
     if opt.is_size_mode(node):
         return _size_q8(layer, v, k.reshape(kh * kw * c, n))
-    parts = blocks(n, DSP_BLOCK if opt.dsp else opt.block)
-    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": opt.dsp})
     k2 = k.reshape(kh * kw * c, n)
+    bias = folded_bias(layer, k2)
+    b16 = acc16_bias(bias, kh * kw * c) if opt.dsp and layer.weight_bits == 4 else None
+    dsp = opt.dsp and (layer.weight_bits == 8 or b16 is not None)
+    parts = blocks(n, DSP_BLOCK if dsp else opt.block)
+    plan = LayerPlan(vars={**v, "blocks": parts, "dsp": dsp})
     dsp_pack = pack_octs if layer.weight_bits == 4 else pack_quads
-    plan.weights["w"] = (dsp_pack if opt.dsp else pack_blocks)(k2, parts)
+    plan.weights["w"] = (dsp_pack if dsp else pack_blocks)(k2, parts)
     int4_weights(layer, plan, {"w": pass_chunks(kh * kw * c, parts)})
-    plan.weights["b"] = folded_bias(layer, k2)
+    plan.weights["b"] = bias
     requant_q8(layer, k2, plan)
+    if b16 is not None:
+        plan.weights["b"] = b16
     direct = kh == kw == 1 and not v["padded"]
     plan.vars.update({"col": not direct,
                       # 1x1, stride 1, unpadded: the pixels are one contiguous run

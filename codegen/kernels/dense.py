@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
-                                             LayerPlan, block_widths, blocks, float_bias,
-                                             folded_bias, int4_weights, pack_blocks,
-                                             pack_octs, pack_quads, pass_chunks, q8_output,
-                                             requant_q8, size_blocks, size_call, size_parts,
-                                             swar_aligned)
+                                          LayerPlan, acc16_bias, block_widths, blocks,
+                                          float_bias, folded_bias, int4_weights, pack_blocks,
+                                          pack_octs, pack_quads, pass_chunks, q8_output,
+                                          requant_q8, size_blocks, size_call, size_parts,
+                                          swar_aligned)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -39,7 +39,10 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     x, y = k.shape
+    bias = folded_bias(layer, k)
     dsp = opt.dsp and not opt.is_size_mode(node)  # the shared size-mode loop is generic C
+    b16 = acc16_bias(bias, x) if dsp and layer.weight_bits == 4 else None
+    dsp = dsp and (layer.weight_bits == 8 or b16 is not None)
     parts = (size_blocks(y) if opt.is_size_mode(node)
              else blocks(y, DSP_MATVEC if dsp else opt.block))
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
@@ -48,8 +51,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     int4_weights(layer, plan, {"w": pass_chunks(x, parts)})
     if not opt.is_size_mode(node):
         swar_aligned(plan, "w", parts)
-    plan.weights["b"] = folded_bias(layer, k)
+    plan.weights["b"] = bias
     requant_q8(layer, k, plan)
+    if b16 is not None:
+        plan.weights["b"] = b16
     q8_output(layer, plan)
     if not opt.is_size_mode(node):
         return plan

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
-                                             LayerPlan, block_widths, blocks, float_bias,
-                                             int4_weights, pack_blocks, pack_octs, pack_quads,
-                                             pass_chunks, ping_pong, q8_output, swar_aligned,
-                                             size_call, size_parts)
+                                          LayerPlan, acc16_bias, block_widths, blocks,
+                                          float_bias, int4_weights, pack_blocks, pack_octs,
+                                          pack_quads, pass_chunks, ping_pong, q8_output,
+                                          swar_aligned, size_call, size_parts)
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 from lrf_edge.ir.ops.tt_dense import core_matrix, tt_steps
@@ -98,7 +98,11 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = _plan(node)
-    dsp = plan.vars["dsp"] = opt.dsp and not opt.is_size_mode(node)  # size mode's loop is generic
+    w4 = layer.weight_bits == 4
+    dsp = opt.dsp and not opt.is_size_mode(node)  # size mode's loop is generic
+    # int4: the DSP loops sum 16x the products from 16x the offsets, where none overflows
+    dsp = plan.vars["dsp"] = dsp and (not w4 or all(
+        acc16_bias(_offsets(st), st.m) is not None for st in layer.steps if st.p == 1))
 
     def block(p: int) -> int:
         """A p == 1 step with the DSP extension runs dense's DSP loop (its m inputs
@@ -108,13 +112,12 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     infos: list[dict[str, Any]] = []
     last = len(layer.steps) - 1
     for i, st in enumerate(layer.steps):
-        g = st.g.astype(np.int64)
-        off = -int(st.inp.zero_point) * g.sum(axis=1)            # (q,)
+        off = _offsets(st)
         full = st.bias is not None
-        if full:
-            off = st.bias.astype(np.int64) + off[None, :, None]   # (n, q, p)
         if np.abs(off).max(initial=0) >= 2 ** 31:
             raise LrfError(f"layer '{node.name}': int32 offset overflow in TT step {i}")
+        if dsp and w4 and st.p == 1:
+            off = acc16_bias(off, st.m)
         info: dict[str, Any] = {"k": st.k, "n": st.n, "q": st.q, "m": st.m, "p": st.p,
                                 "full_off": full, "ZP": int(st.out.zero_point),
                                 "LO": int(layer.act_min) if i == last else -128,
@@ -151,6 +154,15 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                      {"steps": len(infos), "half": _half(infos), "size": plan.vars["Y"]},
                      {"s": "steps", "lut": "lut" if plan.vars["lut"] else None}, INT8,
                      [{"name": "steps", "type": "lrf_tt_q8_step", "rows": rows}], tmp=True)
+
+
+def _offsets(st: Any) -> np.ndarray:
+    """A TT step's int64 accumulator start: the input zero point folded, per q, or with
+    the bias (the last step) per (n, q, p)."""
+    off = -int(st.inp.zero_point) * st.g.astype(np.int64).sum(axis=1)  # (q,)
+    if st.bias is not None:
+        off = st.bias.astype(np.int64) + off[None, :, None]             # (n, q, p)
+    return off
 
 
 def _half(steps: list[dict[str, Any]]) -> int:

@@ -35,6 +35,14 @@ static inline int32_t lrf_sxtb16_ror8(int32_t v)
     return r;
 }
 
+/* v in a register the compiler cannot see through: a constant mask that Thumb-2 then ANDs
+ * with a shifted operand in one instruction (an immediate mask takes a separate shift). */
+static inline uint32_t lrf_opaque(uint32_t v)
+{
+    __asm__("" : "+r"(v));
+    return v;
+}
+
 /* hi(a m) + r in one SMMLA: the high word of (r << 32) + a m, the requantization's product
  * and rounding term (exact: r's low word is zero). */
 static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
