@@ -116,8 +116,11 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
         plan.weights["bh"] = a["bh"]
     plan.weights["mh"], plan.weights["sh"] = a["mh"], a["sh"]
     plan.weights["sig"], plan.weights["tanh"] = a["sig"], a["tanh"]
-    int4_weights(layer, plan, {k: None for k in plan.weights
-                               if k in ("w", "r") or k.endswith("_g")})
+    # int4: each row the loops read (a gate column of W or R, a row q of a TT core) from a byte
+    rows = {"w": v["C"], "r": v["U"]}
+    for side in SIDES.values():
+        rows.update({f"{side}{i}_g": st["m"] for i, st in enumerate(plan.vars[f"{side}tt"] or [])})
+    int4_weights(layer, plan, {k: n for k, n in rows.items() if k in plan.weights})
     # bytes: int32 gx, gh; int16 h, c or r*h; int16 TT intermediates
     plan.scratch = 8 * v["GU"] + 4 * v["U"] + 4 * half
     plan.shared = [("recurrent_q8.c.j2", {"part": "helpers"})]  # lrf_sat16, lrf_act_q, ...

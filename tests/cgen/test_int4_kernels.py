@@ -59,6 +59,34 @@ def test_word_loop_lanes_hold_the_extreme_sums(sign):
     np.testing.assert_array_equal(out, reference.run_q8(qg, xq))
 
 
+def test_factorized_recurrent_cells_with_int4_cores():
+    """GRU/LSTM whose kernels are TT-matrices or SVD pairs (svd_rnn, tt_rnn): the int4
+    cores, each row from a byte, bit-exact on the host."""
+    from lrf_edge.frontends.keras import from_keras_model
+    from lrf_edge.methods import applicable, method
+    from sequence_models import factorable_rnn_model
+    g = from_keras_model(factorable_rnn_model())
+    x = np.random.default_rng(2).standard_normal((16, *g.input_shape)).astype(np.float32)
+    done = 0
+    for layer in ("g", "l"):  # a GRU and an LSTM, one solution of each method
+        for name in applicable(g[layer]):
+            t = method(name).space(g[layer])
+            both = t[(t["rank_x"] > 0) & (t["rank_h"] > 0)]
+            if not len(both):
+                continue
+            f = g.replace(layer, method(name).decompose(g[layer], both[len(both) // 2]))
+            qg = quantize(f, x, weight_bits=4)
+            cell = next(l for l in qg.layers.values() if l.op in ("gru", "lstm") and
+                        any(k.endswith("_g") for k in l.arrays))
+            assert cell.weight_bits == 4
+            assert max(np.abs(a).max() for a in cell.weight_arrays()) == 7
+            xq = qg.input.quantize(x)
+            src = generate(qg, "rnn4", CodegenOptions(dtype="int8"))
+            np.testing.assert_array_equal(host_q8(src, xq)[0], reference.run_q8(qg, xq))
+            done += 1
+    assert done >= 2
+
+
 def test_int4_layers_halve_their_weight_arrays():
     g = residual_graph()
     x = np.random.default_rng(0).normal(size=(32, *g.input_shape)).astype(np.float32)
