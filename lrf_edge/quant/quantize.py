@@ -6,6 +6,13 @@
   (TFLite's nudged parameters; the range always contains 0; params.py). Ops that requantize
   (weighted ops, add) get their own scale; pooling, padding, flatten, reshape and the
   standalone activation keep their input's.
+- `activation_bits` 16 (for the whole graph, or per layer: {name: 16}) makes a layer's
+  output int16 instead (TFLite's 16x8 scheme: symmetric, zero point 0; int64 biases and
+  accumulators, channels.py), where int8 activations lose too much; a layer that keeps its
+  input's scale keeps its width too. At a boundary the consumer converts: a weighted op or
+  add reads int8 and writes int16, or the reverse, in its own requantization. Table
+  activations (sigmoid, tanh, softmax, hard_*) have fixed int8 output scales: with a global
+  16 those layers stay int8; named in a mapping they are refused.
 - Fused activations: clamps, int8 tables, the integer softmax (activations.py).
 - Each op's own rule (TT steps, add's rescaling, ...) lives in its module in ops/.
 
@@ -17,16 +24,19 @@ shifts, tables); `int8_weight_bytes(graph)` estimates it without calibration.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Mapping
+
 import numpy as np
 
 from lrf_edge.data import fit_to, load_data
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph
+from lrf_edge.ir import Graph, Node
 from lrf_edge.quant.activations import TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
 from lrf_edge.quant.ops import OPS, op_module
-from lrf_edge.quant.params import QParams, qparams
+from lrf_edge.quant.params import ACTIVATION_BITS, QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.ranges import Ranges
 
@@ -47,10 +57,55 @@ def int8_weight_bytes(graph: Graph) -> int:
     return int(total)
 
 
+def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
+                      ) -> dict[str, int]:
+    """The output width (8 or 16) each node asks for: `activation_bits` for every node, or
+    {layer name: bits} (others 8); a one-line error for anything else. A global 16 leaves
+    layers with a table activation, and the tensor a standalone one reads, at 8 (fixed int8
+    scales; see the module doc). What a
+    per-layer allocation calls to turn its choice into `quantize`'s argument."""
+    if isinstance(activation_bits, Mapping):
+        unknown = sorted(set(activation_bits) - {n.name for n in graph})
+        if unknown:
+            raise LrfError(f"activation_bits names no layer of the model: {', '.join(unknown)}")
+        wanted = {n.name: activation_bits.get(n.name, 8) for n in graph}
+    else:
+        wanted = {n.name: (8 if n.activation in TABLE_ACTS else activation_bits)
+                  for n in graph}
+        for n in graph:  # a standalone table activation reads an int8 tensor
+            if n.op == "activation" and n.activation in TABLE_ACTS:
+                src = graph[n.inputs[0]]
+                while not src.is_input and not op_module(src).REQUANTIZES:
+                    src = graph[src.inputs[0]]
+                wanted[src.name] = 8
+    bad = sorted({repr(b) for b in wanted.values()
+                  if isinstance(b, bool) or b not in ACTIVATION_BITS})
+    if bad:
+        raise LrfError(f"activation bits must be 8 or 16, not {', '.join(bad)}")
+    return wanted
+
+
+def _width(node: Node, mod: ModuleType, wanted: int, ins: list[QParams], named: bool) -> int:
+    """The node's output width: its own (requantizing ops) or its input's; refused where
+    the op has no 16-bit rule or a mapping (`named`) asks a scale-keeping op to change
+    width."""
+    bits = wanted if mod.REQUANTIZES or node.is_input else ins[0].bits
+    if named and not mod.REQUANTIZES and not node.is_input and wanted == 16 and bits != 16:
+        raise LrfError(f"layer '{node.name}': it keeps its input's int8 scale; give 16 bits "
+                       "to the layer that produces its input")
+    if 16 in [bits, *(q.bits for q in ins)] and \
+            16 not in getattr(mod, "ACTIVATION_BITS", (8,)):
+        raise LrfError(f"layer '{node.name}': op '{node.op}' has no 16-bit activation rule; "
+                       "keep it and its inputs at 8 bits")
+    return bits
+
+
 def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
-             ranges: Ranges | None = None, keep_io: FileIO | None = None) -> QuantizedGraph:
+             ranges: Ranges | None = None, keep_io: FileIO | None = None,
+             activation_bits: int | Mapping[str, int] = 8) -> QuantizedGraph:
     """Post-training int8 quantization of the graph, calibrated on `calibration_x`
-    (n x input shape, a few hundred representative inputs) or on given `ranges`.
+    (n x input shape, a few hundred representative inputs) or on given `ranges`;
+    `activation_bits` 16, or {layer name: 16}, gives layers int16 outputs (16x8).
 
     `keep_io` (from_file.file_io of the int8 file a compressed graph came from) keeps the
     file's input and output scale and zero point (and uint8 I/O), so the firmware's pre-
@@ -62,12 +117,13 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
             raise LrfError("int8 quantization needs calibration data: pass representative "
                            "inputs (e.g. --data mnist5k)")
         ranges = calibrate(graph, calibration_x)
+    wanted = activation_widths(graph, activation_bits)
     tensors: dict[str, QParams] = {}
     layers: dict[str, QLayer] = {}
     kept: list[str] = []
     for node in graph:
         if node.is_input:
-            tensors[node.name] = qparams(*ranges.out[node.name])
+            tensors[node.name] = qparams(*ranges.out[node.name], bits=wanted[node.name])
             if keep_io is not None:
                 tensors[node.name] = keep_io[0]
                 kept.append(node.name)
@@ -75,9 +131,10 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         mod = op_module(node)
         ins = [tensors[s] for s in node.inputs]
         act = node.activation
+        bits = _width(node, mod, wanted[node.name], ins, isinstance(activation_bits, Mapping))
         if mod.REQUANTIZES:
             rng = ranges.pre[node.name] if act in TABLE_ACTS else ranges.out[node.name]
-            pre = qparams(*rng)
+            pre = qparams(*rng, bits=bits)
             if keep_io is not None and node.name == graph.output and act not in TABLE_ACTS:
                 pre = keep_io[1]
         else:

@@ -12,7 +12,11 @@ and, where REQUANTIZES:
 - quantize(node, layer, ranges): fills the QLayer's int8 constants (layer.inputs and
   layer.pre already chosen); `ranges` None: from an int8 file's own weight scales and int32
   biases (node.attrs["quant"]), for the ops such files hold (not tt_dense);
-- weight_bytes(node) -> flash bytes of those constants, estimated without calibration.
+- weight_bytes(node) -> flash bytes of those constants, estimated without calibration;
+and, where its rules also hold for int16 activations (TFLite's 16x8 scheme: any of its
+tensors may be int16, QParams.bits):
+- ACTIVATION_BITS = (8, 16) (without it the op is int8 only, and the quantizer refuses an
+  int16 tensor on it with a one-line error).
 
 The fused activation every op ends with is shared (lrf_edge.quant.activations). Adding an
 op is adding a module and naming it in MODULES below.

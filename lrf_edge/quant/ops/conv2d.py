@@ -15,6 +15,7 @@ from lrf_edge.quant.windows import node_windows
 
 OPS = ("conv2d",)
 REQUANTIZES = True
+ACTIVATION_BITS = (8, 16)
 
 
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:

@@ -15,6 +15,7 @@ from lrf_edge.quant.windows import node_windows
 
 OPS = ("depthwise_conv2d",)
 REQUANTIZES = True
+ACTIVATION_BITS = (8, 16)
 _CONTRACT = "bhwijc,ijcm->bhwcm"
 
 
