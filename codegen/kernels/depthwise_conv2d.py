@@ -23,6 +23,7 @@ from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel,
                                              float_bias, folded_bias, padded_scratch,
                                              q8_output, requant_arrays, row_groups, size_call,
                                              size_parts, spatial)
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -66,6 +67,9 @@ def col_passes(v: dict[str, Any], p: int) -> list[dict[str, Any]]:
 
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
+    if layer.wide:
+        raise LrfError(f"layer '{node.name}': depthwise_conv2d has no 16x8 C kernel; keep "
+                       "it and its input at 8 bits")
     k = layer.kernel
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
