@@ -1,0 +1,155 @@
+"""16x8 quantization (int16 activations, int8 weights; TFLite's scheme): the numerics, the
+per-layer choice of activation bits, and the generated C bit-exact with the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from graphs import dense_graph, residual_graph
+from toolchain import need
+
+from lrf_edge import qemu
+from lrf_edge.cgen import CodegenOptions, generate
+from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph, Node
+from lrf_edge.quant import float_forward, quantize, reference
+from lrf_edge.quant.fixedpoint import mbqm, quantize_multiplier
+from lrf_edge.quant.quantize import activation_widths
+from lrf_edge.targets import HostModel
+
+
+def mixed_graph() -> Graph:
+    """Every op with a 16-bit rule in C: zero-pad, 'same' conv + relu6, max pool, 1x1 conv,
+    add + relu, avg pool, standalone relu, both global pools, add, dense."""
+    rng = np.random.default_rng(3)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    def conv(name, src, k, c, n, padding, act="linear", bias=True):
+        weights = {"kernel": w(k, k, c, n), **({"bias": w(n)} if bias else {})}
+        return Node(name, "conv2d", [src], attrs={"strides": (1, 1), "padding": padding},
+                    weights=weights, activation=act)
+
+    def pool(name, op, src):
+        return Node(name, op, [src],
+                    attrs={"pool_size": (2, 2), "strides": (2, 2), "padding": "same"})
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (9, 8, 3)}),
+        Node("zp", "zero_pad2d", ["x"], attrs={"padding": ((1, 0), (0, 2))}),
+        conv("c1", "zp", 3, 3, 6, "same", "relu6"),
+        pool("mp", "max_pool2d", "c1"),
+        conv("c2", "mp", 1, 6, 6, "valid", bias=False),
+        Node("add", "add", ["mp", "c2"], activation="relu"),
+        pool("ap", "avg_pool2d", "add"),
+        Node("act", "activation", ["ap"], activation="relu"),
+        Node("gap", "global_avg_pool2d", ["act"]),
+        Node("gmp", "global_max_pool2d", ["act"]),
+        Node("add2", "add", ["gap", "gmp"]),
+        Node("fc", "dense", ["add2"], weights={"kernel": w(6, 5), "bias": w(5)})],
+        name="mixed")
+
+
+def _x(g: Graph, n: int = 24, seed: int = 1) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal((n, *g.input_shape)) * 2
+            ).astype(np.float32)
+
+
+def test_wide_requantization_is_tflites_int64_multiply():
+    """TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...), written out on Python ints."""
+    def tflite(x: int, q: int, shift: int) -> int:
+        reduced = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
+        total = 15 - shift
+        r = (x * reduced + (1 << (total - 1))) >> total
+        return (r + (1 << 31)) % (1 << 32) - (1 << 31)
+
+    rng = np.random.default_rng(0)
+    xs = rng.integers(-(1 << 47), 1 << 47, 400)
+    ms = [quantize_multiplier(m) for m in 2.0 ** rng.uniform(-20, 7, 400)]
+    q, s = np.array([m[0] for m in ms]), np.array([m[1] for m in ms])
+    got = mbqm(xs, q, s, "wide")
+    assert got.tolist() == [tflite(int(a), int(b), int(c)) for a, b, c in zip(xs, q, s)]
+
+
+def test_int16_activations_remove_the_activation_error():
+    """Weights exactly representable in int8: what is left is the activations' rounding,
+    which int16 cuts by orders of magnitude (symmetric, zero point 0, int64 biases)."""
+    g = dense_graph(32, 16, activation="relu")
+    k = g["fc"].weights["kernel"]
+    step = np.abs(k).max(axis=0) / 127
+    g["fc"].weights["kernel"] = (np.round(k / step) * step).astype(np.float32)
+    x = _x(g, 200)
+    want = float_forward(g, x)
+    q8, q16 = quantize(g, x), quantize(g, x, activation_bits=16)
+    assert (q16.input.bits, q16.output.bits, q16.output.zero_point) == (16, 16, 0)
+    assert q16.layers["fc"].bias.dtype == np.int64 and q16.layers["fc"].rounding == "wide"
+    e8 = np.abs(reference.run(q8, x) - want).max()
+    e16 = np.abs(reference.run(q16, x) - want).max()
+    assert e16 < e8 / 50, (e8, e16)
+
+
+def test_per_layer_bits_and_their_boundaries():
+    g = mixed_graph()
+    qg = quantize(g, _x(g), activation_bits={"c1": 16, "add": 16})
+    bits = {name: q.bits for name, q in qg.tensors.items()}
+    # mp keeps c1's int16 scale; c2 reads int16, writes int8; add reads both, writes int16
+    assert [bits[n] for n in ("x", "zp", "c1", "mp", "c2", "add", "ap", "act", "gap", "fc")] \
+        == [8, 8, 16, 16, 8, 16, 16, 16, 16, 8]
+    assert qg.layers["c2"].wide and not qg.layers["fc"].wide
+    assert qg.layers["c2"].bias is None and qg.layers["add"].add["left_shift"] == 15
+    # a global 16 keeps the fixed int8 scales of table activations and what they read
+    wanted = activation_widths(residual_graph(), 16)
+    assert wanted["c3"] == wanted["d0"] == wanted["d1"] == 8 and wanted["c1"] == 16
+    quantize(residual_graph(), _x(residual_graph()), activation_bits=16)
+
+
+@pytest.mark.parametrize("bits, message", [
+    (12, "activation bits must be 8 or 16, not 12"),
+    (True, "activation bits must be 8 or 16, not True"),
+    ({"nope": 16}, "activation_bits names no layer of the model: nope"),
+    ({"mp": 16}, "layer 'mp': it keeps its input's int8 scale"),
+    ({"c3": 16}, "layer 'c3': sigmoid has no 16-bit activation rule"),
+])
+def test_bad_activation_bits_are_one_line_errors(bits, message):
+    g = residual_graph()
+    with pytest.raises(LrfError, match=message) as e:
+        quantize(g, _x(g), activation_bits=bits)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("bits", [16, {"c1": 16, "add": 16}, {"x": 16, "c2": 16, "fc": 16}])
+def test_c_is_bit_exact_with_the_reference_on_host(bits, tmp_path):
+    """int16 everywhere, int16 islands (int8 <-> int16 boundaries in both directions), int16
+    input and output: the integer API and the float API."""
+    g = mixed_graph()
+    x = _x(g)
+    qg = quantize(g, x, activation_bits=bits)
+    src = generate(qg, "mixed")
+    hm = HostModel(src, workdir=tmp_path)
+    xq = qg.input.quantize(x)
+    np.testing.assert_array_equal(hm.run_q8(xq, qg.output.dtype), reference.run_q8(qg, xq))
+    np.testing.assert_array_equal(hm(x), reference.run(qg, x))
+
+
+def test_int8_code_is_unchanged_and_16x8_layers_leave_size_mode_and_dsp():
+    g = mixed_graph()
+    x = _x(g)
+    q8 = quantize(g, x)
+    assert generate(q8).files == generate(quantize(g, x, activation_bits=8)).files
+    src = generate(quantize(g, x, activation_bits={"c1": 16}),
+                   options=CodegenOptions(optimize="size", simd="arm-dsp"))
+    modes = {l.name: l.mode for l in src.layers}
+    assert modes["c1"] == modes["c2"] == "speed" and modes["fc"] == "size"
+    assert "lrf_requant_wide" in src.files["mixed.c"]
+
+
+@pytest.mark.slow
+def test_qemu_exact_on_every_target(tmp_path):
+    g = mixed_graph()
+    x = _x(g, 2)
+    qg = quantize(g, _x(g), activation_bits={"x": 16, "c1": 16, "add": 16, "fc": 16})
+    for target in ("riscv32", "riscv32f", "cortex-m4"):
+        need(target)
+        m = qemu.measure(qg, target, x, workdir=tmp_path / target)
+        np.testing.assert_array_equal(m.outputs, reference.run(qg, x), err_msg=target)
