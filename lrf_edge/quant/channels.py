@@ -66,8 +66,8 @@ def file_weights(node: Node, n: int) -> tuple[np.ndarray, np.ndarray | None]:
     scales = np.broadcast_to(np.asarray(quant["weight_scales"], np.float64), (n,)).copy()
     bias = quant.get("bias_q")
     if bias is None and "bias" in node.weights:
-        raise LrfError(f"layer '{node.name}': the model file's bias is not int32; quantize "
-                       "with calibration data instead (--data)")
+        raise LrfError(f"layer '{node.name}': the model file's bias is not int32 (or int64 "
+                       "in a 16x8 file); quantize with calibration data instead (--data)")
     return scales, None if bias is None else np.asarray(bias, np.int64)
 
 

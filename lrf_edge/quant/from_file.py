@@ -18,6 +18,9 @@ the C computes what TFLite computes on the file:
   the MLPerf Tiny files). Each is bit-exact with its runtime.
 uint8 inputs/outputs (a QUANTIZE uint8 <-> int8 at the edge, same scale, zero point 128
 apart) become `io_dtypes`: the network computes in int8, the C API takes the file's uint8.
+A 16x8 file (TFLite's converter's int16 activations with int8 weights and int64 biases)
+imports the same way: its int16 tensors keep 16 bits (QParams.bits), and its weighted
+layers compute as TFLite's int16 kernels (int64 accumulators, the "wide" requantization).
 """
 
 from __future__ import annotations
@@ -51,8 +54,9 @@ def has_file_quant(graph: Graph) -> bool:
 
 
 def _params(node: Node, key: str = "output") -> QParams | None:
-    v = node.attrs.get("quant", {}).get(key)
-    return None if v is None else QParams(float(v[0]), int(v[1]))
+    quant = node.attrs.get("quant", {})
+    v = quant.get(key)
+    return None if v is None else QParams(float(v[0]), int(v[1]), quant.get("bits", 8))
 
 
 FileIO = tuple[QParams, QParams, tuple[str, str]]

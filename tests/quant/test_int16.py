@@ -3,16 +3,20 @@ per-layer choice of activation bits, and the generated C bit-exact with the refe
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from graphs import dense_graph, residual_graph
+from tflite_oracles import convert_int8, run_tflm
 from toolchain import need
 
 from lrf_edge import qemu
 from lrf_edge.cgen import CodegenOptions, generate
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
-from lrf_edge.quant import float_forward, quantize, reference
+from lrf_edge.frontends import load_model
+from lrf_edge.quant import float_forward, from_file, quantize, reference
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multiplier
 from lrf_edge.quant.quantize import activation_widths
 from lrf_edge.targets import HostModel
@@ -142,6 +146,30 @@ def test_int8_code_is_unchanged_and_16x8_layers_leave_size_mode_and_dsp():
     modes = {l.name: l.mode for l in src.layers}
     assert modes["c1"] == modes["c2"] == "speed" and modes["fc"] == "size"
     assert "lrf_requant_wide" in src.files["mixed.c"]
+
+
+def test_16x8_tflite_file_imports_and_runs_bit_exact_with_tflm(tmp_path):
+    """A user's own 16x8 file (the converter's int16 activations, int64 biases): its own
+    numerics, as TFLite Micro computes them, in the reference and in the C."""
+    import keras
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 2))
+    c = keras.layers.MaxPooling2D(2)(keras.layers.Conv2D(4, 3, padding="same",
+                                                         activation="relu")(inp))
+    s = keras.layers.Add()([c, keras.layers.Conv2D(4, 1)(c)])
+    d = keras.layers.Dense(12, activation="relu")(keras.layers.Flatten()(s))
+    model = keras.Model(inp, keras.layers.Dense(5)(d), name="tiny16x8")
+    x = np.random.default_rng(0).standard_normal((32, 6, 6, 2)).astype(np.float32)
+    path = convert_int8(model, x, os.environ["LRF_EDGE_CACHE"], "int16")
+    qg = from_file(load_model(str(path)))
+    assert all(q.bits == 16 and q.zero_point == 0 for q in qg.tensors.values())
+    assert {l.bias.dtype for l in qg.layers.values() if l.bias is not None} == {np.dtype(np.int64)}
+    xq = qg.input.quantize(x[:8])
+    want = run_tflm(path, xq)
+    np.testing.assert_array_equal(reference.run_q8(qg, xq), want)
+    src = generate(qg, "tiny")
+    assert "int tiny_infer_q8(const int16_t *input, int16_t *output);" in src.files["tiny.h"]
+    np.testing.assert_array_equal(HostModel(src, workdir=tmp_path).run_q8(xq, np.int16), want)
 
 
 @pytest.mark.slow
