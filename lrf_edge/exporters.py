@@ -5,7 +5,8 @@ Every graph, original or factorized, becomes a Keras model with `lrf_edge.train.
 - TFLite: `tf.lite.TFLiteConverter` on the model re-wrapped with a fixed batch of 1, so the
   flatbuffer holds only the network's real ops (a dynamic batch adds SHAPE/STRIDED_SLICE/
   PACK). `int8=True` quantizes weights and activations fully (int8 input and output too)
-  with a representative data set.
+  with a representative data set; with `activation_bits=16` in the converter's 16x8 mode
+  (int16 activations, input and output; int8 weights; int64 biases).
 - ONNX: tf2onnx's `from_function` (its `from_keras` fails on Keras 3 models), batch 1,
   input named "input" in the Keras layout (NHWC images).
 """
@@ -36,6 +37,7 @@ class Exported:
     int8: bool
     bytes: int
     ops: list[str]
+    activation_bits: int | None = None  # int8 exports: 8, or 16 (16x8)
 
 
 def keras_model(graph: Graph) -> Any:
@@ -57,8 +59,9 @@ def _quiet_tf() -> Any:
 
 
 def tflite_bytes(model: Any, int8: bool = False,
-                 representative: np.ndarray | None = None) -> bytes:
-    """A Keras model (fixed batch 1) -> TFLite flatbuffer."""
+                 representative: np.ndarray | None = None, activation_bits: int = 8) -> bytes:
+    """A Keras model (fixed batch 1) -> TFLite flatbuffer (int8: with 8- or 16-bit
+    activations)."""
     tf = _quiet_tf()
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
@@ -72,9 +75,11 @@ def tflite_bytes(model: Any, int8: bool = False,
 
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = rep
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        wide = activation_bits == 16
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            if wide else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int16 if wide else tf.int8
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Saved artifact at"
             return bytes(conv.convert())
@@ -120,15 +125,20 @@ def onnx_ops(buf: bytes) -> list[str]:
 
 
 def export(graph: Graph, to: str, path: str, int8: bool = False,
-           representative: np.ndarray | None = None, opset: int = 13) -> Exported:
-    """Write the graph as `to` ('tflite' or 'onnx') to `path`."""
+           representative: np.ndarray | None = None, opset: int = 13,
+           activation_bits: int = 8) -> Exported:
+    """Write the graph as `to` ('tflite' or 'onnx') to `path` (`activation_bits` 16: an
+    int8 export in the 16x8 mode)."""
     if to not in FORMATS:
         raise LrfError(f"unknown export format '{to}'; supported: {', '.join(FORMATS)}")
     if int8 and to != "tflite":
         raise LrfError("--int8 applies to --to tflite only")
+    if activation_bits not in (8, 16) or (activation_bits == 16 and not int8):
+        raise LrfError("--activation-bits is 8 or 16 and applies to --int8 exports")
     model = keras_model(graph)
     if to == "tflite":
-        buf = tflite_bytes(model, int8=int8, representative=representative)
+        buf = tflite_bytes(model, int8=int8, representative=representative,
+                           activation_bits=activation_bits)
         ops = tflite_ops(buf)
     else:
         buf = onnx_bytes(model, opset=opset)
@@ -137,4 +147,4 @@ def export(graph: Graph, to: str, path: str, int8: bool = False,
     os.makedirs(folder, exist_ok=True)
     with open(path, "wb") as f:
         f.write(buf)
-    return Exported(path, to, int8, len(buf), ops)
+    return Exported(path, to, int8, len(buf), ops, activation_bits if int8 else None)

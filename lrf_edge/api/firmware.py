@@ -58,14 +58,23 @@ class Code(HostRunner, Result):
 
 
 def _int8(graph: Any, data: DataLike, n: int, runtime: str,
-          fallback: np.ndarray | None = None) -> Any:
-    """The int8 model: without data, a full-int8 file's own numerics (as `runtime` computes
-    them) or, failing that, calibrated on `fallback`; with data, calibrated on its first n
-    training inputs."""
+          fallback: np.ndarray | None = None, activation_bits: Any = None) -> Any:
+    """The int8 model: without data, a full-int8 (or 16x8) file's own numerics (as `runtime`
+    computes them) or, failing that, calibrated on `fallback`; with data, calibrated on its
+    first n training inputs. `activation_bits`: 8, 16 or {layer: 16} (None: the file's, or
+    8)."""
     from lrf_edge.quant import int8_model, quantize
     if data is None:
-        return int8_model(graph, None, fallback=fallback, runtime=runtime)
-    return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32))
+        return int8_model(graph, None, fallback=fallback, runtime=runtime,
+                          activation_bits=activation_bits)
+    return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32),
+                    activation_bits=8 if activation_bits is None else activation_bits)
+
+
+def _check_bits(dtype: str, activation_bits: Any) -> None:
+    if activation_bits is not None and dtype != "int8":
+        raise LrfError("--activation-bits applies to --dtype int8 (int8 weights; 16: int16 "
+                       "activations)")
 
 
 def _int8_facts(model: Any) -> dict:
@@ -76,9 +85,11 @@ def _int8_facts(model: Any) -> dict:
     what = ("the file's own scales and zero points, bit-exact with "
             + {"tflm": "TFLite Micro", "litert": "ai-edge-litert's reference kernels"}
             .get(model.runtime, "")) if model.source == "file" else "calibrated on --data"
+    types = [q.ctype if q.bits == 16 else f"{d}_t"
+             for q, d in zip((model.input, model.output), model.io_dtypes)]
     return {"int8": {"numerics": what, "source": model.source, "runtime": model.runtime,
-                     "input_type": f"{model.io_dtypes[0]}_t",
-                     "output_type": f"{model.io_dtypes[1]}_t",
+                     "input_type": types[0], "output_type": types[1],
+                     "int16_tensors": sorted(n for n, q in model.tensors.items() if q.bits == 16),
                      "input": [model.input.scale, model.api_zero_point("input")],
                      "output": [model.output.scale, model.api_zero_point("output")]}}
 
@@ -86,14 +97,15 @@ def _int8_facts(model: Any) -> dict:
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Code:
+            optimize: str = "speed", activation_bits: Any = None) -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
     quantizes post-training, calibrated on the first `calibration` training inputs of
     `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
-    instead of one specialized function per layer ('speed'). Written to the folder `output`
-    when given.
+    instead of one specialized function per layer ('speed'). `activation_bits` (int8): 8,
+    16 (TFLite's 16x8: int16 activations, int8 weights) or {layer name: 16}; default the
+    file's, else 8. Written to the folder `output` when given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -104,7 +116,9 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     """
     from lrf_edge.cgen import CodegenOptions, generate
     graph = graph_of(model)
-    model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
+    _check_bits(dtype, activation_bits)
+    model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime,
+                                                   activation_bits=activation_bits)
     src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
     res = Code({"name": src.name, "dtype": dtype, "optimize": optimize, "output_dir": None,
                 "files": sorted(src.files), "arena_bytes": src.arena_bytes,
@@ -124,11 +138,11 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Result:
+            optimize: str = "speed", activation_bits: Any = None) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size' (as in `codegen`).
+    code's mode, 'speed' or 'size' (as in `codegen`); `activation_bits` as in `codegen`.
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -145,11 +159,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     if inputs < 1:
         raise LrfError("--inputs must be at least 1")
     tgt.check_toolchain()
+    _check_bits(dtype, activation_bits)
     graph = graph_of(model)
     x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
     model_in = graph
     if dtype == "int8":
-        model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
+        model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x,
+                         activation_bits=activation_bits)
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
                     optimize=optimize)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_optimize)
+from lrf_edge.cli.model_args import (add_activation_bits, add_block, add_data,
+                                     add_int8_runtime, add_json, add_model, add_optimize)
 from lrf_edge.cli.render import human, table
 
 HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no malloc)"
@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "<name>_infer (float) and <name>_infer_q8 (int8)")
     add_data(p, "its first training inputs; none needed for a full-int8 .tflite")
     add_int8_runtime(p)
+    add_activation_bits(p)
     p.add_argument("--calibration", type=int, default=500, metavar="N",
                    help="calibration inputs for int8 (default 500)")
     add_json(p)
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import codegen
     res = codegen(args.model, args.output, name=args.name, block=args.block,
                   dtype=args.dtype, data=args.data, calibration=args.calibration,
-                  int8_runtime=args.int8_runtime, optimize=args.optimize)
+                  int8_runtime=args.int8_runtime, optimize=args.optimize,
+                  activation_bits=args.activation_bits)
     if args.json:
         print(res.to_json())
         return 0
@@ -53,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
              f"{res.int8['output_type']} *output)" if args.dtype == "int8" else ""))
     if args.dtype == "int8":
         print(f"int8 numerics: {res.int8['numerics']}")
+        if res.int8["int16_tensors"]:
+            print(f"int16 activations (16x8): {', '.join(res.int8['int16_tensors'])}")
     return 0

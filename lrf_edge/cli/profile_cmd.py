@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_optimize, add_target)
+from lrf_edge.cli.model_args import (add_activation_bits, add_block, add_data,
+                                     add_int8_runtime, add_json, add_model, add_optimize,
+                                     add_target)
 from lrf_edge.cli.render import dump_json, human, table
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
@@ -28,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "count 1 byte each)")
     add_data(p, "default: a full-int8 .tflite's own scales, else the random profiling inputs")
     add_int8_runtime(p)
+    add_activation_bits(p)
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
-                  optimize=args.optimize).data
+                  optimize=args.optimize, activation_bits=args.activation_bits).data
     if args.json:
         print(dump_json(rep))
         return 0

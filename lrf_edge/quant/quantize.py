@@ -154,19 +154,27 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
 
 
 def int8_model(graph: Graph, data: str | None = None, n: int = CALIBRATION_SAMPLES,
-               fallback: np.ndarray | None = None, runtime: str = "tflm") -> QuantizedGraph:
-    """The int8 model a command builds: a full-int8 file's own numerics (as `runtime`
-    computes them) when no calibration data is given; else calibrated on `data`'s first n
-    training inputs, or on `fallback` inputs."""
+               fallback: np.ndarray | None = None, runtime: str = "tflm",
+               activation_bits: int | Mapping[str, int] | None = None) -> QuantizedGraph:
+    """The int8 model a command builds: a full-int8 (or 16x8) file's own numerics (as
+    `runtime` computes them) when no calibration data is given; else calibrated on `data`'s
+    first n training inputs, or on `fallback` inputs, with `activation_bits` (None: 8)."""
     if data is None and has_file_quant(graph):
-        return from_file(graph, runtime)
+        qg = from_file(graph, runtime)
+        file_bits = {q.bits for q in qg.tensors.values()}
+        if activation_bits is not None and file_bits != {activation_bits}:
+            raise LrfError(f"the model file's own numerics have "
+                           f"{'/'.join(map(str, sorted(file_bits)))}-bit activations; other "
+                           "activation bits need calibration data (--data)")
+        return qg
+    bits = 8 if activation_bits is None else activation_bits
     if data is not None:
-        return quantize(graph, calibration_data(data, graph, n))
+        return quantize(graph, calibration_data(data, graph, n), activation_bits=bits)
     if fallback is None:
         raise LrfError("int8 quantization needs calibration data: pass representative "
                        "inputs (--data mnist5k, digits or a .npz), or give a full-int8 "
                        ".tflite (its own scales are used)")
-    return quantize(graph, fallback)
+    return quantize(graph, fallback, activation_bits=bits)
 
 
 def calibration_data(spec: str, graph: Graph, n: int = CALIBRATION_SAMPLES) -> np.ndarray:
