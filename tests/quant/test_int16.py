@@ -13,6 +13,7 @@ from toolchain import need
 
 from lrf_edge import qemu
 from lrf_edge.cgen import CodegenOptions, generate
+from lrf_edge.cli.main import main
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.frontends import load_model
@@ -170,6 +171,41 @@ def test_16x8_tflite_file_imports_and_runs_bit_exact_with_tflm(tmp_path):
     src = generate(qg, "tiny")
     assert "int tiny_infer_q8(const int16_t *input, int16_t *output);" in src.files["tiny.h"]
     np.testing.assert_array_equal(HostModel(src, workdir=tmp_path).run_q8(xq, np.int16), want)
+
+
+def test_export_and_codegen_commands_with_activation_bits(tmp_path, capsys):
+    """`export --int8 --activation-bits 16` writes a 16x8 file that `codegen --dtype int8`
+    generates int16 C for, calibrated `codegen --activation-bits 16` too; misuse is one
+    line and exit 2."""
+    import keras
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3)], name="d16")
+    model.save(tmp_path / "d16.keras")
+    x = np.random.default_rng(0).standard_normal((40, 10)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x_train=x, x_test=x[:4])
+    keras_file, data = str(tmp_path / "d16.keras"), str(tmp_path / "d.npz")
+    out = str(tmp_path / "d16x8.tflite")
+    assert main(["export", keras_file, "--to", "tflite", "--int8", "--activation-bits", "16",
+                 "--data", data, "-o", out]) == 0
+    assert "16x8 TFLite" in capsys.readouterr().out
+    assert {q.bits for q in from_file(load_model(out)).tensors.values()} == {16}
+    assert main(["codegen", out, "-o", str(tmp_path / "c"), "--dtype", "int8"]) == 0
+    assert "d16x8_infer_q8(const int16_t *input, int16_t *output)" in capsys.readouterr().out
+    assert main(["codegen", keras_file, "-o", str(tmp_path / "k"), "--dtype", "int8",
+                 "--data", data, "--activation-bits", "16"]) == 0
+    listed = capsys.readouterr().out.split("int16 activations (16x8): ")[1].split("\n")[0]
+    assert len(listed.split(", ")) == 3  # the input and both dense outputs
+    for argv, message in (
+            (["codegen", out, "-o", str(tmp_path / "e"), "--dtype", "int8",
+              "--activation-bits", "8"], "own numerics have 16-bit activations"),
+            (["codegen", keras_file, "-o", str(tmp_path / "e"), "--activation-bits", "16"],
+             "--activation-bits applies to --dtype int8"),
+            (["export", keras_file, "--to", "tflite", "--activation-bits", "16"],
+             "applies to --int8 exports")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err
 
 
 @pytest.mark.slow
