@@ -280,6 +280,22 @@ def folded_bias(layer: Any, kernel2d: np.ndarray) -> np.ndarray:
     return b.astype(np.int32)
 
 
+def narrow_acc(layer: Any, kernel2d: np.ndarray, plan: LayerPlan) -> LayerPlan:
+    """A wide (16x8) layer's accumulators and folded bias `b` in int32 where no partial sum
+    can leave int32 (|b[c]| + max|x| sum_k |w[k][c]| < 2^31 for every channel; max|x| is
+    32768 for int16 inputs, 128 for int8 ones): the same integers as int64 accumulation
+    (the requantization stays the wide one), far fewer instructions on 32-bit cores."""
+    if plan.vars["ACC"] != "int64_t":
+        return plan
+    xmax = 1 << (layer.inputs[0].bits - 1)
+    bound = np.abs(plan.weights["b"].astype(np.int64)) + \
+        xmax * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    if (bound < 2 ** 31).all():
+        plan.vars["ACC"] = "int32_t"
+        plan.weights["b"] = plan.weights["b"].astype(np.int32)
+    return plan
+
+
 def requant_arrays(layer: Any, plan: LayerPlan) -> None:
     """The per-channel multipliers `m` and shifts `s`."""
     plan.weights["m"] = layer.multiplier.astype(np.int32)

@@ -19,11 +19,11 @@ from typing import Any, Callable
 import numpy as np
 
 from lrf_edge.cgen.kernels import dense
-from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
-                                             LayerPlan, block_widths, blocks, col_taps, float_bias,
-                                             folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8, row_groups, size_blocks, size_call,
-                                             size_parts, spatial)
+from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
+                                          block_widths, blocks, col_taps, float_bias, folded_bias,
+                                          narrow_acc, pack_blocks, pack_quads, q8_output,
+                                          requant_q8, row_groups, size_blocks, size_call,
+                                          size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -123,7 +123,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.scratch = 2 * kh * kw * c * xb if not direct or stage else 0
     plan.overlap = plan.vars["overlap"] = None if layer.wide else overlap(
         v, plan.vars["flat"], reads_first=not direct or stage)
-    return q8_output(layer, plan)
+    return narrow_acc(layer, k2, q8_output(layer, plan))
 
 
 def overlap(v: dict[str, Any], flat: bool, reads_first: bool) -> int:

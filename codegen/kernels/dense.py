@@ -14,8 +14,8 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                              LayerPlan, block_widths, blocks, float_bias,
-                                             folded_bias, pack_blocks, pack_quads, q8_output,
-                                             requant_q8, size_blocks, size_call,
+                                             folded_bias, narrow_acc, pack_blocks, pack_quads,
+                                             q8_output, requant_q8, size_blocks, size_call,
                                              size_parts)
 from lrf_edge.ir import Node
 
@@ -45,7 +45,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
     requant_q8(layer, k, plan)
-    q8_output(layer, plan)
+    narrow_acc(layer, k, q8_output(layer, plan))
     if not opt.is_size_mode(node):
         return plan
     fn, plan.shared = shared_loop_q8(layer, plan)

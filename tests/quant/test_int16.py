@@ -137,6 +137,22 @@ def test_c_is_bit_exact_with_the_reference_on_host(bits, tmp_path):
     np.testing.assert_array_equal(hm(x), reference.run(qg, x))
 
 
+def test_wide_accumulators_are_int32_where_no_sum_can_overflow(tmp_path):
+    """int64 accumulators only where a sum may leave int32 (here a bias far above what the
+    inputs reach: the int64 bias itself); both forms bit-exact."""
+    small, huge = dense_graph(40, 12, activation="relu"), dense_graph(40, 12, seed=1)
+    huge["fc"].weights["bias"] = huge["fc"].weights["bias"] * 1e4
+    for g, acc in ((small, "int32_t"), (huge, "int64_t")):
+        x = _x(g, 16)
+        qg = quantize(g, x, activation_bits=16)
+        src = generate(qg, "fc16")
+        body = src.files["fc16.c"].split("void l0_fc(")[1].split("\n}\n")[0]
+        assert f"const {acc} *b = " in body, acc
+        xq = qg.input.quantize(x)
+        np.testing.assert_array_equal(HostModel(src, workdir=tmp_path / acc).run_q8(
+            xq, np.int16), reference.run_q8(qg, xq))
+
+
 def test_int8_code_is_unchanged_and_16x8_layers_leave_size_mode_and_dsp():
     g = mixed_graph()
     x = _x(g)
