@@ -56,6 +56,24 @@ def mixed_graph() -> Graph:
         name="mixed")
 
 
+def depthwise_graph() -> Graph:
+    """Depthwise 'same' (multiplier 1) + relu, 'valid' strided with multiplier 2, dense."""
+    rng = np.random.default_rng(4)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    return Graph([
+        Node("x", "input", attrs={"shape": (7, 6, 4)}),
+        Node("dw1", "depthwise_conv2d", ["x"], attrs={"strides": (1, 1), "padding": "same"},
+             weights={"kernel": w(3, 3, 4, 1), "bias": w(4)}, activation="relu"),
+        Node("dw2", "depthwise_conv2d", ["dw1"], attrs={"strides": (2, 2), "padding": "valid"},
+             weights={"kernel": w(3, 2, 4, 2)}),
+        Node("fl", "flatten", ["dw2"]),
+        Node("fc", "dense", ["fl"], weights={"kernel": w(72, 3), "bias": w(3)})],
+        name="dwnet")
+
+
 def _x(g: Graph, n: int = 24, seed: int = 1) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal((n, *g.input_shape)) * 2
             ).astype(np.float32)
@@ -123,14 +141,17 @@ def test_bad_activation_bits_are_one_line_errors(bits, message):
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("bits", [16, {"c1": 16, "add": 16}, {"x": 16, "c2": 16, "fc": 16}])
-def test_c_is_bit_exact_with_the_reference_on_host(bits, tmp_path):
+@pytest.mark.parametrize("make, bits", [
+    (mixed_graph, 16), (mixed_graph, {"c1": 16, "add": 16}),
+    (mixed_graph, {"x": 16, "c2": 16, "fc": 16}), (depthwise_graph, 16),
+    (depthwise_graph, {"dw1": 16})])
+def test_c_is_bit_exact_with_the_reference_on_host(make, bits, tmp_path):
     """int16 everywhere, int16 islands (int8 <-> int16 boundaries in both directions), int16
     input and output: the integer API and the float API."""
-    g = mixed_graph()
+    g = make()
     x = _x(g)
     qg = quantize(g, x, activation_bits=bits)
-    src = generate(qg, "mixed")
+    src = generate(qg, g.name)
     hm = HostModel(src, workdir=tmp_path)
     xq = qg.input.quantize(x)
     np.testing.assert_array_equal(hm.run_q8(xq, qg.output.dtype), reference.run_q8(qg, xq))
@@ -226,10 +247,11 @@ def test_export_and_codegen_commands_with_activation_bits(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_qemu_exact_on_every_target(tmp_path):
-    g = mixed_graph()
-    x = _x(g, 2)
-    qg = quantize(g, _x(g), activation_bits={"x": 16, "c1": 16, "add": 16, "fc": 16})
-    for target in ("riscv32", "riscv32f", "cortex-m4"):
-        need(target)
-        m = qemu.measure(qg, target, x, workdir=tmp_path / target)
-        np.testing.assert_array_equal(m.outputs, reference.run(qg, x), err_msg=target)
+    for g, bits in ((mixed_graph(), {"x": 16, "c1": 16, "add": 16, "fc": 16}),
+                    (depthwise_graph(), 16)):
+        x = _x(g, 2)
+        qg = quantize(g, _x(g), activation_bits=bits)
+        for target in ("riscv32", "riscv32f", "cortex-m4"):
+            need(target)
+            m = qemu.measure(qg, target, x, workdir=tmp_path / g.name / target)
+            np.testing.assert_array_equal(m.outputs, reference.run(qg, x), err_msg=target)
