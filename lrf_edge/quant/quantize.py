@@ -61,8 +61,9 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
                       ) -> dict[str, int]:
     """The output width (8 or 16) each node asks for: `activation_bits` for every node, or
     {layer name: bits} (others 8); a one-line error for anything else. A global 16 leaves
-    layers with a table activation, and the tensor a standalone one reads, at 8 (fixed int8
-    scales; see the module doc). What a
+    layers with a table activation at 8 (fixed int8 scales; see the module doc), and the
+    tensor such an activation reads where its op keeps its input's scale (a standalone
+    softmax). What a
     per-layer allocation calls to turn its choice into `quantize`'s argument."""
     if isinstance(activation_bits, Mapping):
         unknown = sorted(set(activation_bits) - {n.name for n in graph})
@@ -72,8 +73,8 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
     else:
         wanted = {n.name: (8 if n.activation in TABLE_ACTS else activation_bits)
                   for n in graph}
-        for n in graph:  # a standalone table activation reads an int8 tensor
-            if n.op == "activation" and n.activation in TABLE_ACTS:
+        for n in graph:  # a table activation on an op that keeps its input's scale
+            if not n.is_input and n.activation in TABLE_ACTS and not op_module(n).REQUANTIZES:
                 src = graph[n.inputs[0]]
                 while not src.is_input and not op_module(src).REQUANTIZES:
                     src = graph[src.inputs[0]]
