@@ -8,6 +8,9 @@
  *     lrf_mbqm, lrf_mbqm_small, lrf_requant, one 64-bit product and one rounding;
  *   double rounding (TFLite Micro's default build): lrf_srdhm then lrf_rdbp, in
  *     lrf_mbqm_dbl and lrf_requant_dbl, about 3x the instructions on rv32.
+ * 16x8 layers (int16 activations, int8 weights) requantize their int64 accumulators with
+ * TFLite's int64 form, lrf_mbqm_wide / lrf_requant_wide (a 16-bit multiplier, one
+ * rounding), and an int16 ADD's int32 sum with lrf_requant16 / lrf_requant_dbl16.
  * Their numpy twins are lrf_edge/quant/fixedpoint.py (and quant/softmax.py for the softmax
  * primitives); tests/cgen/test_runtime.py checks the two agree on random and edge inputs.
  * All static inline: a model compiles only what its layers call. */
@@ -86,7 +89,8 @@ static inline int8_t lrf_requant_dbl(int32_t acc, int32_t m, int32_t s, int32_t 
     return (int8_t)v;
 }
 
-/* lrf_requant16, lrf_requant_dbl16: lrf_requant and lrf_requant_dbl to an int16 output (an int16 ADD's int32 sum) */
+/* lrf_requant16, lrf_requant_dbl16: lrf_requant and lrf_requant_dbl to an int16 output
+ * (an int16 ADD's int32 sum) */
 static inline int16_t lrf_requant16(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo,
                                     int32_t hi)
 {
