@@ -12,7 +12,9 @@ error against the float one ("out err"), computed with the bit-exact integer
 reference (the C's outputs; checked against QEMU on one frame per variant and target).
 Variants: int8 everywhere; 16x8 everywhere; 16x8 at the bottleneck only (dense5, the 8-unit
 layer, and dense6 which reads it). Costs per target: flash (model code + constants), RAM
-(arena + stack) and instructions of one inference under QEMU -icount.
+(arena + stack) and instructions of one inference under QEMU -icount. Then TFLite's own
+files of the same model (its converter's int8 and 16x8 modes, cached): their own
+numerics, checked bit-exact against TFLite Micro's interpreter on 8 frames, and scored.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import numpy as np
 
 from benchenv import write_json
 
+from tflite_oracles import convert_int8, run_tflm  # noqa: E402
+
 from lrf_edge import mlperf_tiny  # noqa: E402
-from lrf_edge.frontends import from_keras_model  # noqa: E402
+from lrf_edge.frontends import from_keras_model, load_model  # noqa: E402
 from lrf_edge.qemu import measure  # noqa: E402
-from lrf_edge.quant import float_forward, quantize, reference  # noqa: E402
+from lrf_edge.quant import float_forward, from_file, quantize, reference  # noqa: E402
 
 TRAIN, TEST, EPOCHS = 32, 64, 30
 VARIANTS: dict[str, Any] = {"int8": 8, "16x8": 16,
@@ -87,7 +91,25 @@ def main() -> None:
             print(f"{name:18} {change.mean():7.3%} {change.max():7.3%} {noise:8.3%}  {target:10} "
                   f"{m.flash_bytes:9,} {m.ram_bytes:7,} {m.total:12,}")
         res[name] = row
+    res["tflite files"] = tflite_files(data, x, s_float)
     write_json(res, args.json)
+
+
+def tflite_files(data: Any, x: np.ndarray, s_float: np.ndarray) -> dict[str, Any]:
+    """The converter's int8 and 16x8 files: bit-exact with TFLite Micro, and their score
+    change against the float model."""
+    out = {}
+    for io, label in (("int8", "TFLite int8 file"), ("int16", "TFLite 16x8 file")):
+        path = convert_int8(trained(), data.x_train, os.environ["LRF_EDGE_CACHE"], io)
+        qg = from_file(load_model(str(path)))
+        exact = bool(np.array_equal(reference.run_q8(qg, qg.input.quantize(x[:8])),
+                                    run_tflm(path, qg.input.quantize(x[:8]))))
+        change = np.abs(scores(x, reference.run(qg, x)) - s_float) / s_float
+        out[label] = {"score_change_mean": float(change.mean()),
+                      "score_change_max": float(change.max()), "bit_exact_with_tflm": exact}
+        print(f"{label:18} {change.mean():7.3%} {change.max():7.3%}  bit-exact with TFLite "
+              f"Micro: {exact}")
+    return out
 
 
 if __name__ == "__main__":
