@@ -190,8 +190,9 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
               "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
+    widths = sorted({q.bits for q in model_in.tensors.values()}) if dtype == "int8" else []
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
-                   "dtype": dtype, "optimize": optimize,
+                   "dtype": dtype, "optimize": optimize, "activation_bits": widths,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,

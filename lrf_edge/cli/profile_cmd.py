@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
                  t["weight_bytes"], t["arena_bytes"]])
     size = " optimized for size" if rep["optimize"] == "size" else ""
+    if 16 in rep["activation_bits"]:
+        size = f", {'/'.join(map(str, rep['activation_bits']))}-bit activations{size}"
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
           f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",

@@ -255,3 +255,8 @@ def test_qemu_exact_on_every_target(tmp_path):
             need(target)
             m = qemu.measure(qg, target, x, workdir=tmp_path / g.name / target)
             np.testing.assert_array_equal(m.outputs, reference.run(qg, x), err_msg=target)
+    # the profile command's path: calibrated on its random inputs, widths reported
+    import lrf_edge
+    p = lrf_edge.profile(depthwise_graph(), "riscv32", dtype="int8", activation_bits=16,
+                         progress=False)
+    assert p.data["activation_bits"] == [16] and p.totals["instructions"] > p.totals["macs"]
