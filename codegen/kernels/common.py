@@ -241,7 +241,8 @@ def ping_pong(steps: list[dict[str, Any]]) -> int:
 
 # -- the int8 output stage ---------------------------------------------------------------
 
-# the requantization of each rounding (an int16 output of a 32-bit one: lrf_requant16, lrf_requant_dbl16)
+# the requantization of each rounding (an int16 output of a 32-bit one: lrf_requant16,
+# lrf_requant_dbl16)
 REQUANT = {"single": "lrf_requant", "double": "lrf_requant_dbl", "wide": "lrf_requant_wide"}
 
 

@@ -39,6 +39,6 @@ from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 
-__all__ = ["DTYPES", "QLayer", "activation_widths", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "calibrate",
-           "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
+__all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges",
+           "activation_widths", "calibrate", "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
            "int8_model", "int8_weight_bytes", "qparams", "quantize"]

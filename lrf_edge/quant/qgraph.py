@@ -49,7 +49,8 @@ class QLayer:
     act_max: int = 127
     kernel: np.ndarray | None = None      # int8, the float node's kernel layout
     w_scale: np.ndarray | None = None     # per output channel
-    bias: np.ndarray | None = None        # int32 (int64 when wide) per output channel, scale s_in * w_scale
+    bias: np.ndarray | None = None        # int32 (int64 when wide) per output channel,
+    #                                       scale s_in * w_scale
     multiplier: np.ndarray | None = None  # int32 per output channel
     shift: np.ndarray | None = None       # int32 per output channel
     lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]

@@ -1,7 +1,7 @@
 """max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d (1D too): keep their input's
-scale. int8 (int16) max pool is the
-integer max ('same' padding never wins: the type's minimum); average pools are TFLite's rounded integer mean
-over the real (unpadded) inputs of each window."""
+scale. int8 (int16) max pool is the integer max ('same' padding never wins: the type's
+minimum); average pools are TFLite's rounded integer mean over the real (unpadded) inputs of
+each window."""
 
 from __future__ import annotations
 
