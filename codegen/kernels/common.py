@@ -265,6 +265,9 @@ def q8_output(layer: Any, plan: LayerPlan) -> LayerPlan:
                       "ZP_IN": int(layer.inputs[0].zero_point) if layer.inputs else 0})
     if layer.lut is not None:
         plan.weights["lut"] = layer.lut.astype(np.int8)
+    if layer.softmax is not None and layer.pre.bits == 16:  # the int16 softmax's tables
+        plan.weights["exp_lut"] = layer.arrays["exp_lut"]
+        plan.weights["inv_lut"] = layer.arrays["inv_lut"]
     return plan
 
 

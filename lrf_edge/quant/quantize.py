@@ -10,9 +10,10 @@
   output int16 instead (TFLite's 16x8 scheme: symmetric, zero point 0; int64 biases and
   accumulators, channels.py), where int8 activations lose too much; a layer that keeps its
   input's scale keeps its width too. At a boundary the consumer converts: a weighted op or
-  add reads int8 and writes int16, or the reverse, in its own requantization. Table
-  activations (sigmoid, tanh, softmax, hard_*) have fixed int8 output scales: with a global
-  16 those layers stay int8; named in a mapping they are refused.
+  add reads int8 and writes int16, or the reverse, in its own requantization. Softmax on an
+  int16 input is TFLite's int16 softmax (output scale 1/32768); sigmoid, tanh and hard_*
+  have int8 tables only: with a global 16 those layers stay int8; named in a mapping they
+  are refused.
 - Fused activations: clamps, int8 tables, the integer softmax (activations.py).
 - Each op's own rule (TT steps, add's rescaling, ...) lives in its module in ops/.
 
@@ -32,7 +33,7 @@ import numpy as np
 from lrf_edge.data import fit_to, load_data
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
-from lrf_edge.quant.activations import TABLE_ACTS, quantize_activation
+from lrf_edge.quant.activations import INT8_ONLY_ACTS, TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
 from lrf_edge.quant.ops import OPS, op_module
@@ -61,9 +62,8 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
                       ) -> dict[str, int]:
     """The output width (8 or 16) each node asks for: `activation_bits` for every node, or
     {layer name: bits} (others 8); a one-line error for anything else. A global 16 leaves
-    layers with a table activation at 8 (fixed int8 scales; see the module doc), and the
-    tensor such an activation reads where its op keeps its input's scale (a standalone
-    softmax). What a
+    layers with an int8-only table activation (sigmoid, tanh, hard_*) at 8, and the tensor
+    such an activation reads where its op keeps its input's scale (a standalone tanh). What a
     per-layer allocation calls to turn its choice into `quantize`'s argument."""
     if isinstance(activation_bits, Mapping):
         unknown = sorted(set(activation_bits) - {n.name for n in graph})
@@ -71,10 +71,11 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
             raise LrfError(f"activation_bits names no layer of the model: {', '.join(unknown)}")
         wanted = {n.name: activation_bits.get(n.name, 8) for n in graph}
     else:
-        wanted = {n.name: (8 if n.activation in TABLE_ACTS else activation_bits)
+        wanted = {n.name: (8 if n.activation in INT8_ONLY_ACTS else activation_bits)
                   for n in graph}
-        for n in graph:  # a table activation on an op that keeps its input's scale
-            if not n.is_input and n.activation in TABLE_ACTS and not op_module(n).REQUANTIZES:
+        for n in graph:  # an int8 table activation on an op that keeps its input's scale
+            if not n.is_input and n.activation in INT8_ONLY_ACTS and \
+                    not op_module(n).REQUANTIZES:
                 src = graph[n.inputs[0]]
                 while not src.is_input and not op_module(src).REQUANTIZES:
                     src = graph[src.inputs[0]]

@@ -17,7 +17,7 @@ from lrf_edge.cli.main import main
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph, Node
 from lrf_edge.frontends import load_model
-from lrf_edge.quant import float_forward, from_file, quantize, reference
+from lrf_edge.quant import QParams, float_forward, from_file, quantize, reference
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multiplier
 from lrf_edge.quant.quantize import activation_widths
 from lrf_edge.targets import HostModel
@@ -121,9 +121,11 @@ def test_per_layer_bits_and_their_boundaries():
         == [8, 8, 16, 16, 8, 16, 16, 16, 16, 8]
     assert qg.layers["c2"].wide and not qg.layers["fc"].wide
     assert qg.layers["c2"].bias is None and qg.layers["add"].add["left_shift"] == 15
-    # a global 16 keeps the fixed int8 scales of table activations and what they read
+    # a global 16 keeps the int8-only tables (sigmoid, tanh) at 8, and what a standalone
+    # one reads; softmax has its int16 form
     wanted = activation_widths(residual_graph(), 16)
-    assert wanted["c3"] == wanted["d0"] == wanted["d1"] == 8 and wanted["c1"] == 16
+    assert wanted["c3"] == wanted["d0"] == wanted["act"] == 8
+    assert wanted["c1"] == wanted["d1"] == wanted["sm"] == 16
     quantize(residual_graph(), _x(residual_graph()), activation_bits=16)
 
 
@@ -144,7 +146,7 @@ def test_bad_activation_bits_are_one_line_errors(bits, message):
 @pytest.mark.parametrize("make, bits", [
     (mixed_graph, 16), (mixed_graph, {"c1": 16, "add": 16}),
     (mixed_graph, {"x": 16, "c2": 16, "fc": 16}), (depthwise_graph, 16),
-    (depthwise_graph, {"dw1": 16})])
+    (depthwise_graph, {"dw1": 16}), (residual_graph, 16)])
 def test_c_is_bit_exact_with_the_reference_on_host(make, bits, tmp_path):
     """int16 everywhere, int16 islands (int8 <-> int16 boundaries in both directions), int16
     input and output: the integer API and the float API."""
@@ -187,8 +189,8 @@ def test_int8_code_is_unchanged_and_16x8_layers_leave_size_mode_and_dsp():
 
 
 def test_16x8_tflite_file_imports_and_runs_bit_exact_with_tflm(tmp_path):
-    """A user's own 16x8 file (the converter's int16 activations, int64 biases): its own
-    numerics, as TFLite Micro computes them, in the reference and in the C."""
+    """A user's own 16x8 file (the converter's int16 activations, int64 biases, int16
+    softmax): its own numerics, as TFLite Micro computes them, in the reference and the C."""
     import keras
     keras.utils.set_random_seed(0)
     inp = keras.Input((6, 6, 2))
@@ -196,13 +198,14 @@ def test_16x8_tflite_file_imports_and_runs_bit_exact_with_tflm(tmp_path):
                                                          activation="relu")(inp))
     s = keras.layers.Add()([c, keras.layers.Conv2D(4, 1)(c)])
     d = keras.layers.Dense(12, activation="relu")(keras.layers.Flatten()(s))
-    model = keras.Model(inp, keras.layers.Dense(5)(d), name="tiny16x8")
+    model = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(d), name="tiny16x8")
     x = np.random.default_rng(0).standard_normal((32, 6, 6, 2)).astype(np.float32)
     path = convert_int8(model, x, os.environ["LRF_EDGE_CACHE"], "int16")
     qg = from_file(load_model(str(path)))
     assert all(q.bits == 16 and q.zero_point == 0 for q in qg.tensors.values())
     assert {l.bias.dtype for l in qg.layers.values() if l.bias is not None} == {np.dtype(np.int64)}
-    xq = qg.input.quantize(x[:8])
+    assert qg.output == QParams(1 / 32768, 0, 16)  # the int16 softmax's output
+    xq = qg.input.quantize(np.concatenate([x[:8], 4 * x[:8]]))
     want = run_tflm(path, xq)
     np.testing.assert_array_equal(reference.run_q8(qg, xq), want)
     src = generate(qg, "tiny")
