@@ -8,8 +8,8 @@
 
 Activations are int8, or int16 per layer (`activation_bits` 8, 16 or {layer: 16}:
 TFLite's 16x8 scheme, int8 weights with symmetric int16 activations, int64 biases and
-accumulators; QParams.bits says which; `activation_widths` turns a per-layer choice into
-the widths quantize will use). A 16x8 .tflite imports with its own numerics (from_file).
+accumulators; QParams.bits says which; `tensor_widths` gives, without calibration, every
+tensor's width a per-layer choice leads to, or the one-line error quantize would raise). A 16x8 .tflite imports with its own numerics (from_file).
 
 - ops/: one module per op family (the families of lrf_edge.ir.ops.MODULES), each with the
   op's float forward pass (calibration), its int8 parameters and its bit-exact int8
@@ -34,11 +34,11 @@ from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
 from lrf_edge.quant.quantize import (activation_widths, calibration_data, int8_model,
-                                     int8_weight_bytes, quantize)
+                                     int8_weight_bytes, quantize, tensor_widths)
 from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 
 __all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges",
            "activation_widths", "calibrate", "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
-           "int8_model", "int8_weight_bytes", "qparams", "quantize"]
+           "int8_model", "int8_weight_bytes", "qparams", "quantize", "tensor_widths"]

@@ -25,14 +25,13 @@ shifts, tables); `int8_weight_bytes(graph)` estimates it without calibration.
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Mapping
 
 import numpy as np
 
 from lrf_edge.data import fit_to, load_data
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
+from lrf_edge.ir import Graph
 from lrf_edge.quant.activations import INT8_ONLY_ACTS, TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
@@ -87,18 +86,33 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
     return wanted
 
 
-def _width(node: Node, mod: ModuleType, wanted: int, ins: list[QParams], named: bool) -> int:
-    """The node's output width: its own (requantizing ops) or its input's; refused where
-    the op has no 16-bit rule or a mapping (`named`) asks a scale-keeping op to change
-    width."""
-    bits = wanted if mod.REQUANTIZES or node.is_input else ins[0].bits
-    if named and not mod.REQUANTIZES and not node.is_input and wanted == 16 and bits != 16:
-        raise LrfError(f"layer '{node.name}': it keeps its input's int8 scale; give 16 bits "
-                       "to the layer that produces its input")
-    if 16 in [bits, *(q.bits for q in ins)] and \
-            16 not in getattr(mod, "ACTIVATION_BITS", (8,)):
-        raise LrfError(f"layer '{node.name}': op '{node.op}' has no 16-bit activation rule; "
-                       "keep it and its inputs at 8 bits")
+def tensor_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
+                  ) -> dict[str, int]:
+    """Each tensor's width (8 or 16) as `quantize` will give it, without calibration: a
+    requantizing op's is what it asks for (activation_widths), a scale-keeping op's its
+    input's. One-line errors where an op or activation has no 16-bit rule, or a mapping asks
+    a scale-keeping op to change width. What a per-layer allocation checks a choice with
+    (and sizes it: an int16 tensor takes 2 bytes of the arena)."""
+    wanted = activation_widths(graph, activation_bits)
+    named = isinstance(activation_bits, Mapping)
+    bits: dict[str, int] = {}
+    for node in graph:
+        if node.is_input:
+            bits[node.name] = wanted[node.name]
+            continue
+        mod = op_module(node)
+        ins = [bits[s] for s in node.inputs]
+        own = wanted[node.name] if mod.REQUANTIZES else ins[0]
+        if named and not mod.REQUANTIZES and wanted[node.name] == 16 and own != 16:
+            raise LrfError(f"layer '{node.name}': it keeps its input's int8 scale; give 16 "
+                           "bits to the layer that produces its input")
+        if 16 in (own, *ins) and 16 not in getattr(mod, "ACTIVATION_BITS", (8,)):
+            raise LrfError(f"layer '{node.name}': op '{node.op}' has no 16-bit activation "
+                           "rule; keep it and its inputs at 8 bits")
+        if own == 16 and node.activation in INT8_ONLY_ACTS:
+            raise LrfError(f"layer '{node.name}': {node.activation} has no 16-bit activation "
+                           "rule; keep the layer at 8 bits")
+        bits[node.name] = own
     return bits
 
 
@@ -119,13 +133,13 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
             raise LrfError("int8 quantization needs calibration data: pass representative "
                            "inputs (e.g. --data mnist5k)")
         ranges = calibrate(graph, calibration_x)
-    wanted = activation_widths(graph, activation_bits)
+    widths = tensor_widths(graph, activation_bits)
     tensors: dict[str, QParams] = {}
     layers: dict[str, QLayer] = {}
     kept: list[str] = []
     for node in graph:
         if node.is_input:
-            tensors[node.name] = qparams(*ranges.out[node.name], bits=wanted[node.name])
+            tensors[node.name] = qparams(*ranges.out[node.name], bits=widths[node.name])
             if keep_io is not None:
                 tensors[node.name] = keep_io[0]
                 kept.append(node.name)
@@ -133,10 +147,9 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         mod = op_module(node)
         ins = [tensors[s] for s in node.inputs]
         act = node.activation
-        bits = _width(node, mod, wanted[node.name], ins, isinstance(activation_bits, Mapping))
         if mod.REQUANTIZES:
             rng = ranges.pre[node.name] if act in TABLE_ACTS else ranges.out[node.name]
-            pre = qparams(*rng, bits=bits)
+            pre = qparams(*rng, bits=widths[node.name])
             if keep_io is not None and node.name == graph.output and act not in TABLE_ACTS:
                 pre = keep_io[1]
         else:

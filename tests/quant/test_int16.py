@@ -19,7 +19,7 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.frontends import load_model
 from lrf_edge.quant import QParams, float_forward, from_file, quantize, reference
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multiplier
-from lrf_edge.quant.quantize import activation_widths
+from lrf_edge.quant.quantize import activation_widths, tensor_widths
 from lrf_edge.targets import HostModel
 
 
@@ -116,6 +116,7 @@ def test_per_layer_bits_and_their_boundaries():
     g = mixed_graph()
     qg = quantize(g, _x(g), activation_bits={"c1": 16, "add": 16})
     bits = {name: q.bits for name, q in qg.tensors.items()}
+    assert tensor_widths(g, {"c1": 16, "add": 16}) == bits  # without calibration
     # mp keeps c1's int16 scale; c2 reads int16, writes int8; add reads both, writes int16
     assert [bits[n] for n in ("x", "zp", "c1", "mp", "c2", "add", "ap", "act", "gap", "fc")] \
         == [8, 8, 16, 16, 8, 16, 16, 16, 16, 8]
