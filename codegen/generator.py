@@ -185,6 +185,7 @@ FLAVOURS = {
                   runtime=("lrf_compiler.h", "lrf_dsp.h", "lrf_fixedpoint.h", "lrf_hooks.h",
                            "lrf_io.h", "lrf_pad.h", "lrf_softmax_q8.h"),
                   ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+                          np.dtype(np.uint16): "uint16_t",
                           np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t"},
                   prepare=_prepare_int8, io_input=_int8_io_input, context=_int8_context,
                   widths=_int8_widths),

@@ -268,6 +268,9 @@ def q8_output(layer: Any, plan: LayerPlan) -> LayerPlan:
     if layer.softmax is not None and layer.pre.bits == 16:  # the int16 softmax's tables
         plan.weights["exp_lut"] = layer.arrays["exp_lut"]
         plan.weights["inv_lut"] = layer.arrays["inv_lut"]
+    plan.vars["T16"] = layer.table16  # int16 sigmoid/tanh: after the layer, on its table
+    if layer.table16 is not None:
+        plan.weights["sigmoid"] = layer.arrays["sigmoid"]
     return plan
 
 

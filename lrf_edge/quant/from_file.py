@@ -37,6 +37,7 @@ FILE_OPS = tuple(op for op, spec in OPS.items() if spec.file_ops)
 SINGLE_ROUNDING = "FULLY_CONNECTED"  # the one operator LiteRT's reference rounds once
 VIEWS = tuple(op for op, spec in OPS.items() if spec.view)  # no int8 parameters of their own
 FILE_ACTS = ("linear", "relu", "relu6", "softmax")
+FILE_ACTS_16 = FILE_ACTS + ("sigmoid", "tanh")  # TFLite's int16 LOGISTIC, TANH (sigmoid16.py)
 RUNTIMES = ("tflm", "litert")
 
 
@@ -80,9 +81,10 @@ def _check(node: Node) -> None:
         raise LrfError(f"layer '{node.name}': op '{node.op}' cannot run with the file's int8 "
                        f"numerics; supported: {', '.join(FILE_OPS)} (or quantize with "
                        "calibration data: --data)")
-    if node.activation not in FILE_ACTS:
+    acts = FILE_ACTS_16 if node.attrs.get("quant", {}).get("bits") == 16 else FILE_ACTS
+    if node.activation not in acts:
         raise LrfError(f"layer '{node.name}': activation '{node.activation}' cannot run with "
-                       f"the file's int8 numerics; supported: {', '.join(FILE_ACTS)}")
+                       f"the file's int8 numerics; supported: {', '.join(acts)}")
     if node.attrs.get("quant", {}).get("rescaled"):
         raise LrfError(f"layer '{node.name}': the file requantizes its output (a QUANTIZE "
                        "between layers), which is not supported")

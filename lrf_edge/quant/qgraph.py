@@ -55,6 +55,7 @@ class QLayer:
     shift: np.ndarray | None = None       # int32 per output channel
     lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]
     softmax: dict[str, int] | None = None  # TFLite's int8 softmax (quant/softmax.params)
+    table16: dict[str, int] | None = None  # int16 sigmoid/tanh (quant/sigmoid16.params16)
     rounding: str = "single"              # of every requantization (fixedpoint.mbqm)
     steps: list[TTStep] = field(default_factory=list)
     add: dict[str, Any] = field(default_factory=dict)  # add/concat/...: scalar multipliers

@@ -10,10 +10,10 @@
   output int16 instead (TFLite's 16x8 scheme: symmetric, zero point 0; int64 biases and
   accumulators, channels.py), where int8 activations lose too much; a layer that keeps its
   input's scale keeps its width too. At a boundary the consumer converts: a weighted op or
-  add reads int8 and writes int16, or the reverse, in its own requantization. Softmax on an
-  int16 input is TFLite's int16 softmax (output scale 1/32768); sigmoid, tanh and hard_*
-  have int8 tables only: with a global 16 those layers stay int8; named in a mapping they
-  are refused.
+  add reads int8 and writes int16, or the reverse, in its own requantization. Softmax,
+  sigmoid and tanh on an int16 input are TFLite's int16 SOFTMAX, LOGISTIC and TANH (output
+  scale 1/32768); hard_sigmoid and hard_swish have int8 tables only: with a global 16 those
+  layers stay int8; named in a mapping they are refused.
 - Fused activations: clamps, int8 tables, the integer softmax (activations.py).
 - Each op's own rule (TT steps, add's rescaling, ...) lives in its module in ops/.
 
@@ -61,8 +61,8 @@ def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
                       ) -> dict[str, int]:
     """The output width (8 or 16) each node asks for: `activation_bits` for every node, or
     {layer name: bits} (others 8); a one-line error for anything else. A global 16 leaves
-    layers with an int8-only table activation (sigmoid, tanh, hard_*) at 8, and the tensor
-    such an activation reads where its op keeps its input's scale (a standalone tanh). What a
+    layers with an int8-only table activation (hard_sigmoid, hard_swish) at 8, and the
+    tensor such an activation reads where its op keeps its input's scale. What a
     per-layer allocation calls to turn its choice into `quantize`'s argument."""
     if isinstance(activation_bits, Mapping):
         unknown = sorted(set(activation_bits) - {n.name for n in graph})

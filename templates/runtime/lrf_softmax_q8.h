@@ -6,7 +6,9 @@
  * scale 1/256 with zero point -128. The numpy twin is lrf_edge/quant/softmax.py, which also
  * computes the parameters (m, ls, diff_min) from the input scale as TFLite's Prepare does.
  * lrf_softmax_q16 is TFLite's int16 softmax (SoftmaxInt16, 16x8 models) with its two
- * interpolated tables (softmax.py's luts16, passed in as the layer's constants). */
+ * interpolated tables (softmax.py's luts16, passed in as the layer's constants), and
+ * lrf_sigmoid_q16 / lrf_tanh_q16 its int16 logistic and tanh on TFLite's sigmoid table
+ * (quant/sigmoid16.py, also a layer constant). */
 #ifndef LRF_SOFTMAX_Q8_H
 #define LRF_SOFTMAX_Q8_H
 
@@ -82,6 +84,43 @@ static inline void lrf_softmax_q16(int16_t *y, int rows, int n, int32_t m, int32
             const int32_t v = (int32_t)((y[i] * reciprocal + ((int64_t)1 << (shift - 1))) >> shift);
             y[i] = (int16_t)(v < 0 ? 0 : (v > 32767 ? 32767 : v));
         }
+    }
+}
+
+/* TFLite's int16 logistic (reference_integer_ops::Logistic) over n values in place: the
+ * input rescaled to 1/(3 * 4096) by m and a right shift s, the sigmoid table interpolated
+ * by 9 fraction bits; output scale 1/32768. */
+static inline void lrf_sigmoid_q16(int16_t *y, int n, int32_t m, int32_t s,
+                                   const uint16_t *table)
+{
+    const int32_t round = s > 0 ? 1 << (s - 1) : 0;
+    for (int i = 0; i < n; i++) {
+        const int32_t x = (y[i] * m + round) >> s;
+        const uint32_t a = (uint32_t)(x < 0 ? -x : x), h = a >> 9;
+        uint32_t r = 0x7FFFu << 10;
+        if (h < 255) {
+            r = ((uint32_t)table[h] << 9) + (a & 0x1ff) * (uint32_t)(table[h + 1] - table[h]);
+        }
+        r = x >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+        y[i] = (int16_t)(r >> 10);
+    }
+}
+
+/* TFLite's int16 tanh (reference_integer_ops::Tanh): tanh(x) = 2 sigmoid(2x) - 1, the same
+ * table interpolated by 8 fraction bits; output scale 1/32768. */
+static inline void lrf_tanh_q16(int16_t *y, int n, int32_t m, int32_t s, const uint16_t *table)
+{
+    const int32_t round = s > 0 ? 1 << (s - 1) : 0;
+    for (int i = 0; i < n; i++) {
+        const int32_t x = (y[i] * m + round) >> s;
+        const uint32_t a = (uint32_t)(x < 0 ? -x : x), h = a >> 8;
+        int32_t r = 0xFFFF << 8;
+        if (h < 255) {
+            r = (int32_t)(((uint32_t)table[h] << 8) +
+                          (a & 0xff) * (uint32_t)(table[h + 1] - table[h]));
+        }
+        r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+        y[i] = (int16_t)(r >> 8);
     }
 }
 

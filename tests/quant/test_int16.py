@@ -19,7 +19,7 @@ from lrf_edge.ir import Graph, Node
 from lrf_edge.frontends import load_model
 from lrf_edge.quant import QParams, float_forward, from_file, quantize, reference
 from lrf_edge.quant.fixedpoint import mbqm, quantize_multiplier
-from lrf_edge.quant.quantize import activation_widths, tensor_widths
+from lrf_edge.quant.quantize import tensor_widths
 from lrf_edge.targets import HostModel
 
 
@@ -122,12 +122,13 @@ def test_per_layer_bits_and_their_boundaries():
         == [8, 8, 16, 16, 8, 16, 16, 16, 16, 8]
     assert qg.layers["c2"].wide and not qg.layers["fc"].wide
     assert qg.layers["c2"].bias is None and qg.layers["add"].add["left_shift"] == 15
-    # a global 16 keeps the int8-only tables (sigmoid, tanh) at 8, and what a standalone
-    # one reads; softmax has its int16 form
-    wanted = activation_widths(residual_graph(), 16)
-    assert wanted["c3"] == wanted["d0"] == wanted["act"] == 8
-    assert wanted["c1"] == wanted["d1"] == wanted["sm"] == 16
-    quantize(residual_graph(), _x(residual_graph()), activation_bits=16)
+    # a global 16: sigmoid, tanh and softmax have int16 forms; hard_sigmoid stays int8, and
+    # so does what a standalone one reads
+    g = residual_graph()
+    assert set(tensor_widths(g, 16).values()) == {16}
+    g["act"].activation = "hard_sigmoid"
+    widths = tensor_widths(g, 16)
+    assert widths["c3"] == widths["mp"] == widths["act"] == 8 and widths["d1"] == 16
 
 
 @pytest.mark.parametrize("bits, message", [
@@ -135,10 +136,11 @@ def test_per_layer_bits_and_their_boundaries():
     (True, "activation bits must be 8 or 16, not True"),
     ({"nope": 16}, "activation_bits names no layer of the model: nope"),
     ({"mp": 16}, "layer 'mp': it keeps its input's int8 scale"),
-    ({"c3": 16}, "layer 'c3': sigmoid has no 16-bit activation rule"),
+    ({"c3": 16}, "layer 'c3': hard_sigmoid has no 16-bit activation rule"),
 ])
 def test_bad_activation_bits_are_one_line_errors(bits, message):
     g = residual_graph()
+    g["c3"].activation = "hard_sigmoid"  # an int8-only table
     with pytest.raises(LrfError, match=message) as e:
         quantize(g, _x(g), activation_bits=bits)
     assert "\n" not in str(e.value)
@@ -190,15 +192,16 @@ def test_int8_code_is_unchanged_and_16x8_layers_leave_size_mode_and_dsp():
 
 
 def test_16x8_tflite_file_imports_and_runs_bit_exact_with_tflm(tmp_path):
-    """A user's own 16x8 file (the converter's int16 activations, int64 biases, int16
-    softmax): its own numerics, as TFLite Micro computes them, in the reference and the C."""
+    """A user's own 16x8 file (the converter's int16 activations, int64 biases; int16
+    logistic, tanh and softmax): its own numerics, as TFLite Micro computes them, in the
+    reference and the C."""
     import keras
     keras.utils.set_random_seed(0)
     inp = keras.Input((6, 6, 2))
     c = keras.layers.MaxPooling2D(2)(keras.layers.Conv2D(4, 3, padding="same",
                                                          activation="relu")(inp))
-    s = keras.layers.Add()([c, keras.layers.Conv2D(4, 1)(c)])
-    d = keras.layers.Dense(12, activation="relu")(keras.layers.Flatten()(s))
+    s = keras.layers.Add()([c, keras.layers.Conv2D(4, 1, activation="sigmoid")(c)])
+    d = keras.layers.Dense(12, activation="tanh")(keras.layers.Flatten()(s))
     model = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(d), name="tiny16x8")
     x = np.random.default_rng(0).standard_normal((32, 6, 6, 2)).astype(np.float32)
     path = convert_int8(model, x, os.environ["LRF_EDGE_CACHE"], "int16")
