@@ -17,7 +17,8 @@ tensor's width a per-layer choice leads to, or the one-line error quantize would
 - calibrate.py: the float executor over the graph and min/max ranges (ranges.py) of every
   value (TT steps too);
 - from_file.py: a full-int8 (or 16x8) .tflite's own numerics (no calibration), as TFLite
-  Micro or ai-edge-litert computes them; softmax.py: TFLite's int8 softmax;
+  Micro or ai-edge-litert computes them; softmax.py: TFLite's int8 and int16 softmax;
+  sigmoid16.py: TFLite's int16 logistic and tanh;
 - quantize.py: the quantization loop, `int8_model` (file numerics or calibration), `int8_weight_bytes(graph)` for budgets, the
   calibration batch of --data;
 - qgraph.py: QuantizedGraph, QLayer, TTStep (what the int8 code generator reads);
