@@ -87,6 +87,12 @@ names one. In codegen and templates:
    Constant arrays are `{{ L.fn }}_<suffix>`.
 4. `templates/<op>_q8.c.j2`, where int8's arithmetic differs (else `<op>.c.j2` takes the
    C type `L.T`, as upsample2d.c.j2): the same on `int8_t` (`{% import "common_q8.j2" as c %}`).
+   The same template serves 16x8 layers (an int16 tensor on either side, QLayer.wide): it
+   names its activations' C types through `L.TX` (input), `L.TXS` (each input), `L.TY`
+   (output) and its accumulators' through `L.ACC` (int64_t where a sum may leave int32,
+   common.narrow_acc), all set by common.q8_output; such a layer is generated in speed mode
+   with the generic C (the DSP and size-mode loops are int8 code), int16 tensors take two
+   bytes of the int8 arena, and `lrf_requant_wide` is TFLite's int64 requantization.
    A target's `[codegen] simd = "arm-dsp"` (cortex-m4) reaches prepare_q8 as `options.dsp`:
    the template then takes its DSP branch (SXTB16 + SMLAD through arm_acle.h: common_q8.j2
    `dsp_dot`, weights packed by `common.pack_quads`); the generic C is the same without it.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -88,7 +88,21 @@ def _prepare_float(kernel: Kernel, node: Node, model: Model, opt: CodegenOptions
 
 
 def _prepare_int8(kernel: Kernel, node: Node, model: Model, opt: CodegenOptions) -> LayerPlan:
-    return kernel.prepare(node, model.layers[node.name], opt)
+    """A layer with an int16 tensor (16x8) takes the generic C in speed mode: the DSP
+    loops and size mode's shared loops are int8 code."""
+    layer = model.layers[node.name]
+    if layer.wide:
+        opt = replace(opt, simd="", layers={**opt.layers, node.name: SPEED})
+    return kernel.prepare(node, layer, opt)
+
+
+def _no_widths(model: Model) -> dict[str, int]:
+    return {}
+
+
+def _int8_widths(model: QuantizedGraph) -> dict[str, int]:
+    """Bytes per element of the int16 tensors (16x8 layers)."""
+    return {name: q.bits // 8 for name, q in model.tensors.items() if q.bits != 8}
 
 
 def _no_context(model: Model) -> dict[str, Any]:
@@ -98,14 +112,19 @@ def _no_context(model: Model) -> dict[str, Any]:
 def _int8_context(model: Model) -> dict[str, Any]:
     """The input and output quantization, for the float API's conversions."""
     in_q, out_q = model.input, model.output
-    in_t, out_t = (f"{d}_t" for d in model.io_dtypes)
+    in_t, out_t = (q.ctype if q.bits == 16 else f"{d}_t"
+                   for q, d in zip((in_q, out_q), model.io_dtypes))
     numerics = {"lrf-edge": "lrf-edge's calibrated scales, single rounding",
                 "tflm": "the .tflite file's own scales, as TFLite Micro computes",
                 "litert": "the .tflite file's own scales, as ai-edge-litert's reference "
                           "kernels compute"}[model.runtime]
     in_inv = np.float32(1.0 / in_q.scale)
     return {"in_inv": c_float(in_inv), "in_scale": c_float(in_q.scale),
-            "soft_in": significand(in_inv), "soft_out": significand(np.float32(out_q.scale)),
+            # the integer conversions are int8's; int16 converts in float on every core
+            "soft_in": significand(in_inv) if in_q.bits == 8 else None,
+            "soft_out": significand(np.float32(out_q.scale)) if out_q.bits == 8 else None,
+            "in_bits": in_q.bits, "out_bits": out_q.bits,
+            "wide": any(q.bits == 16 for q in model.tensors.values()),
             "in_zp": int(in_q.zero_point), "out_scale": c_float(out_q.scale),
             "out_zp": int(out_q.zero_point), "in_ctype": in_t, "out_ctype": out_t,
             "api_in_zp": model.api_zero_point("input"),
@@ -134,9 +153,10 @@ def _int8_io_input(model: QuantizedGraph) -> bool:
     (dequantized in place from the front, each float lands on bytes already read) and the
     uint8 API's into its own output, flipped in place. The float API's int8 input goes to the
     front of the caller's output buffer when it fits below that quarter; a uint8 input is
-    converted into the arena."""
+    converted into the arena. (int16: 2 bytes an element, the output in the last half.)"""
     n_in, n_out = math.prod(model.graph.input_shape), math.prod(model.graph.output_shape)
-    return model.io_dtypes[0] == "uint8" or n_in > 3 * n_out
+    in_b, out_b = model.input.bits // 8, model.output.bits // 8
+    return model.io_dtypes[0] == "uint8" or in_b * n_in > (4 - out_b) * n_out
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,7 @@ class Flavour:
     prepare: Callable[[Kernel, Node, Model, CodegenOptions], LayerPlan]
     io_input: Callable[[Model], bool]  # the C API's converted input is planned in the arena
     context: Callable[[Model], dict[str, Any]]   # extra variables of the model templates
+    widths: Callable[[Model], dict[str, int]]    # elements per value where not 1 (int16)
 
 
 FLAVOURS = {
@@ -159,13 +180,15 @@ FLAVOURS = {
                      runtime=("lrf_activation.h", "lrf_compiler.h", "lrf_hooks.h",
                               "lrf_pad.h"),
                      ctypes={np.dtype(np.float32): "float"}, prepare=_prepare_float,
-                     io_input=_no_io_input, context=_no_context),
+                     io_input=_no_io_input, context=_no_context, widths=_no_widths),
     INT8: Flavour(INT8, elem_bytes=1, align=4, suffix="_q8",
                   runtime=("lrf_compiler.h", "lrf_dsp.h", "lrf_fixedpoint.h", "lrf_hooks.h",
                            "lrf_io.h", "lrf_pad.h", "lrf_softmax_q8.h"),
                   ctypes={np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
-                          np.dtype(np.int32): "int32_t"},
-                  prepare=_prepare_int8, io_input=_int8_io_input, context=_int8_context),
+                          np.dtype(np.uint16): "uint16_t",
+                          np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t"},
+                  prepare=_prepare_int8, io_input=_int8_io_input, context=_int8_context,
+                  widths=_int8_widths),
 }
 
 
@@ -198,7 +221,7 @@ def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> _Planned:
     plans = {n.name: flavour.prepare(kernels[n.name], n, model, options)
              for n in graph if not n.is_input}
     loc, buffers = plan_memory(graph, plans, lambda n: kernels[n.name],
-                               flavour.io_input(model), flavour.align)
+                               flavour.io_input(model), flavour.align, flavour.widths(model))
     return _Planned(graph, kernels, plans, loc, buffers, place(buffers, align=flavour.align))
 
 
@@ -233,10 +256,16 @@ def generate(model: Model, name: str | None = None,
     graph, loc, buffers, size = p.graph, p.loc, p.buffers, flavour.elem_bytes
     name = c_name(name or graph.name)
 
-    def ptr(where: Any, value: str) -> str:
+    widths = flavour.widths(model)
+
+    def ptr(where: Any, value: str, ctype: str | None = None) -> str:
+        """A value's pointer; an int16 one (16x8) cast from the int8 arena."""
         if isinstance(where, Buffer):
             offset = where.offset_of(value)
-            return f"lrf_arena + {offset}" if offset else "lrf_arena"
+            base = f"lrf_arena + {offset}" if offset else "lrf_arena"
+            if ctype is None and widths.get(value, 1) == 2:
+                ctype = "int16_t"
+            return f"({ctype} *)({base})" if ctype else base
         return where
 
     scratch_of = {b.values[0][len("scratch:"):]: b for b in buffers
@@ -254,8 +283,9 @@ def generate(model: Model, name: str | None = None,
         if kernel.template is not None:
             fn = f"l{len(layers)}_{c_name(node.name)}"
             args = [ptr(loc[s], s) for s in node.inputs] + [ptr(loc[node.name], node.name)]
-            if node.name in scratch_of:
-                args.append(ptr(scratch_of[node.name], ""))
+            if node.name in scratch_of:  # a wide layer's scratch holds its input's type
+                args.append(ptr(scratch_of[node.name], "",
+                                plan.vars["TX"] if plan.vars.get("TX") == "int16_t" else None))
             for suffix, arr in plan.weights.items():
                 weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
             aligned |= {f"{fn}_{suffix}" for suffix in plan.aligned}

@@ -133,7 +133,8 @@ def check(buffers: list[Buffer]) -> None:
 
 
 def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["Node"], Any],
-                io_input: bool = False, align: int = 1) -> tuple[dict[str, Any], list[Buffer]]:
+                io_input: bool = False, align: int = 1, widths: dict[str, int] | None = None
+                ) -> tuple[dict[str, Any], list[Buffer]]:
     """Where each value lives: 'input', 'output' (the caller's buffers) or an arena Buffer
     (a value's offset in it: `Buffer.offset_of`).
 
@@ -144,6 +145,8 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
     caller's element units: floats for the float generator, bytes for int8. With `io_input`
     the arena also holds the int8 C API's converted copy of the input ('io:input', live
     until its last reader), sharing memory with the activations instead of adding to them.
+    `widths`: units per element of a value where it is not 1 (an int16 tensor of the int8
+    generator: 2 bytes).
     """
     nodes = list(graph)
     index = {n.name: i for i, n in enumerate(nodes)}
@@ -152,7 +155,8 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
         for src in node.inputs:
             last_use[src] = max(last_use[src], i)
     last_use[graph.output] = len(nodes)
-    sizes = {n.name: math.prod(n.shape) for n in nodes}
+    widths = widths or {}
+    sizes = {n.name: math.prod(n.shape) * widths.get(n.name, 1) for n in nodes}
 
     loc: dict[str, Any] = {}
     buffers: list[Buffer] = []
@@ -202,7 +206,7 @@ def plan_memory(graph: "Graph", plans: dict[str, Any], kernel_for: Callable[["No
             new_buffer(plans[node.name].scratch, i, f"scratch:{node.name}")
     if io_input:
         readers = [last_use[v] for v, where in loc.items() if where == "input"]  # views too
-        buffers.append(Buffer(id=len(buffers), size=math.prod(graph.input_shape), start=0,
+        buffers.append(Buffer(id=len(buffers), size=sizes[graph.input.name], start=0,
                               end=max(readers), values=["io:input"]))
     for buf in buffers:
         if not buf.values[0].startswith(("scratch:", "io:")):

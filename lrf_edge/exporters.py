@@ -6,7 +6,8 @@ Every graph, original or factorized, becomes a Keras model with `lrf_edge.train.
   flatbuffer holds only the network's real ops (a dynamic batch adds SHAPE/STRIDED_SLICE/
   PACK). `int8=True` quantizes weights and activations fully (int8 input and output too)
   with a representative data set; `weight_bits=4` then makes the kernels kTfLiteInt4
-  (lrf_edge.tflite_int4).
+  (lrf_edge.tflite_int4); with `activation_bits=16` in the converter's 16x8 mode (int16
+  activations, input and output; int8 weights; int64 biases).
 - ONNX: tf2onnx's `from_function` (its `from_keras` fails on Keras 3 models), batch 1,
   input named "input" in the Keras layout (NHWC images).
 """
@@ -37,6 +38,7 @@ class Exported:
     int8: bool
     bytes: int
     ops: list[str]
+    activation_bits: int | None = None  # int8 exports: 8, or 16 (16x8)
 
 
 def keras_model(graph: Graph) -> Any:
@@ -58,8 +60,9 @@ def _quiet_tf() -> Any:
 
 
 def tflite_bytes(model: Any, int8: bool = False,
-                 representative: np.ndarray | None = None) -> bytes:
-    """A Keras model (fixed batch 1) -> TFLite flatbuffer."""
+                 representative: np.ndarray | None = None, activation_bits: int = 8) -> bytes:
+    """A Keras model (fixed batch 1) -> TFLite flatbuffer (int8: with 8- or 16-bit
+    activations)."""
     tf = _quiet_tf()
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
@@ -73,9 +76,11 @@ def tflite_bytes(model: Any, int8: bool = False,
 
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = rep
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        wide = activation_bits == 16
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            if wide else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int16 if wide else tf.int8
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Saved artifact at"
             return bytes(conv.convert())
@@ -122,9 +127,9 @@ def onnx_ops(buf: bytes) -> list[str]:
 
 def export(graph: Graph, to: str, path: str, int8: bool = False,
            representative: np.ndarray | None = None, opset: int = 13,
-           weight_bits: int = 8) -> Exported:
+           weight_bits: int = 8, activation_bits: int = 8) -> Exported:
     """Write the graph as `to` ('tflite' or 'onnx') to `path` (int8 TFLite: with
-    `weight_bits`-bit kernels, 8 or 4)."""
+    `weight_bits`-bit kernels, 8 or 4; `activation_bits` 16: in the 16x8 mode)."""
     if to not in FORMATS:
         raise LrfError(f"unknown export format '{to}'; supported: {', '.join(FORMATS)}")
     if int8 and to != "tflite":
@@ -133,9 +138,15 @@ def export(graph: Graph, to: str, path: str, int8: bool = False,
         raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
     if weight_bits != 8 and not int8:
         raise LrfError(f"{weight_bits}-bit weights need a full-int8 file: add --int8")
+    if activation_bits not in (8, 16) or (activation_bits == 16 and not int8):
+        raise LrfError("--activation-bits is 8 or 16 and applies to --int8 exports")
+    if weight_bits == 4 and activation_bits == 16:
+        raise LrfError("int4 weights with 16-bit activations have no TFLite kernels; "
+                       "choose --weight-bits 4 or --activation-bits 16")
     model = keras_model(graph)
     if to == "tflite":
-        buf = tflite_bytes(model, int8=int8, representative=representative)
+        buf = tflite_bytes(model, int8=int8, representative=representative,
+                           activation_bits=activation_bits)
         if weight_bits == 4:
             from lrf_edge.tflite_int4 import to_int4
             buf = to_int4(buf)
@@ -147,4 +158,4 @@ def export(graph: Graph, to: str, path: str, int8: bool = False,
     os.makedirs(folder, exist_ok=True)
     with open(path, "wb") as f:
         f.write(buf)
-    return Exported(path, to, int8, len(buf), ops)
+    return Exported(path, to, int8, len(buf), ops, activation_bits if int8 else None)

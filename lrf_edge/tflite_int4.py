@@ -10,8 +10,8 @@ flattened tensor (the first in the low nibble: TFLite's packing, lrf_edge.cgen's
 `pack_int4`), with its int32 bias moved to the new accumulator scale (input scale x weight
 scale). Activations, their scales and every other tensor keep the converter's values, so
 TFLite Micro's kernels (which unpack int4 filters into int8 and run their int8 arithmetic)
-and the C generated from the file compute the same numbers. `unpack(data, n)` reads such a
-tensor's values.
+and the C generated from the file compute the same numbers. The frontend reads such tensors
+(lrf_edge.frontends.tflite.unpack_int4).
 """
 
 from __future__ import annotations
@@ -22,22 +22,12 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import pack_int4
 from lrf_edge.errors import LrfError
+from lrf_edge.frontends.tflite import INT4, _schema
 from lrf_edge.quant.fixedpoint import round_away
 
-INT4 = 17      # the schema's TensorType.INT4
 _INT8, _INT32 = 9, 2
 # the ops whose kernel (input 1) TFLite Micro reads as int4
 KERNEL_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
-
-
-def unpack(data: bytes, count: int) -> np.ndarray:
-    """`count` int4 values packed two per byte (low nibble first) -> int8 values."""
-    b = np.frombuffer(data, np.uint8)
-    if len(b) != (count + 1) // 2:
-        raise LrfError(f"an int4 tensor of {count} values needs {(count + 1) // 2} bytes, "
-                       f"has {len(b)}")
-    nib = np.stack([b & 0xF, b >> 4], axis=1).reshape(-1)[:count].astype(np.int8)
-    return np.where(nib > 7, nib - 16, nib).astype(np.int8)
 
 
 def _requantize(w8: np.ndarray, s8: np.ndarray, axis: int, per_tensor: bool
@@ -57,7 +47,6 @@ def to_int4(buf: bytes) -> bytes:
     """A full-int8 flatbuffer with its kernels requantized to int4 (module docstring)."""
     import flatbuffers
 
-    from lrf_edge.frontends.tflite import _schema
     s = _schema()
     model = s.ModelT.InitFromObj(s.Model.GetRootAs(buf, 0))
     names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}

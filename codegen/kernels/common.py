@@ -305,25 +305,47 @@ def ping_pong(steps: list[dict[str, Any]]) -> int:
 
 # -- the int8 output stage ---------------------------------------------------------------
 
+# the requantization of each rounding (an int16 output of a 32-bit one: lrf_requant16,
+# lrf_requant_dbl16)
+REQUANT = {"single": "lrf_requant", "double": "lrf_requant_dbl", "wide": "lrf_requant_wide"}
+
+
 def q8_output(layer: Any, plan: LayerPlan) -> LayerPlan:
-    """Requantization target, clamp and activation table/softmax of any int8 layer."""
+    """Requantization target, clamp and activation table/softmax of any int8 layer, and
+    the C types of its activations (16x8: int16 on either side): `TX` its first input's,
+    `TXS` each input's, `TY` its output's, `ACC` the accumulators' (int64 when wide), `QLO`
+    and `QHI` the output type's range."""
     double = layer.rounding == "double"
     plan.vars.update({"ZP": int(layer.pre.zero_point), "LO": int(layer.act_min),
                       "HI": int(layer.act_max), "lut": layer.lut is not None,
                       "softmax": layer.softmax is not None, "SM": layer.softmax,
-                      "RQ": "lrf_requant_dbl" if double else "lrf_requant",
+                      "TX": layer.inputs[0].ctype if layer.inputs else CTYPES[INT8],
+                      "TXS": [q.ctype for q in layer.inputs], "TY": layer.out.ctype,
+                      "ACC": "int64_t" if layer.wide else "int32_t",
+                      "QLO": layer.pre.qmin, "QHI": layer.pre.qmax,
+                      "RQ": REQUANT[layer.rounding] + ("16" if layer.pre.bits == 16
+                                                        and layer.rounding != "wide" else ""),
                       "MBQM": "lrf_mbqm_dbl" if double else "lrf_mbqm",
                       "ZP_IN": int(layer.inputs[0].zero_point) if layer.inputs else 0})
     if layer.lut is not None:
         plan.weights["lut"] = layer.lut.astype(np.int8)
+    if layer.softmax is not None and layer.pre.bits == 16:  # the int16 softmax's tables
+        plan.weights["exp_lut"] = layer.arrays["exp_lut"]
+        plan.weights["inv_lut"] = layer.arrays["inv_lut"]
+    plan.vars["T16"] = layer.table16  # int16 sigmoid/tanh: after the layer, on its table
+    if layer.table16 is not None:
+        plan.weights["sigmoid"] = layer.arrays["sigmoid"]
     return plan
 
 
 def folded_bias(layer: Any, kernel2d: np.ndarray) -> np.ndarray:
-    """bias - z_in * sum_k w[k][c] (int32, exact): the input zero point folded away."""
+    """bias - z_in * sum_k w[k][c] (int32, exact; int64 for a wide layer's int64
+    accumulators): the input zero point folded away."""
     n = kernel2d.shape[1]
     b = layer.bias.astype(np.int64) if layer.bias is not None else np.zeros(n, np.int64)
     b = b - int(layer.inputs[0].zero_point) * kernel2d.astype(np.int64).sum(axis=0)
+    if layer.wide:
+        return b
     if np.abs(b).max(initial=0) >= 2 ** 31:
         raise LrfError(f"layer '{layer.name}': int32 bias overflow in int8 quantization")
     return b.astype(np.int32)
@@ -338,6 +360,20 @@ def acc16_bias(bias: np.ndarray, k: int) -> np.ndarray | None:
     if np.abs(b16).max(initial=0) + 16 * k * 128 * 7 >= 2 ** 31:
         return None
     return b16.astype(np.int32)
+def narrow_acc(layer: Any, kernel2d: np.ndarray, plan: LayerPlan) -> LayerPlan:
+    """A wide (16x8) layer's accumulators and folded bias `b` in int32 where no partial sum
+    can leave int32 (|b[c]| + max|x| sum_k |w[k][c]| < 2^31 for every channel; max|x| is
+    32768 for int16 inputs, 128 for int8 ones): the same integers as int64 accumulation
+    (the requantization stays the wide one), far fewer instructions on 32-bit cores."""
+    if plan.vars["ACC"] != "int64_t":
+        return plan
+    xmax = 1 << (layer.inputs[0].bits - 1)
+    bound = np.abs(plan.weights["b"].astype(np.int64)) + \
+        xmax * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    if (bound < 2 ** 31).all():
+        plan.vars["ACC"] = "int32_t"
+        plan.weights["b"] = plan.weights["b"].astype(np.int32)
+    return plan
 
 
 def requant_arrays(layer: Any, plan: LayerPlan) -> None:
@@ -351,8 +387,8 @@ def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
     ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
     int32 accumulator reachable from int8 inputs, no intermediate overflows int32. The
     formula rounds once: a layer that rounds twice (TFLite Micro's arithmetic of a file's
-    own numerics) takes the 64-bit path."""
-    if layer.rounding == "double":
+    own numerics) takes the 64-bit path, and so does a wide (16x8) one."""
+    if layer.rounding != "single":
         return False
     s = layer.shift.astype(np.int64)
     if s.size == 0 or s.max() > -2:

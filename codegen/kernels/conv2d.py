@@ -22,9 +22,9 @@ from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (CTYPES, FLOAT32, INT8, CodegenOptions, Kernel,
                                           LayerPlan, acc16_bias, block_widths, blocks,
                                           col_taps, float_bias, folded_bias, int4_weights,
-                                          pack_blocks, pack_quads, pack_octs, pass_chunks,
-                                          q8_output, requant_q8, row_groups, size_blocks,
-                                          size_call, size_parts, spatial)
+                                          narrow_acc, pack_blocks, pack_quads, pack_octs,
+                                          pass_chunks, q8_output, requant_q8, row_groups,
+                                          size_blocks, size_call, size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("conv2d",)
@@ -125,11 +125,13 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
                       "flat": direct and v["SH"] == v["SW"] == 1})
     # a 1x1, stride 1 conv that does not widen may write exactly over its input once each
     # pass's two pixels are copied aside (the planner decides whether the input is dead)
-    stage = plan.vars["stage"] = plan.vars["flat"] and n <= c
-    plan.scratch = 2 * kh * kw * c if not direct or stage else 0
-    plan.overlap = plan.vars["overlap"] = overlap(v, plan.vars["flat"],
-                                                  reads_first=not direct or stage)
-    return q8_output(layer, plan)
+    # (a wide (16x8) layer: 2-byte inputs, not staged, never over its input)
+    stage = plan.vars["stage"] = plan.vars["flat"] and n <= c and not layer.wide
+    xb = plan.vars["XB"] = layer.inputs[0].bits // 8
+    plan.scratch = 2 * kh * kw * c * xb if not direct or stage else 0
+    plan.overlap = plan.vars["overlap"] = None if layer.wide else overlap(
+        v, plan.vars["flat"], reads_first=not direct or stage)
+    return narrow_acc(layer, k2, q8_output(layer, plan))
 
 
 def overlap(v: dict[str, Any], flat: bool, reads_first: bool) -> int:

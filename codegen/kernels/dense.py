@@ -14,10 +14,10 @@ import numpy as np
 
 from lrf_edge.cgen.kernels.common import (DSP_MATVEC, FLOAT32, INT8, CodegenOptions, Kernel,
                                           LayerPlan, acc16_bias, block_widths, blocks,
-                                          float_bias, folded_bias, int4_weights, pack_blocks,
-                                          pack_octs, pack_quads, pass_chunks, q8_output,
-                                          requant_q8, size_blocks, size_call, size_parts,
-                                          swar_aligned)
+                                          float_bias, folded_bias, int4_weights, narrow_acc,
+                                          pack_blocks, pack_octs, pack_quads, pass_chunks,
+                                          q8_output, requant_q8, size_blocks, size_call,
+                                          size_parts, swar_aligned)
 from lrf_edge.ir import Node
 
 OPS = ("dense",)
@@ -55,7 +55,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     requant_q8(layer, k, plan)
     if b16 is not None:
         plan.weights["b"] = b16
-    q8_output(layer, plan)
+    narrow_acc(layer, k, q8_output(layer, plan))
     if not opt.is_size_mode(node):
         return plan
     fn, plan.shared = shared_loop_q8(layer, plan)

@@ -21,8 +21,8 @@ from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, col_taps, fast_requant,
                                              float_bias, folded_bias, int4_weights,
-                                             padded_scratch,
-                                             q8_output, requant_arrays, row_groups, size_call,
+                                             narrow_acc, padded_scratch, q8_output,
+                                             requant_arrays, row_groups, size_call,
                                              size_parts, spatial)
 from lrf_edge.ir import Node
 
@@ -70,8 +70,10 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     k = layer.kernel
     kh, kw, c, m = k.shape
     v = spatial(node, kh, kw)
-    plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp})
+    plan = LayerPlan(vars={**v, "M": m, "dsp": opt.dsp, "generic": layer.wide})
     k2 = k.reshape(kh * kw, c * m)
+    if layer.wide:
+        return _wide_q8(layer, plan, k2)
     if opt.is_size_mode(node):
         return _size_q8(layer, plan, k2)
     # DSP, kernel rows of <= 4 taps: each row's weights are one word split by SXTB16 (the
@@ -94,6 +96,19 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan.vars["inplace"] = ring and ring_inplace(v)
     plan.overlap = 0 if plan.vars["inplace"] else None
     return q8_output(layer, plan)
+
+
+def _wide_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
+    """A 16x8 layer: the template's generic loop (any multiplier; weights in Keras order,
+    the input copied into a zero-padded scratch of its type when it pads), accumulators as
+    narrow as proven (common.narrow_acc)."""
+    plan.weights["w"] = k2.reshape(-1).astype(np.int8)
+    plan.weights["b"] = folded_bias(layer, k2)
+    plan.vars.update({"ring": False, "inplace": False, "dsp4": False, "fastrq": False,
+                      "w4": False})  # 8-bit weights (quantize refuses int4 with int16)
+    requant_arrays(layer, plan)
+    plan.scratch = padded_scratch(plan.vars) * (layer.inputs[0].bits // 8)
+    return narrow_acc(layer, k2, q8_output(layer, plan))
 
 
 def _window(v: dict[str, Any]) -> dict[str, int]:

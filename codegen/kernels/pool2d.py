@@ -33,7 +33,7 @@ def prepare_global(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_global_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = q8_output(layer, prepare_global(node, opt))
-    plan.vars["T"] = CTYPES[INT8]
+    plan.vars["T"] = plan.vars["TY"]
     return plan
 
 

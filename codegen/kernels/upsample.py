@@ -20,7 +20,7 @@ def prepare(node: Node, opt: CodegenOptions) -> LayerPlan:
 
 def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = q8_output(layer, prepare(node, opt))
-    plan.vars["T"] = CTYPES[INT8]
+    plan.vars["T"] = plan.vars["TY"]
     return plan
 
 

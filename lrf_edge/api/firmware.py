@@ -58,26 +58,32 @@ class Code(HostRunner, Result):
 
 
 def _int8(graph: Any, data: DataLike, n: int, runtime: str,
-          fallback: np.ndarray | None = None, weight_bits: int = 8) -> Any:
-    """The int8 model: without data, a full-int8 file's own numerics (as `runtime` computes
-    them; 8-bit weights only) or, failing that, calibrated on `fallback`; with data,
-    calibrated on its first n training inputs; kernels of `weight_bits` bits."""
+          fallback: np.ndarray | None = None, weight_bits: int = 8,
+          activation_bits: Any = None) -> Any:
+    """The int8 model: without data, a full-int8 (or 16x8) file's own numerics (as `runtime`
+    computes them; 8-bit weights only) or, failing that, calibrated on `fallback`; with
+    data, calibrated on its first n training inputs. Kernels of `weight_bits` bits;
+    `activation_bits`: 8, 16 or {layer: 16} (None: the file's, or 8)."""
     from lrf_edge.quant import int8_model, quantize
     if data is None:
         return int8_model(graph, None, fallback=fallback, runtime=runtime,
-                          weight_bits=weight_bits)
+                          weight_bits=weight_bits, activation_bits=activation_bits)
     return quantize(graph, np.asarray(fitted(data, graph).x_train[:n], np.float32),
-                    weight_bits=weight_bits)
+                    weight_bits=weight_bits,
+                    activation_bits=8 if activation_bits is None else activation_bits)
 
 
-def _check_weight_bits(dtype: str, weight_bits: int) -> None:
-    """4-bit weights are a variant of the int8 model: an error for other bit-widths or
-    for float32 code."""
+def _check_bits(dtype: str, weight_bits: int, activation_bits: Any) -> None:
+    """4-bit weights and 16-bit activations are variants of the int8 model: an error for
+    other weight bit-widths or for float32 code."""
     if weight_bits not in (8, 4):
         raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
     if weight_bits != 8 and dtype != "int8":
         raise LrfError(f"{weight_bits}-bit weights need int8 code: add --dtype int8 "
                        "(Python: dtype='int8')")
+    if activation_bits is not None and dtype != "int8":
+        raise LrfError("--activation-bits applies to --dtype int8 (int8 weights; 16: int16 "
+                       "activations)")
 
 
 def _int8_facts(model: Any) -> dict:
@@ -88,9 +94,11 @@ def _int8_facts(model: Any) -> dict:
     what = ("the file's own scales and zero points, bit-exact with "
             + {"tflm": "TFLite Micro", "litert": "ai-edge-litert's reference kernels"}
             .get(model.runtime, "")) if model.source == "file" else "calibrated on --data"
+    types = [q.ctype if q.bits == 16 else f"{d}_t"
+             for q, d in zip((model.input, model.output), model.io_dtypes)]
     return {"int8": {"numerics": what, "source": model.source, "runtime": model.runtime,
-                     "input_type": f"{model.io_dtypes[0]}_t",
-                     "output_type": f"{model.io_dtypes[1]}_t",
+                     "input_type": types[0], "output_type": types[1],
+                     "int16_tensors": sorted(n for n, q in model.tensors.items() if q.bits == 16),
                      "input": [model.input.scale, model.api_zero_point("input")],
                      "output": [model.output.scale, model.api_zero_point("output")]}}
 
@@ -98,7 +106,8 @@ def _int8_facts(model: Any) -> dict:
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
-            optimize: str = "speed", weight_bits: int = 8) -> Code:
+            optimize: str = "speed", weight_bits: int = 8,
+            activation_bits: Any = None) -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
@@ -106,7 +115,9 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
     instead of one specialized function per layer ('speed'). `weight_bits` 4 (int8 only)
     quantizes to int4 every kernel that takes it (lrf_edge.quant's weight bits), stored two
-    per byte. Written to the folder `output` when given.
+    per byte. `activation_bits` (int8): 8, 16 (TFLite's 16x8: int16 activations, int8
+    weights) or {layer name: 16}; default the file's, else 8. Written to the folder
+    `output` when given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -116,10 +127,11 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     True
     """
     from lrf_edge.cgen import CodegenOptions, generate
-    _check_weight_bits(dtype, weight_bits)
     graph = graph_of(model)
+    _check_bits(dtype, weight_bits, activation_bits)
     model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime,
-                                                   weight_bits=weight_bits)
+                                                   weight_bits=weight_bits,
+                                                   activation_bits=activation_bits)
     src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
     res = Code({"name": src.name, "dtype": dtype, "weight_bits": weight_bits,
                 "optimize": optimize, "output_dir": None,
@@ -140,11 +152,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed", weight_bits: int = 8) -> Result:
+            optimize: str = "speed", weight_bits: int = 8,
+            activation_bits: Any = None) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size', and `weight_bits` 8 or 4 (int8 only), as in `codegen`.
+    code's mode, 'speed' or 'size'; `weight_bits` 8 or 4 and `activation_bits` (int8 only)
+    as in `codegen`.
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -160,14 +174,14 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
                        + ", ".join(target_names("qemu")))
     if inputs < 1:
         raise LrfError("--inputs must be at least 1")
-    _check_weight_bits(dtype, weight_bits)
+    _check_bits(dtype, weight_bits, activation_bits)
     tgt.check_toolchain()
     graph = graph_of(model)
     x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
     model_in = graph
     if dtype == "int8":
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x,
-                         weight_bits=weight_bits)
+                         weight_bits=weight_bits, activation_bits=activation_bits)
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
                     optimize=optimize)
@@ -192,8 +206,10 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
               "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
+    widths = sorted({q.bits for q in model_in.tensors.values()}) if dtype == "int8" else []
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
                    "dtype": dtype, "weight_bits": weight_bits, "optimize": optimize,
+                   "activation_bits": widths,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,

@@ -139,10 +139,12 @@ def default_export_path(model: str, to: str, int8: bool) -> str:
 
 def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *,
            int8: bool = False, data: DataLike = None, opset: int = 13,
-           progress: ProgressLike = True, weight_bits: int = 8) -> Exported:
+           progress: ProgressLike = True, weight_bits: int = 8,
+           activation_bits: int = 8) -> Exported:
     """The model (original or compressed) as a TFLite flatbuffer (float or full-int8,
     calibrated on `data`'s training inputs; `weight_bits` 4: its kernels int4, kTfLiteInt4
-    tensors that TFLite Micro runs) or ONNX; the file needs nothing of lrf-edge.
+    tensors that TFLite Micro runs; `activation_bits` 16: the converter's 16x8, int16
+    activations with int8 weights) or ONNX; the file needs nothing of lrf-edge.
 
     Written to `output` when given; else kept in `.content` (`.save(path)` writes it).
 
@@ -170,12 +172,14 @@ def export(model: ModelLike, to: str, output: str | os.PathLike | None = None, *
         with native_stderr():
             done = export_graph(graph, to, os.path.join(tmp, f"model.{to}"), int8=int8,
                                 representative=representative, opset=opset,
-                                weight_bits=weight_bits)
+                                weight_bits=weight_bits, activation_bits=activation_bits)
         content = Path(done.path).read_bytes()
-        prog.step(f"converted to {'int8 ' if int8 else ''}{to}: {done.bytes} bytes")
+        kind = ("16x8 " if activation_bits == 16 else "int8 ") if int8 else ""
+        prog.step(f"converted to {kind}{to}: {done.bytes} bytes")
     res = Exported({"path": None, "format": done.format, "int8": done.int8,
                     "weight_bits": weight_bits if int8 else None,
-                    "bytes": done.bytes, "ops": done.ops}, content)
+                    "activation_bits": done.activation_bits, "bytes": done.bytes,
+                    "ops": done.ops}, content)
     if output is not None:
         res.save(output)
     return res

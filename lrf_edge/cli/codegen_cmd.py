@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_optimize, add_weight_bits)
+from lrf_edge.cli.model_args import (add_activation_bits, add_block, add_data,
+                                     add_int8_runtime, add_json, add_model, add_optimize,
+                                     add_weight_bits)
 from lrf_edge.cli.render import human, table
 
 HELP = "write the model as plain C99: <name>.h, <name>.c, <name>_weights.h (no malloc)"
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data(p, "its first training inputs; none needed for a full-int8 .tflite")
     add_weight_bits(p)
     add_int8_runtime(p)
+    add_activation_bits(p)
     p.add_argument("--calibration", type=int, default=500, metavar="N",
                    help="calibration inputs for int8 (default 500)")
     add_json(p)
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     res = codegen(args.model, args.output, name=args.name, block=args.block,
                   dtype=args.dtype, data=args.data, calibration=args.calibration,
                   int8_runtime=args.int8_runtime, optimize=args.optimize,
-                  weight_bits=args.weight_bits)
+                  weight_bits=args.weight_bits, activation_bits=args.activation_bits)
     if args.json:
         print(res.to_json())
         return 0
@@ -56,4 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype == "int8":
         bits = ", int4 weights (two per byte)" if args.weight_bits == 4 else ""
         print(f"int8 numerics: {res.int8['numerics']}{bits}")
+        if res.int8["int16_tensors"]:
+            print(f"int16 activations (16x8): {', '.join(res.int8['int16_tensors'])}")
     return 0

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-bits", type=int, default=8, choices=(8, 4),
                    help="with --int8: 8 (default) or 4 (the kernels as int4, kTfLiteInt4 "
                         "tensors, two per byte, that TFLite Micro runs)")
+    p.add_argument("--activation-bits", type=int, default=8, choices=(8, 16), metavar="8|16",
+                   help="with --int8: 8-bit activations (default), or 16 (TFLite's 16x8: "
+                        "int16 activations, input and output; int8 weights)")
     p.add_argument("--data", help="representative data for --int8: mnist5k, digits or a "
                                   "data.npz (its x_train, first 200 samples)")
     p.add_argument("--opset", type=int, default=13, help="onnx only: opset (default 13)")
@@ -37,13 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from lrf_edge.api.models import default_export_path
     path = args.output or default_export_path(args.model, args.to, args.int8)
     done = export(args.model, args.to, path, int8=args.int8, data=args.data,
-                  opset=args.opset, weight_bits=args.weight_bits)
+                  opset=args.opset, weight_bits=args.weight_bits,
+                  activation_bits=args.activation_bits)
     if args.json:
         print(dump_json({k: done.data[k] for k in ("path", "format", "int8", "weight_bits",
-                                                  "bytes", "ops")}))
+                                                  "activation_bits", "bytes", "ops")}))
         return 0
-    kind = "int8 TFLite" if done.int8 else ("float TFLite" if done.format == "tflite"
-                                            else "ONNX")
+    kind = "float TFLite" if done.format == "tflite" else "ONNX"
+    if done.int8:
+        kind = "16x8 TFLite" if done.data["activation_bits"] == 16 else "int8 TFLite"
     kind += ", int4 weights" if done.data["weight_bits"] == 4 else ""
     print(f"wrote {done.path}: {kind}, {human(done.bytes)}B, {len(done.ops)} ops "
           f"({', '.join(sorted(set(done.ops)))})")

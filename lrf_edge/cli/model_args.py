@@ -58,5 +58,13 @@ def add_int8_runtime(p: argparse.ArgumentParser) -> None:
                         "reference kernels (litert)")
 
 
+def add_activation_bits(p: argparse.ArgumentParser) -> None:
+    """--activation-bits: int8 activations, or int16 ones with int8 weights (16x8)."""
+    p.add_argument("--activation-bits", type=int, choices=(8, 16), metavar="8|16",
+                   help="with --dtype int8: 8-bit activations, or 16 (TFLite's 16x8: int16 "
+                        "activations, int8 weights, int64 biases); default the .tflite's "
+                        "own, else 8")
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

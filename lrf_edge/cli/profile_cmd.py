@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_json, add_model,
-                                     add_optimize, add_target, add_weight_bits)
+from lrf_edge.cli.model_args import (add_activation_bits, add_block, add_data,
+                                     add_int8_runtime, add_json, add_model, add_optimize,
+                                     add_target, add_weight_bits)
 from lrf_edge.cli.render import dump_json, human, table
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
@@ -29,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data(p, "default: a full-int8 .tflite's own scales, else the random profiling inputs")
     add_weight_bits(p)
     add_int8_runtime(p)
+    add_activation_bits(p)
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
-                  optimize=args.optimize, weight_bits=args.weight_bits).data
+                  optimize=args.optimize, weight_bits=args.weight_bits,
+                  activation_bits=args.activation_bits).data
     if args.json:
         print(dump_json(rep))
         return 0
@@ -51,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
                  t["weight_bytes"], t["arena_bytes"]])
     size = " optimized for size" if rep["optimize"] == "size" else ""
     size += ", int4 weights" if rep["weight_bits"] == 4 else ""
+    if 16 in rep["activation_bits"]:
+        size = f", {'/'.join(map(str, rep['activation_bits']))}-bit activations{size}"
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
           f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",

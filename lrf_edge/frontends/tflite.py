@@ -14,8 +14,9 @@ node's `attrs["quant"]` for a later re-quantization:
 `{"output": [scale, zero_point]}` on every node whose output tensor is quantized, plus
 `"weight_scales"` (one per output channel, the kernel's last IR axis) and
 `"weight_zero_points"` on layers with int8 weights, `"bias_q"` (the file's int32 bias) where
-the bias is int32. QUANTIZE/DEQUANTIZE ops between activations vanish (they only move
-between the float and int8 domains); a uint8 QUANTIZE at the model's edge (uint8 I/O) leaves
+the bias is int32, or int64 (a 16x8 file: int16 activations, whose nodes carry `"bits": 16`).
+QUANTIZE/DEQUANTIZE ops between activations vanish (they only move between the float and
+integer domains); a uint8 QUANTIZE at the model's edge (uint8 I/O) leaves
 `"io": {"dtype": "uint8", "scale", "zero_point"}` on the input or output node; one that
 rescales int8 values leaves `"rescaled": true` (the file's numerics cannot be reproduced).
 Older converters' files (schema version 3: op codes in `deprecated_builtin_code`; legacy
@@ -37,11 +38,21 @@ from lrf_edge.frontends.names import unique_name
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.ops import spec_of
 from lrf_edge.registry import registrar
-from lrf_edge.tflite_int4 import INT4, unpack
 
 FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16,
           9: np.int8, 10: np.float64}
+INT4 = 17  # the schema's TensorType.INT4: kTfLiteInt4 weights, two per byte
+
+
+def unpack_int4(data: bytes, count: int) -> np.ndarray:
+    """`count` int4 values packed two per byte (low nibble first) -> int8 values."""
+    b = np.frombuffer(data, np.uint8)
+    if len(b) != (count + 1) // 2:
+        raise LrfError(f"an int4 tensor of {count} values needs {(count + 1) // 2} bytes, "
+                       f"has {len(b)}")
+    nib = np.stack([b & 0xF, b >> 4], axis=1).reshape(-1)[:count].astype(np.int8)
+    return np.where(nib > 7, nib - 16, nib).astype(np.int8)
 
 
 def _schema() -> Any:
@@ -133,11 +144,11 @@ class _Converter:
             data = self.buf[b.offset:b.offset + b.size]
         if data is None:
             return None
-        if t.type == INT4:  # kTfLiteInt4 weights, two per byte (lrf_edge.tflite_int4)
+        if t.type == INT4:  # kTfLiteInt4 weights, two per byte (unpack_int4)
             shape = check_shape(t.shape if t.shape is not None else [],
                                 f"tensor '{self.tname(i)}'")
             try:
-                return unpack(data, math.prod(shape)).reshape(shape)
+                return unpack_int4(data, math.prod(shape)).reshape(shape)
             except LrfError as exc:
                 raise LrfError(f"tensor '{self.tname(i)}': {exc} (truncated or corrupted)"
                                ) from None
@@ -160,7 +171,7 @@ class _Converter:
         if a is None:
             return None
         q = self.quant(i)
-        if q is not None and a.dtype in (np.int8, np.uint8, np.int16, np.int32):
+        if q is not None and a.dtype in (np.int8, np.uint8, np.int16, np.int32, np.int64):
             scale, zp, axis = q
             shape = [1] * a.ndim
             if len(scale) > 1:
@@ -209,6 +220,8 @@ class _Converter:
             q = self.quant(out)
             if q is not None and self.sg.tensors[out].type in (3, 7, 9):
                 node.attrs.setdefault("quant", {})["output"] = [float(q[0][0]), int(q[1][0])]
+                if self.sg.tensors[out].type == 7:
+                    node.attrs["quant"]["bits"] = 16
         return node
 
     def fused(self, node: Node, act_code: int, out: int) -> None:
@@ -283,7 +296,7 @@ def _weight_quant(c: _Converter, node: Node, w: int, b: int) -> None:
         node.attrs["quant"]["weight_zero_points"] = [int(z) for z in q[1]]
         if c.sg.tensors[w].type == INT4:
             node.attrs["quant"]["weight_bits"] = 4
-    if b >= 0 and c.quant(b) is not None and c.sg.tensors[b].type == 2:
+    if b >= 0 and c.quant(b) is not None and c.sg.tensors[b].type in (2, 4):  # int32, int64
         node.attrs.setdefault("quant", {})["bias_scales"] = [float(s) for s in c.quant(b)[0]]
         node.attrs["quant"]["bias_q"] = [int(v) for v in c.raw(b).reshape(-1)]
 
@@ -466,12 +479,17 @@ def _requantize(c: _Converter, o: Any, ins: list[int], outs: list[int]) -> None:
     c.tensors[outs[0]] = src
     q_in, q_out = c.quant(ins[0]), c.quant(outs[0])
     t_in, t_out = c.sg.tensors[ins[0]].type, c.sg.tensors[outs[0]].type
-    if q_out is None or t_out not in (3, 9):
+    if q_out is None or t_out not in (3, 7, 9):
         return
     quant = c.by_name[src].attrs.setdefault("quant", {})
     out = [float(q_out[0][0]), int(q_out[1][0])]
-    if q_in is None or t_in not in (3, 9):      # float -> int8: the int8 values start here
+    if q_in is None or t_in not in (3, 7, 9):   # float -> int: the integer values start here
         quant.setdefault("output", out)
+        if t_out == 7:
+            quant["bits"] = 16
+        return
+    if (t_in == 7) != (t_out == 7):             # int8 <-> int16 between layers
+        quant["rescaled"] = True
         return
     inp = [float(q_in[0][0]), int(q_in[1][0])]
     shift = 128 * ((t_out == 9) - (t_in == 9))   # uint8 -> int8: zero point 128 lower

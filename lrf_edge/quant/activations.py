@@ -4,9 +4,12 @@
 - int8 parameters: `quantize_activation(layer)` turns relu/relu6 into clamps of the int8
   range, sigmoid/tanh into 256-entry int8 tables over the pre-activation value (TFLite's
   fixed output scales 1/256 zp -128 and 1/128 zp 0) and softmax into TFLite's int8 softmax
-  (softmax.py; output scale 1/256, zp -128);
+  (softmax.py; output scale 1/256, zp -128), or on an int16 input its int16 softmax (output
+  scale 1/32768, zp 0; its two tables in layer.arrays), and sigmoid/tanh on an int16 input
+  into TFLite's int16 logistic/tanh (sigmoid16.py; layer.table16, output 1/32768 zp 0);
 - int8 reference: `finish(layer, acc)` requantizes an int32 accumulator and applies the
-  activation, `clamp(layer, q)` applies it to an op that keeps its input's scale.
+  activation, `clamp(layer, q)` applies it to an op that keeps its input's scale; both give
+  the layer's own width (int16 activations: clamps only, no table activation rule).
 
 The standalone `activation` op (ops/activation.py) is this stage on its input alone.
 """
@@ -16,16 +19,22 @@ from __future__ import annotations
 import numpy as np
 
 from lrf_edge.errors import LrfError
-from lrf_edge.quant.fixedpoint import requantize, round_away
+from lrf_edge.quant.fixedpoint import mbqm, round_away
 from lrf_edge.quant.params import QParams
 from lrf_edge.quant.qgraph import QLayer
+from lrf_edge.quant.sigmoid16 import SIGMOID_TABLE, table_q16
+from lrf_edge.quant.sigmoid16 import params16 as sigmoid_params16
+from lrf_edge.quant.softmax import luts16
 from lrf_edge.quant.softmax import params as softmax_params
-from lrf_edge.quant.softmax import softmax_q8
+from lrf_edge.quant.softmax import params16 as softmax_params16
+from lrf_edge.quant.softmax import softmax_q8, softmax_q16
 
 TABLE_ACTS = ("sigmoid", "tanh", "softmax", "hard_sigmoid", "hard_swish")
+INT8_ONLY_ACTS = ("hard_sigmoid", "hard_swish")  # no 16-bit rule
 SIGMOID_OUT = QParams(1.0 / 256, -128)
 TANH_OUT = QParams(1.0 / 128, 0)
 SOFTMAX_OUT = QParams(1.0 / 256, -128)
+SOFTMAX16_OUT = QParams(1.0 / 32768, 0, 16)  # and sigmoid's and tanh's on int16
 
 
 def activate(v: np.ndarray, act: str) -> np.ndarray:
@@ -51,9 +60,9 @@ def activate(v: np.ndarray, act: str) -> np.ndarray:
 
 
 def relu_range(out: QParams, act: str) -> tuple[int, int]:
-    """int8 [lo, hi] of relu/relu6 (else the full range) on the output's scale, as TFLite's
-    CalculateActivationRangeQuantized rounds it (float32 division)."""
-    lo, hi = -128, 127
+    """[lo, hi] of relu/relu6 (else the full int8 or int16 range) on the output's scale, as
+    TFLite's CalculateActivationRangeQuantized rounds it (float32 division)."""
+    lo, hi = out.qmin, out.qmax
     if act in ("relu", "relu6"):
         lo = max(lo, out.zero_point)
     if act == "relu6":
@@ -66,6 +75,19 @@ def quantize_activation(layer: QLayer, out: QParams | None = None) -> None:
     """Fill out/act_min/act_max/lut/softmax from layer.pre and layer.act; `out` is the
     calibrated output of a hard swish (whose range is the data's, not fixed)."""
     pre, act = layer.pre, layer.act
+    if pre.bits == 16 and act in ("softmax", "sigmoid", "tanh"):
+        layer.out = SOFTMAX16_OUT
+        layer.act_min, layer.act_max = relu_range(pre, act)
+        if act == "softmax":
+            layer.softmax = softmax_params16(pre.scale)
+            layer.arrays["exp_lut"], layer.arrays["inv_lut"] = luts16()
+        else:
+            layer.table16 = sigmoid_params16(pre.scale, act)
+            layer.arrays["sigmoid"] = SIGMOID_TABLE
+        return
+    if pre.bits != 8 and act in INT8_ONLY_ACTS:
+        raise LrfError(f"layer '{layer.name}': {act} has no 16-bit activation rule; keep "
+                       "the layer at 8 bits")
     layer.out = pre
     layer.act_min, layer.act_max = relu_range(pre, act)
     if act in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
@@ -89,6 +111,10 @@ def table(layer: QLayer, q: np.ndarray) -> np.ndarray:
     """The table activation (sigmoid/tanh lut, softmax) of clamped int8 values, if any."""
     if layer.lut is not None:
         return layer.lut[q.astype(np.int64) + 128]
+    if layer.table16 is not None:
+        return table_q16(q, layer.act, layer.table16)
+    if layer.softmax is not None and layer.pre.bits == 16:
+        return softmax_q16(q, layer.softmax, layer.arrays["exp_lut"], layer.arrays["inv_lut"])
     if layer.softmax is not None:
         return softmax_q8(q, layer.softmax)
     return q
@@ -96,14 +122,13 @@ def table(layer: QLayer, q: np.ndarray) -> np.ndarray:
 
 def clamp(layer: QLayer, q: np.ndarray) -> np.ndarray:
     """The activation of an op that keeps its input's scale: clamp, then the table."""
-    return table(layer, np.clip(q, layer.act_min, layer.act_max).astype(np.int8))
+    return table(layer, np.clip(q, layer.act_min, layer.act_max).astype(layer.pre.dtype))
 
 
 def finish(layer: QLayer, acc: np.ndarray, multiplier=None, shift=None) -> np.ndarray:
-    """int32 accumulators -> the layer's int8 output: requantize to `pre` (per-channel
+    """Accumulators -> the layer's int8 or int16 output: requantize to `pre` (per-channel
     multiplier/shift unless given), clamp to the activation's range, then the table."""
     multiplier = layer.multiplier if multiplier is None else multiplier
     shift = layer.shift if shift is None else shift
-    q = requantize(acc, multiplier, shift, layer.pre.zero_point, layer.act_min,
-                   layer.act_max, layer.rounding)
-    return table(layer, q)
+    q = mbqm(acc, multiplier, shift, layer.rounding) + layer.pre.zero_point
+    return table(layer, np.clip(q, layer.act_min, layer.act_max).astype(layer.pre.dtype))

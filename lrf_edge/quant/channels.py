@@ -66,10 +66,11 @@ def quantize_weights(w: np.ndarray, scales: np.ndarray, bits: int = 8) -> np.nda
     return np.clip(round_away(np.asarray(w, np.float64) / scales), -q, q).astype(np.int8)
 
 
-def quantize_bias(b: np.ndarray, acc_scale: np.ndarray) -> np.ndarray:
-    """Float biases -> int32 at the accumulator's scale (broadcast against `b`)."""
-    return np.clip(round_away(np.asarray(b, np.float64) / acc_scale), INT32_MIN, INT32_MAX
-                   ).astype(np.int32)
+def quantize_bias(b: np.ndarray, acc_scale: np.ndarray, wide: bool = False) -> np.ndarray:
+    """Float biases -> int32 (int64 when `wide`) at the accumulator's scale (broadcast
+    against `b`)."""
+    q = round_away(np.asarray(b, np.float64) / acc_scale)
+    return q if wide else np.clip(q, INT32_MIN, INT32_MAX).astype(np.int32)
 
 
 def file_weights(node: Node, n: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -85,8 +86,8 @@ def file_weights(node: Node, n: int) -> tuple[np.ndarray, np.ndarray | None]:
     scales = np.broadcast_to(np.asarray(quant["weight_scales"], np.float64), (n,)).copy()
     bias = quant.get("bias_q")
     if bias is None and "bias" in node.weights:
-        raise LrfError(f"layer '{node.name}': the model file's bias is not int32; quantize "
-                       "with calibration data instead (--data)")
+        raise LrfError(f"layer '{node.name}': the model file's bias is not int32 (or int64 "
+                       "in a 16x8 file); quantize with calibration data instead (--data)")
     return scales, None if bias is None else np.asarray(bias, np.int64)
 
 
@@ -94,8 +95,11 @@ def per_channel(node: Node, layer: QLayer, kernel: np.ndarray, from_file: bool =
                 ) -> None:
     """Fill the layer's kernel, w_scale, bias, multiplier and shift from a float kernel with
     its output channels on the last axis (layer.inputs[0] and layer.pre already chosen);
-    `from_file`: with the int8 file's own weight scales and int32 bias, as they are."""
+    `from_file`: with the int8 file's own weight scales and int32 bias, as they are. A wide
+    layer (an int16 tensor on either side) gets an int64 bias, which needs no weight scale
+    widened, and TFLite's 16x8 requantization of int64 accumulators."""
     s_in = layer.inputs[0].scale
+    wide = layer.wide
     float_bias = np.asarray(node.weights["bias"], np.float64).reshape(-1) \
         if "bias" in node.weights else None
     scales = bias = None
@@ -103,15 +107,20 @@ def per_channel(node: Node, layer: QLayer, kernel: np.ndarray, from_file: bool =
         scales, bias = file_weights(node, kernel.shape[-1])
     else:
         scales = weight_scales(kernel, layer.weight_bits)
-        if float_bias is not None:
+        if float_bias is not None and not wide:
             scales = fit_bias(scales, float_bias, s_in)
     layer.kernel, layer.w_scale = quantize_weights(kernel, scales, layer.weight_bits), scales
     acc_scale = s_in * scales
     if bias is not None:
-        layer.bias = np.asarray(bias, np.int32).reshape(-1)
+        layer.bias = np.asarray(bias, np.int64 if wide else np.int32).reshape(-1)
     elif float_bias is not None:
-        layer.bias = quantize_bias(float_bias, acc_scale)
+        layer.bias = quantize_bias(float_bias, acc_scale, wide)
     layer.multiplier, layer.shift = quantize_multipliers(acc_scale / layer.pre.scale)
+    if wide:
+        layer.rounding = "wide"
+        if layer.shift.size and layer.shift.max() > 7:
+            raise LrfError(f"layer '{node.name}': its 16-bit requantization multiplier "
+                           f"(2^{int(layer.shift.max())}) is outside TFLite's range")
 
 
 def bias_bytes(node: Node) -> int:
@@ -143,6 +152,6 @@ def plus_bias(node: Node, y: np.ndarray) -> np.ndarray:
 
 
 def bias_q8(layer: QLayer, n: int) -> np.ndarray:
-    """The int32 bias of n channels as int64 (zeros without a bias)."""
+    """The int32 (or int64) bias of n channels as int64 (zeros without a bias)."""
     return (layer.bias.astype(np.int64) if layer.bias is not None
             else np.zeros(n, np.int64))

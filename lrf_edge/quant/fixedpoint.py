@@ -12,7 +12,10 @@ functions, so the numpy reference (reference.py) and the generated C agree bit f
   "single" (TFLITE_SINGLE_ROUNDING): one 64-bit product, one rounding (half up), saturated
   to int32; what ai-edge-litert's reference kernels compute, and the cheaper one on rv32;
   "double" (gemmlowp's SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT): what
-  TFLite Micro computes (its default build), about 3x the instructions per requantization.
+  TFLite Micro computes (its default build), about 3x the instructions per requantization;
+  "wide": TFLite's form for int64 accumulators (the 16x8 kernels: int16 activations, int64
+  biases): the multiplier reduced to 16 bits, one 64-bit product, one rounding, the result
+  cast to int32 (wrapping, as TFLite's cast does where its range assumption fails).
 - `srdhm`, `rounding_divide_by_pot`, `saturating_shift_left`: gemmlowp's fixed-point
   primitives (the double-rounding form, TFLite's softmax).
 - `round_away(v)`: round half away from zero (C's lroundf / TFLite's std::round).
@@ -94,10 +97,15 @@ def mbqm(x, multiplier, shift, rounding: str = "single") -> np.ndarray:
     """MultiplyByQuantizedMultiplier(x, multiplier, shift) elementwise (broadcasting).
     "single" (TFLITE_SINGLE_ROUNDING, also CMSIS-NN's option): (x * multiplier +
     2^(30 - shift)) >> (31 - shift), saturated to int32. "double" (TFLite Micro):
-    RoundingDivideByPOT(SRDHM(x * 2^max(shift, 0), multiplier), max(-shift, 0))."""
+    RoundingDivideByPOT(SRDHM(x * 2^max(shift, 0), multiplier), max(-shift, 0)). "wide"
+    (int64 x): (x * reduce(multiplier) + 2^(14 - shift)) >> (15 - shift), wrapped to int32."""
     x = np.asarray(x, np.int64)
     m = np.asarray(multiplier, np.int64)
     sh = np.asarray(shift, np.int64)
+    if rounding == "wide":
+        reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+        ts = 15 - sh
+        return wrap32((x * reduced + (np.int64(1) << (ts - 1))) >> ts)
     if rounding == "double":
         left = wrap32(x << np.maximum(sh, 0))
         return rounding_divide_by_pot(srdhm(left, m), np.maximum(-sh, 0))

@@ -18,6 +18,9 @@ the C computes what TFLite computes on the file:
   the MLPerf Tiny files). Each is bit-exact with its runtime.
 uint8 inputs/outputs (a QUANTIZE uint8 <-> int8 at the edge, same scale, zero point 128
 apart) become `io_dtypes`: the network computes in int8, the C API takes the file's uint8.
+A 16x8 file (TFLite's converter's int16 activations with int8 weights and int64 biases)
+imports the same way: its int16 tensors keep 16 bits (QParams.bits), and its weighted
+layers compute as TFLite's int16 kernels (int64 accumulators, the "wide" requantization).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ FILE_OPS = tuple(op for op, spec in OPS.items() if spec.file_ops)
 SINGLE_ROUNDING = "FULLY_CONNECTED"  # the one operator LiteRT's reference rounds once
 VIEWS = tuple(op for op, spec in OPS.items() if spec.view)  # no int8 parameters of their own
 FILE_ACTS = ("linear", "relu", "relu6", "softmax")
+FILE_ACTS_16 = FILE_ACTS + ("sigmoid", "tanh")  # TFLite's int16 LOGISTIC, TANH (sigmoid16.py)
 RUNTIMES = ("tflm", "litert")
 
 
@@ -51,8 +55,9 @@ def has_file_quant(graph: Graph) -> bool:
 
 
 def _params(node: Node, key: str = "output") -> QParams | None:
-    v = node.attrs.get("quant", {}).get(key)
-    return None if v is None else QParams(float(v[0]), int(v[1]))
+    quant = node.attrs.get("quant", {})
+    v = quant.get(key)
+    return None if v is None else QParams(float(v[0]), int(v[1]), quant.get("bits", 8))
 
 
 FileIO = tuple[QParams, QParams, tuple[str, str]]
@@ -76,9 +81,10 @@ def _check(node: Node) -> None:
         raise LrfError(f"layer '{node.name}': op '{node.op}' cannot run with the file's int8 "
                        f"numerics; supported: {', '.join(FILE_OPS)} (or quantize with "
                        "calibration data: --data)")
-    if node.activation not in FILE_ACTS:
+    acts = FILE_ACTS_16 if node.attrs.get("quant", {}).get("bits") == 16 else FILE_ACTS
+    if node.activation not in acts:
         raise LrfError(f"layer '{node.name}': activation '{node.activation}' cannot run with "
-                       f"the file's int8 numerics; supported: {', '.join(FILE_ACTS)}")
+                       f"the file's int8 numerics; supported: {', '.join(acts)}")
     if node.attrs.get("quant", {}).get("rescaled"):
         raise LrfError(f"layer '{node.name}': the file requantizes its output (a QUANTIZE "
                        "between layers), which is not supported")

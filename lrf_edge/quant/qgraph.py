@@ -34,9 +34,10 @@ class TTStep:
 
 @dataclass
 class QLayer:
-    """One node's int8 parameters. `pre` is the int8 tensor the op produces before a table
-    activation (its accumulator is requantized to `pre`, then clamped to [act_min,
-    act_max]); `out` is the node's output tensor (== pre unless sigmoid/tanh/softmax)."""
+    """One node's integer parameters. `pre` is the int8 (or int16) tensor the op produces
+    before a table activation (its accumulator is requantized to `pre`, then clamped to
+    [act_min, act_max]); `out` is the node's output tensor (== pre unless
+    sigmoid/tanh/softmax)."""
 
     name: str
     op: str
@@ -48,11 +49,13 @@ class QLayer:
     act_max: int = 127
     kernel: np.ndarray | None = None      # int8, the float node's kernel layout
     w_scale: np.ndarray | None = None     # per output channel
-    bias: np.ndarray | None = None        # int32 per output channel (scale s_in * w_scale)
+    bias: np.ndarray | None = None        # int32 (int64 when wide) per output channel,
+    #                                       scale s_in * w_scale
     multiplier: np.ndarray | None = None  # int32 per output channel
     shift: np.ndarray | None = None       # int32 per output channel
     lut: np.ndarray | None = None         # int8[256] for sigmoid/tanh: lut[q_pre + 128]
     softmax: dict[str, int] | None = None  # TFLite's int8 softmax (quant/softmax.params)
+    table16: dict[str, int] | None = None  # int16 sigmoid/tanh (quant/sigmoid16.params16)
     rounding: str = "single"              # of every requantization (fixedpoint.mbqm)
     weight_bits: int = 8                  # 8, or 4: kernel values in [-7, 7] (channels.py)
     steps: list[TTStep] = field(default_factory=list)
@@ -70,6 +73,12 @@ class QLayer:
         packed = sum((a.size * self.weight_bits + 7) // 8 for a in weights)
         return packed + sum(a.nbytes for a in self.const_arrays()
                             if not any(a is w for w in weights))
+
+    @property
+    def wide(self) -> bool:
+        """Whether an int16 tensor is on either side: a weighted op then accumulates in
+        int64 from an int64 bias and requantizes the "wide" way (TFLite's 16x8 kernels)."""
+        return any(q.bits == 16 for q in (*self.inputs, self.pre))
 
     def const_arrays(self) -> list[np.ndarray]:
         arrs = [a for a in (self.kernel, self.bias, self.multiplier, self.shift, self.lut)

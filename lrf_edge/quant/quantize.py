@@ -7,6 +7,14 @@
   (TFLite's nudged parameters; the range always contains 0; params.py). Ops that requantize
   (weighted ops, add) get their own scale; pooling, padding, flatten, reshape and the
   standalone activation keep their input's.
+- `activation_bits` 16 (for the whole graph, or per layer: {name: 16}) makes a layer's
+  output int16 instead (TFLite's 16x8 scheme: symmetric, zero point 0; int64 biases and
+  accumulators, channels.py), where int8 activations lose too much; a layer that keeps its
+  input's scale keeps its width too. At a boundary the consumer converts: a weighted op or
+  add reads int8 and writes int16, or the reverse, in its own requantization. Softmax,
+  sigmoid and tanh on an int16 input are TFLite's int16 SOFTMAX, LOGISTIC and TANH (output
+  scale 1/32768); hard_sigmoid and hard_swish have int8 tables only: with a global 16 those
+  layers stay int8; named in a mapping they are refused.
 - Fused activations: clamps, int8 tables, the integer softmax (activations.py).
 - Each op's own rule (TT steps, add's rescaling, ...) lives in its module in ops/.
 
@@ -25,12 +33,12 @@ import numpy as np
 from lrf_edge.data import fit_to, load_data
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
-from lrf_edge.quant.activations import TABLE_ACTS, quantize_activation
+from lrf_edge.quant.activations import INT8_ONLY_ACTS, TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
 from lrf_edge.quant.channels import WEIGHT_BITS
 from lrf_edge.quant.ops import OPS, op_module, weight_bit_choices
-from lrf_edge.quant.params import QParams, qparams
+from lrf_edge.quant.params import ACTIVATION_BITS, QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.ranges import Ranges
 
@@ -78,14 +86,75 @@ def int8_weight_bytes(graph: Graph, weight_bits: WeightBits = 8) -> int:
     return int(total)
 
 
+def activation_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
+                      ) -> dict[str, int]:
+    """The output width (8 or 16) each node asks for: `activation_bits` for every node, or
+    {layer name: bits} (others 8); a one-line error for anything else. A global 16 leaves
+    layers with an int8-only table activation (hard_sigmoid, hard_swish) at 8, and the
+    tensor such an activation reads where its op keeps its input's scale. What a
+    per-layer allocation calls to turn its choice into `quantize`'s argument."""
+    if isinstance(activation_bits, Mapping):
+        unknown = sorted(set(activation_bits) - {n.name for n in graph})
+        if unknown:
+            raise LrfError(f"activation_bits names no layer of the model: {', '.join(unknown)}")
+        wanted = {n.name: activation_bits.get(n.name, 8) for n in graph}
+    else:
+        wanted = {n.name: (8 if n.activation in INT8_ONLY_ACTS else activation_bits)
+                  for n in graph}
+        for n in graph:  # an int8 table activation on an op that keeps its input's scale
+            if not n.is_input and n.activation in INT8_ONLY_ACTS and \
+                    not op_module(n).REQUANTIZES:
+                src = graph[n.inputs[0]]
+                while not src.is_input and not op_module(src).REQUANTIZES:
+                    src = graph[src.inputs[0]]
+                wanted[src.name] = 8
+    bad = sorted({repr(b) for b in wanted.values()
+                  if isinstance(b, bool) or b not in ACTIVATION_BITS})
+    if bad:
+        raise LrfError(f"activation bits must be 8 or 16, not {', '.join(bad)}")
+    return wanted
+
+
+def tensor_widths(graph: Graph, activation_bits: int | Mapping[str, int] = 8
+                  ) -> dict[str, int]:
+    """Each tensor's width (8 or 16) as `quantize` will give it, without calibration: a
+    requantizing op's is what it asks for (activation_widths), a scale-keeping op's its
+    input's. One-line errors where an op or activation has no 16-bit rule, or a mapping asks
+    a scale-keeping op to change width. What a per-layer allocation checks a choice with
+    (and sizes it: an int16 tensor takes 2 bytes of the arena)."""
+    wanted = activation_widths(graph, activation_bits)
+    named = isinstance(activation_bits, Mapping)
+    bits: dict[str, int] = {}
+    for node in graph:
+        if node.is_input:
+            bits[node.name] = wanted[node.name]
+            continue
+        mod = op_module(node)
+        ins = [bits[s] for s in node.inputs]
+        own = wanted[node.name] if mod.REQUANTIZES else ins[0]
+        if named and not mod.REQUANTIZES and wanted[node.name] == 16 and own != 16:
+            raise LrfError(f"layer '{node.name}': it keeps its input's int8 scale; give 16 "
+                           "bits to the layer that produces its input")
+        if 16 in (own, *ins) and 16 not in getattr(mod, "ACTIVATION_BITS", (8,)):
+            raise LrfError(f"layer '{node.name}': op '{node.op}' has no 16-bit activation "
+                           "rule; keep it and its inputs at 8 bits")
+        if own == 16 and node.activation in INT8_ONLY_ACTS:
+            raise LrfError(f"layer '{node.name}': {node.activation} has no 16-bit activation "
+                           "rule; keep the layer at 8 bits")
+        bits[node.name] = own
+    return bits
+
+
 def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
              ranges: Ranges | None = None, keep_io: FileIO | None = None,
-             weight_bits: WeightBits = 8) -> QuantizedGraph:
+             weight_bits: WeightBits = 8,
+             activation_bits: int | Mapping[str, int] = 8) -> QuantizedGraph:
     """Post-training int8 quantization of the graph, calibrated on `calibration_x`
-    (n x input shape, a few hundred representative inputs) or on given `ranges`.
+    (n x input shape, a few hundred representative inputs) or on given `ranges`;
+    `activation_bits` 16, or {layer name: 16}, gives layers int16 outputs (16x8).
 
-    `weight_bits` (layer_weight_bits) gives kernels 4-bit weights, per layer or all: the
-    activations stay int8 and the arithmetic is the int8 kernels'.
+    `weight_bits` (layer_weight_bits) gives kernels 4-bit weights, per layer or all,
+    computed with the 8-bit weights' arithmetic.
 
     `keep_io` (from_file.file_io of the int8 file a compressed graph came from) keeps the
     file's input and output scale and zero point (and uint8 I/O), so the firmware's pre-
@@ -98,12 +167,13 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
             raise LrfError("int8 quantization needs calibration data: pass representative "
                            "inputs (e.g. --data mnist5k)")
         ranges = calibrate(graph, calibration_x)
+    widths = tensor_widths(graph, activation_bits)
     tensors: dict[str, QParams] = {}
     layers: dict[str, QLayer] = {}
     kept: list[str] = []
     for node in graph:
         if node.is_input:
-            tensors[node.name] = qparams(*ranges.out[node.name])
+            tensors[node.name] = qparams(*ranges.out[node.name], bits=widths[node.name])
             if keep_io is not None:
                 tensors[node.name] = keep_io[0]
                 kept.append(node.name)
@@ -113,13 +183,16 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
         act = node.activation
         if mod.REQUANTIZES:
             rng = ranges.pre[node.name] if act in TABLE_ACTS else ranges.out[node.name]
-            pre = qparams(*rng)
+            pre = qparams(*rng, bits=widths[node.name])
             if keep_io is not None and node.name == graph.output and act not in TABLE_ACTS:
                 pre = keep_io[1]
         else:
             pre = ins[0]
         layer = QLayer(node.name, node.op, act, ins, pre, pre,
                        weight_bits=bits.get(node.name, 8))
+        if layer.weight_bits != 8 and layer.wide:
+            raise LrfError(f"layer '{node.name}': int4 weights with 16-bit activations have "
+                           "no kernels; give it 8-bit weights or 8-bit activations")
         if mod.REQUANTIZES:
             mod.quantize(node, layer, ranges)
         quantize_activation(layer, qparams(*ranges.out[node.name])
@@ -135,20 +208,29 @@ def quantize(graph: Graph, calibration_x: np.ndarray | None = None,
 
 def int8_model(graph: Graph, data: str | None = None, n: int = CALIBRATION_SAMPLES,
                fallback: np.ndarray | None = None, runtime: str = "tflm",
-               weight_bits: WeightBits = 8) -> QuantizedGraph:
-    """The int8 model a command builds: a full-int8 file's own numerics (as `runtime`
-    computes them) when no calibration data is given and the weights stay 8-bit; else
-    calibrated on `data`'s first n training inputs, or on `fallback` inputs, with
-    `weight_bits` (quantize)."""
+               weight_bits: WeightBits = 8,
+               activation_bits: int | Mapping[str, int] | None = None) -> QuantizedGraph:
+    """The int8 model a command builds: a full-int8 (or 16x8) file's own numerics (as
+    `runtime` computes them) when no calibration data is given and the weights stay 8-bit;
+    else calibrated on `data`'s first n training inputs, or on `fallback` inputs, with
+    `weight_bits` and `activation_bits` (None: 8; quantize)."""
     if data is None and has_file_quant(graph) and weight_bits == 8:
-        return from_file(graph, runtime)
+        qg = from_file(graph, runtime)
+        file_bits = {q.bits for q in qg.tensors.values()}
+        if activation_bits is not None and file_bits != {activation_bits}:
+            raise LrfError(f"the model file's own numerics have "
+                           f"{'/'.join(map(str, sorted(file_bits)))}-bit activations; other "
+                           "activation bits need calibration data (--data)")
+        return qg
+    bits = 8 if activation_bits is None else activation_bits
     if data is not None:
-        return quantize(graph, calibration_data(data, graph, n), weight_bits=weight_bits)
+        return quantize(graph, calibration_data(data, graph, n), weight_bits=weight_bits,
+                        activation_bits=bits)
     if fallback is None:
         raise LrfError("int8 quantization needs calibration data: pass representative "
                        "inputs (--data mnist5k, digits or a .npz), or give a full-int8 "
                        ".tflite (its own scales are used)")
-    return quantize(graph, fallback, weight_bits=weight_bits)
+    return quantize(graph, fallback, weight_bits=weight_bits, activation_bits=bits)
 
 
 def calibration_data(spec: str, graph: Graph, n: int = CALIBRATION_SAMPLES) -> np.ndarray:

@@ -8,6 +8,9 @@
  *     lrf_mbqm, lrf_mbqm_small, lrf_requant, one 64-bit product and one rounding;
  *   double rounding (TFLite Micro's default build): lrf_srdhm then lrf_rdbp, in
  *     lrf_mbqm_dbl and lrf_requant_dbl, about 3x the instructions on rv32.
+ * 16x8 layers (int16 activations, int8 weights) requantize their int64 accumulators with
+ * TFLite's int64 form, lrf_mbqm_wide / lrf_requant_wide (a 16-bit multiplier, one
+ * rounding), and an int16 ADD's int32 sum with lrf_requant16 / lrf_requant_dbl16.
  * Their numpy twins are lrf_edge/quant/fixedpoint.py (and quant/softmax.py for the softmax
  * primitives); tests/cgen/test_runtime.py checks the two agree on random and edge inputs.
  * All static inline: a model compiles only what its layers call. */
@@ -84,6 +87,45 @@ static inline int8_t lrf_requant_dbl(int32_t acc, int32_t m, int32_t s, int32_t 
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
+}
+
+/* lrf_requant16, lrf_requant_dbl16: lrf_requant and lrf_requant_dbl to an int16 output
+ * (an int16 ADD's int32 sum) */
+static inline int16_t lrf_requant16(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo,
+                                    int32_t hi)
+{
+    int32_t v = (s < 0 ? lrf_mbqm_small(acc, m, s) : lrf_mbqm(acc, m, s)) + zp;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int16_t)v;
+}
+
+static inline int16_t lrf_requant_dbl16(int32_t acc, int32_t m, int32_t s, int32_t zp,
+                                        int32_t lo, int32_t hi)
+{
+    int32_t v = lrf_mbqm_dbl(acc, m, s) + zp;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int16_t)v;
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier of an int64 accumulator (the 16x8 kernels: int16
+ * activations, int64 biases): the multiplier reduced to 16 bits, one rounding, the result
+ * cast to int32 as TFLite casts it. */
+static inline int32_t lrf_mbqm_wide(int64_t x, int32_t m, int32_t s)
+{
+    const int64_t reduced = m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - s;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
+}
+
+/* int64 accumulator -> int16 (or int8): lrf_mbqm_wide, the zero point, clamped to [lo, hi]. */
+static inline int32_t lrf_requant_wide(int64_t acc, int32_t m, int32_t s, int32_t zp,
+                                       int32_t lo, int32_t hi)
+{
+    int32_t v = lrf_mbqm_wide(acc, m, s) + zp;
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
 }
 
 /* TFLite's rounded integer mean: acc / n, half away from zero. */

@@ -71,6 +71,22 @@ static inline int8_t lrf_quantize_f32(float x, float inv, int32_t zp)
         return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));                              \
     }
 
+/* lrf_quantize_f32 for an int16 input (16x8 models): the product limited to +-65536,
+ * clamped to [-32768, 32767]; float arithmetic on every core. */
+static inline int16_t lrf_quantize16_f32(float x, float inv, int32_t zp)
+{
+    float t = x * inv;
+    t = t > 65536.0f ? 65536.0f : (t < -65536.0f ? -65536.0f : (t == t ? t : 0.0f)); /* NaN: 0 */
+    const long q = lroundf(t) + (zp);
+    return (int16_t)(q < -32768 ? -32768 : (q > 32767 ? 32767 : q));
+}
+
+/* (float)(q - zp) * scale of an int16 output */
+static inline float lrf_dequantize16_f32(int16_t q, int32_t zp, float scale)
+{
+    return (float)((int32_t)q - (zp)) * scale;
+}
+
 /* (float)(q - zp) * scale */
 static inline float lrf_dequantize_f32(int8_t q, int32_t zp, float scale)
 {

@@ -46,4 +46,11 @@ static inline void lrf_pad_q8(const int8_t *x, int8_t *y, int h, int w, int c,
     LRF_PAD_LOOP(x, y, h, w, c, t, b, l, r, z);
 }
 
+/* int16 (16x8 layers): the zero point z around x */
+static inline void lrf_pad_q16(const int16_t *x, int16_t *y, int h, int w, int c,
+                               int t, int b, int l, int r, int16_t z)
+{
+    LRF_PAD_LOOP(x, y, h, w, c, t, b, l, r, z);
+}
+
 #endif /* LRF_PAD_H */

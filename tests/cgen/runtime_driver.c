@@ -61,6 +61,12 @@ static void fixed_point(void)
     CHECK_EACH("lrf_mbqm_dbl", mbqm_dbl, lrf_mbqm_dbl(a[0], a[1], a[2]));
     CHECK_EACH("lrf_requant", requant, lrf_requant(a[0], a[1], a[2], a[3], a[4], a[5]));
     CHECK_EACH("lrf_requant_dbl", requant_dbl, lrf_requant_dbl(a[0], a[1], a[2], a[3], a[4], a[5]));
+    CHECK_EACH("lrf_mbqm_wide", mbqm_wide,
+               lrf_mbqm_wide((int64_t)((uint64_t)(int64_t)a[0] << 32 | (uint32_t)a[1]), a[2], a[3]));
+    CHECK_EACH("lrf_requant_wide", requant_wide,
+               lrf_requant_wide((int64_t)((uint64_t)(int64_t)a[0] << 32 | (uint32_t)a[1]), a[2], a[3],
+                                0, a[4], a[5]));
+    CHECK_EACH("lrf_requant16", requant16, lrf_requant16(a[0], a[1], a[2], 0, a[3], a[4]));
     CHECK_EACH("lrf_div_round", div_round, lrf_div_round(a[0], a[1]));
     CHECK_EACH("lrf_sat_shl", sat_shl, lrf_sat_shl(a[0], a[1]));
     CHECK_EACH("lrf_exp_neg", exp_neg, lrf_exp_neg(a[0]));

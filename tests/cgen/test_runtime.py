@@ -94,6 +94,21 @@ def cases(seed: int = 0) -> Cases:
         ok = np.abs(mbqm(x, m, s, rounding)) <= INT32_MAX - 128
         args = (x[ok], m[ok], s[ok], zp[ok], lo[ok], hi[ok])
         out[name] = (np.stack(args, 1), requantize(*args, rounding=rounding))
+    # 16x8: int64 accumulators of |x| < 2^47 (passed as high and low words), shifts < 8,
+    # where the result fits int32 (TFLite's range); int16 outputs of an int32 sum
+    x64 = rng.integers(-(1 << 47), 1 << 47, n)
+    s64 = rng.integers(-31, 7, n, endpoint=True)
+    ok = np.abs(x64 * (m / 2.0 ** 31) * 2.0 ** s64) < 2 ** 30
+    words = [x64[ok] >> 32, wrap32(x64[ok])]
+    out["mbqm_wide"] = (np.stack([*words, m[ok], s64[ok]], 1), mbqm(x64[ok], m[ok], s64[ok],
+                                                                    "wide"))
+    lo16 = rng.integers(-32768, 0, n, endpoint=True)
+    hi16 = np.maximum(lo16, rng.integers(-100, 32767, n, endpoint=True))
+    want = np.clip(mbqm(x64[ok], m[ok], s64[ok], "wide"), lo16[ok], hi16[ok])
+    out["requant_wide"] = (np.stack([*words, m[ok], s64[ok], lo16[ok], hi16[ok]], 1), want)
+    ok = np.abs(mbqm(x, m, s)) <= INT32_MAX - 128
+    out["requant16"] = (np.stack([x[ok], m[ok], s[ok], lo16[ok], hi16[ok]], 1),
+                        np.clip(mbqm(x[ok], m[ok], s[ok]), lo16[ok], hi16[ok]))
     count = rng.integers(1, 4096, n, endpoint=True)
     mean = rng.integers(-128, 127, n, endpoint=True) * count
     mean[::3] += count[::3] // 2  # ties of the rounding for even counts

@@ -18,7 +18,7 @@ from lrf_edge.frontends import load_model
 from lrf_edge.frontends.tflite import _schema
 from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import from_file, reference
-from lrf_edge.tflite_int4 import INT4, unpack
+from lrf_edge.frontends.tflite import INT4, unpack_int4 as unpack
 
 
 def _small_cnn() -> Graph:

@@ -40,7 +40,9 @@ def _digest(model: Any, representative: np.ndarray, io_dtype: str) -> str:
 
 def convert_int8(model: Any, representative: np.ndarray, cache: str | os.PathLike,
                  io_dtype: str = "int8") -> Path:
-    """The full-int8 .tflite of a Keras model (batch-1 input), cached by content hash."""
+    """The full-int8 .tflite of a Keras model (batch-1 input), cached by content hash;
+    `io_dtype` "int16": the converter's 16x8 mode (int16 activations and I/O, int8
+    weights, int64 biases)."""
     path = Path(cache) / "tflite_int8" / f"{model.name}-{_digest(model, representative, io_dtype)}.tflite"
     if path.exists():
         return path
@@ -56,7 +58,9 @@ def convert_int8(model: Any, representative: np.ndarray, cache: str | os.PathLik
     conv = tf.lite.TFLiteConverter.from_keras_model(fixed)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = samples
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        if io_dtype == "int16" else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = getattr(tf, io_dtype)
     buf = conv.convert()
     path.parent.mkdir(parents=True, exist_ok=True)

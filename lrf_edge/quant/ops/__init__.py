@@ -16,6 +16,10 @@ and, where REQUANTIZES:
 and, where its kernel may have fewer bits than 8 (dense, conv2d, depthwise, TT, recurrent):
 - WEIGHT_BITS: the bit-widths it takes (QLayer.weight_bits; `quantize` reads it from the
   layer), and weight_bytes(node, bits).
+and, where its rules also hold for int16 activations (TFLite's 16x8 scheme: any of its
+tensors may be int16, QParams.bits):
+- ACTIVATION_BITS = (8, 16) (without it the op is int8 only, and the quantizer refuses an
+  int16 tensor on it with a one-line error).
 
 The fused activation every op ends with is shared (lrf_edge.quant.activations). Adding an
 op is adding a module and naming it in MODULES below.

@@ -1,7 +1,9 @@
 """add, subtract: the elementwise (signed) sum of n inputs, at its own calibrated scale. int8 is TFLite's int8
 ADD generalized to n inputs: each input, less its zero point, is shifted left by 20 bits
 (18 above four inputs, so that the sum fits int32) and rescaled to twice the largest input
-scale; the sum (subtract: the difference) is requantized to the output."""
+scale; the sum (subtract: the difference) is requantized to the output. With an int16
+tensor on either side, TFLite's int16 ADD: a left shift of 15 bits (13 above three
+inputs)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from lrf_edge.quant.ranges import Ranges
 OPS = ("add", "subtract")
 REQUANTIZES = True
 ADD_SHIFT = 20
+ADD_SHIFT_16 = 15
+ACTIVATION_BITS = (8, 16)
 
 
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
@@ -25,7 +29,10 @@ def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:
 
 def quantize(node: Node, layer: QLayer, ranges: Ranges) -> None:
     ins, pre = layer.inputs, layer.pre
-    shift = ADD_SHIFT if len(ins) <= 4 else ADD_SHIFT - 2
+    if layer.wide:
+        shift = ADD_SHIFT_16 if len(ins) <= 3 else ADD_SHIFT_16 - 2
+    else:
+        shift = ADD_SHIFT if len(ins) <= 4 else ADD_SHIFT - 2
     twice = 2.0 * max(q.scale for q in ins)
     m, s = quantize_multipliers([q.scale / twice for q in ins])
     om, osh = quantize_multipliers([twice / ((1 << shift) * pre.scale)])

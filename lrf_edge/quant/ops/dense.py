@@ -13,6 +13,7 @@ from lrf_edge.quant.qgraph import QLayer
 OPS = ("dense",)
 REQUANTIZES = True
 WEIGHT_BITS = (8, 4)  # its kernel may be quantized to int4 (channels.WEIGHT_BITS)
+ACTIVATION_BITS = (8, 16)
 
 
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:

@@ -16,6 +16,7 @@ from lrf_edge.quant.windows import node_windows
 OPS = ("depthwise_conv2d",)
 REQUANTIZES = True
 WEIGHT_BITS = (8, 4)  # its kernel may be quantized to int4 (channels.WEIGHT_BITS)
+ACTIVATION_BITS = (8, 16)
 _CONTRACT = "bhwijc,ijcm->bhwcm"
 
 

@@ -12,6 +12,7 @@ from lrf_edge.quant.qgraph import QLayer
 
 OPS = ("flatten", "reshape", "permute")
 REQUANTIZES = False
+ACTIVATION_BITS = (8, 16)
 
 
 def forward(node: Node, xs: list[np.ndarray], steps: list) -> np.ndarray:

@@ -1,7 +1,7 @@
 """max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d (1D too): keep their input's
-scale. int8 max pool is the
-int8 max ('same' padding never wins: -128); average pools are TFLite's rounded integer mean
-over the real (unpadded) inputs of each window."""
+scale. int8 (int16) max pool is the integer max ('same' padding never wins: the type's
+minimum); average pools are TFLite's rounded integer mean over the real (unpadded) inputs of
+each window."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from lrf_edge.quant.windows import lift, node_windows, pad_hw, windows
 
 OPS = ("max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d")
 REQUANTIZES = False
+ACTIVATION_BITS = (8, 16)
 
 
 def _window(node: Node) -> tuple[int, int, tuple[int, int]]:
@@ -60,7 +61,7 @@ def _avg_round(acc: np.ndarray, n) -> np.ndarray:
 def q8(node: Node, layer: QLayer, xs: list[np.ndarray]) -> np.ndarray:
     x = xs[0]
     if node.op == "max_pool2d":
-        return clamp(layer, _max(node, x, -128))
+        return clamp(layer, _max(node, x, layer.pre.qmin))
     if node.op == "avg_pool2d":
         return clamp(layer, _avg_round(*_sums(node, x.astype(np.int64))))
     axes = tuple(range(1, x.ndim - 1))

@@ -10,6 +10,7 @@ from lrf_edge.quant.qgraph import QLayer
 
 OPS = ("upsample2d",)
 REQUANTIZES = False
+ACTIVATION_BITS = (8, 16)
 
 
 def _repeat(node: Node, x: np.ndarray) -> np.ndarray:

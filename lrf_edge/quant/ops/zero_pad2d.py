@@ -12,6 +12,7 @@ from lrf_edge.quant.windows import pad_hw
 
 OPS = ("zero_pad2d",)
 REQUANTIZES = False
+ACTIVATION_BITS = (8, 16)
 
 
 def _pads(node: Node) -> tuple[int, int, int, int]:
