@@ -30,7 +30,7 @@ import numpy as np
 from lrf_edge.cgen.generator import (CSources, LayerInfo, Model, _flavour_of, render_layer)
 from lrf_edge.cgen.kernels import kernel_of
 from lrf_edge.cgen.kernels.common import INT8, SIZE, SPEED, CodegenOptions
-from lrf_edge.cgen.planner import Buffer, _round_up, place
+from lrf_edge.cgen.planner import Buffer, _round_up, live, place
 from lrf_edge.cgen.render import c_name, render, runtime_file
 from lrf_edge.errors import LrfError
 from lrf_edge.ir.stream import StreamForm, streaming_form
@@ -106,6 +106,7 @@ def generate_stream(model: Model, name: str | None = None,
             name=s.name, op=s.node.op, fn=fn, macs=s.node.macs,
             weight_bytes=sum(int(a.nbytes) for a in plan.weights.values()),
             output=mem.loc[s.name], scratch_bytes=size * plan.scratch,
+            live_bytes=size * (mem.state_size + live(mem.buffers, pos)),
             profile_index=len(layers) - 1 if fn else None,
             mode=SIZE if plan.template else SPEED))
 

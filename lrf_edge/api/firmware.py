@@ -35,7 +35,21 @@ class HostRunner:
     def predict_c(self, x: np.ndarray) -> np.ndarray:
         """Outputs of the generated C for one input or a batch (n x input shape), as
         float32 (n x outputs); int8 C quantizes the input and dequantizes the output."""
+        if self.sources.entry == "step":
+            raise LrfError("this C is streaming: feed it frames with predict_stream")
         return self.host(x)
+
+    def predict_stream(self, frames: np.ndarray) -> np.ndarray:
+        """Streaming C (generated with streaming=True): a new stream fed the frames in
+        order (n x one frame: the window model's input rows); the outputs of the hops that
+        emit, as float32 (one row per output): row i is the window model's output on the T
+        frames ending at frame T - 1 + i x period (`sources.frames`, `sources.period`)."""
+        if self.sources.entry != "step":
+            raise LrfError("predict_stream needs streaming C: codegen(..., streaming=True)")
+        getattr(self.host._lib, f"{self.sources.name}_reset")()
+        frames = np.asarray(frames, np.float32)
+        out, ready = self.host.stream(frames.reshape(-1, *self.sources.input_shape))
+        return out[ready]
 
 
 class Code(HostRunner, Result):
@@ -83,17 +97,27 @@ def _int8_facts(model: Any) -> dict:
                      "output": [model.output.scale, model.api_zero_point("output")]}}
 
 
+def _streaming_facts(src: Any) -> dict:
+    """Streaming C's per-hop facts (empty for window C)."""
+    if src.entry != "step":
+        return {}
+    return {"streaming": {"frames": src.frames, "period": src.period,
+                          "macs_per_hop": src.macs_per_hop, "window_macs": src.window_macs,
+                          "state_bytes": src.state_bytes, "arena_bytes": src.arena_bytes}}
+
+
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Code:
+            optimize: str = "speed", streaming: bool = False) -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
     quantizes post-training, calibrated on the first `calibration` training inputs of
     `data`. `optimize` 'size' emits one shared, parameterized loop per kernel family
     instead of one specialized function per layer ('speed'). Written to the folder `output`
-    when given.
+    when given. `streaming`: the streaming C (`<name>_step` per frame, `<name>_reset`;
+    lrf_edge.cgen.generate_stream), or an LrfError naming the layer that cannot stream.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -102,14 +126,15 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     >>> bool(np.allclose(code.predict_c(x), m.keras.predict(x, verbose=0), atol=1e-4))
     True
     """
-    from lrf_edge.cgen import CodegenOptions, generate
+    from lrf_edge.cgen import CodegenOptions, generate, generate_stream
     graph = graph_of(model)
     model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime)
-    src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
+    src = (generate_stream if streaming else generate)(
+        model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
     res = Code({"name": src.name, "dtype": dtype, "optimize": optimize, "output_dir": None,
                 "files": sorted(src.files), "arena_bytes": src.arena_bytes,
                 "weight_bytes": src.weight_bytes, "macs": graph.macs,
-                **_int8_facts(model_in),
+                **_int8_facts(model_in), **_streaming_facts(src),
                 "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
                             "weight_bytes": l.weight_bytes, "output": l.output,
                             "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes,
@@ -124,11 +149,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Result:
+            optimize: str = "speed", streaming: bool = False) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size' (as in `codegen`).
+    code's mode, 'speed' or 'size' (as in `codegen`). `streaming`: the streaming C, fed T -
+    1 + inputs x period random frames; the figures are per hop after the warm-up (layers'
+    MACs and instructions averaged over the hops), with `streaming` (state vs arena).
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -150,22 +177,32 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     model_in = graph
     if dtype == "int8":
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
+    frames, per_hop = None, {}
+    if streaming:
+        from lrf_edge.ir.stream import streaming_form
+        form = streaming_form(graph)
+        frames = np.random.default_rng(seed).random(
+            (form.frames - 1 + inputs * form.output.period, *form.frame_shape), np.float32)
+        per_hop = {l.name: l.period for l in form.layers}
     with Progress(f"profile {graph.name}", progress) as prog:
-        m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
-                    optimize=optimize)
-        prog.step(f"measured on {tgt.name}: {m.total} instructions")
+        m = measure(model_in, tgt, x if frames is None else frames, workdir=keep, name=None,
+                    timeout=timeout, block=block, optimize=optimize, streaming=streaming)
+        prog.step(f"measured on {tgt.name}: {m.total} instructions"
+                  + (" per hop" if streaming else ""))
     src, counts = m.sources, m.layer_instructions
     layers = []
     for info in src.layers:
         n = counts.get(info.name, 0)
-        layers.append({"name": info.name, "op": info.op, "macs": info.macs,
+        macs = info.macs / per_hop[info.name] if streaming else info.macs
+        layers.append({"name": info.name, "op": info.op, "macs": macs,
                        "instructions": n,
-                       "instructions_per_mac": n / info.macs if info.macs else None,
+                       "instructions_per_mac": n / macs if macs else None,
                        "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes,
                        "mode": info.mode})
     board, sizes = tgt.board, m.sizes
-    totals = {"macs": graph.macs, "instructions": m.total,
-              "instructions_per_mac": m.total / graph.macs if graph.macs else None,
+    macs = src.macs_per_hop if streaming else graph.macs
+    totals = {"macs": macs, "instructions": m.total,
+              "instructions_per_mac": m.total / macs if macs else None,
               "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
               "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
               "model_rodata_bytes": m.rodata_bytes,
@@ -179,7 +216,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
-                   "counter_overhead": m.result.overhead})
+                   "counter_overhead": m.result.overhead, **_streaming_facts(src)})
 
 
 class Built(HostRunner, Result):
