@@ -101,9 +101,9 @@ from lrf_edge.cgen.kernels.common import (DTYPES, OPTIMIZE, SIMD, SIZE, SPEED,
                                              CodegenOptions, Kernel, LayerPlan, blocks,
                                              pack_blocks)
 from lrf_edge.cgen.render import c_floats, c_ints, render
-from lrf_edge.cgen.stream import StreamSources, generate_stream
+from lrf_edge.cgen.stream import StreamSources, generate_stream, stream_arena_bytes
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
            "LayerPlan", "OPTIMIZE", "SIMD", "SIZE", "SPEED", "arena_bytes", "blocks",
            "c_floats", "c_ints", "generate", "kernel_loops", "kernel_of", "kernel_table",
-           "pack_blocks", "render", "size_loops", "StreamSources", "generate_stream", "write"]
+           "pack_blocks", "render", "size_loops", "StreamSources", "generate_stream", "stream_arena_bytes", "write"]

@@ -27,14 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from lrf_edge.cgen.generator import (CSources, LayerInfo, Model, _flavour_of, render_layer)
+from lrf_edge.cgen.generator import (CSources, Flavour, LayerInfo, Model, _flavour_of,
+                                     render_layer)
 from lrf_edge.cgen.kernels import kernel_of
-from lrf_edge.cgen.kernels.common import INT8, SIZE, SPEED, CodegenOptions
+from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, SIZE, SPEED, CodegenOptions, Kernel,
+                                          LayerPlan)
 from lrf_edge.cgen.planner import Buffer, _round_up, live, place
 from lrf_edge.cgen.render import c_name, render, runtime_file
 from lrf_edge.errors import LrfError
+from lrf_edge.ir import Graph
 from lrf_edge.ir.stream import StreamForm, streaming_form
-from lrf_edge.quant import QuantizedGraph
+from lrf_edge.quant import QuantizedGraph, quantize
 
 MAX_STEPS = 65535  # lrf_steps are uint16: a window plus a stride must stay below
 
@@ -59,17 +62,9 @@ def generate_stream(model: Model, name: str | None = None,
     flavour = _flavour_of(model, options)
     quantized = isinstance(model, QuantizedGraph)
     graph = model.graph if quantized else model
-    if quantized and model.io_dtypes != ("int8", "int8"):
-        raise LrfError("streaming int8 C takes int8 frames; this model's C API is "
-                       f"{'/'.join(model.io_dtypes)} (a uint8 .tflite file)")
-    form = streaming_form(graph)
+    form, kernels, plans, mem = _plan(model, flavour, options)
     name = c_name(name or graph.name)
     steps = form.layers[1:]
-    if any(s.window + s.stride > MAX_STEPS for s in steps):
-        raise LrfError(f"a window of more than {MAX_STEPS} steps does not stream")
-    kernels = {s.name: kernel_of(s.node, flavour.dtype) for s in steps}
-    plans = {s.name: flavour.prepare(kernels[s.name], s.node, model, options) for s in steps}
-    mem = _Memory(form, kernels, plans, quantized, flavour.align)
     size = flavour.elem_bytes
 
     layers: list[dict[str, Any]] = []
@@ -138,6 +133,36 @@ def generate_stream(model: Model, name: str | None = None,
                          buffers=mem.buffers, entry="step", state_bytes=state_bytes,
                          frames=form.frames, period=out.period, window_macs=graph.macs,
                          macs_per_hop=form.macs_per_hop)
+
+
+def _plan(model: Model, flavour: Flavour, options: CodegenOptions) -> tuple[
+        StreamForm, dict[str, Kernel], dict[str, LayerPlan], "_Memory"]:
+    """The streaming form, each layer's kernel and plan, and the arena (shared by
+    generate_stream and stream_arena_bytes)."""
+    quantized = isinstance(model, QuantizedGraph)
+    if quantized and model.io_dtypes != ("int8", "int8"):
+        raise LrfError("streaming int8 C takes int8 frames; this model's C API is "
+                       f"{'/'.join(model.io_dtypes)} (a uint8 .tflite file)")
+    form = streaming_form(model.graph if quantized else model)
+    steps = form.layers[1:]
+    if any(s.window + s.stride > MAX_STEPS for s in steps):
+        raise LrfError(f"a window of more than {MAX_STEPS} steps does not stream")
+    kernels = {s.name: kernel_of(s.node, flavour.dtype) for s in steps}
+    plans = {s.name: flavour.prepare(kernels[s.name], s.node, model, options) for s in steps}
+    return form, kernels, plans, _Memory(form, kernels, plans, quantized, flavour.align)
+
+
+def stream_arena_bytes(model: Model, dtype: str = FLOAT32,
+                       layers: dict[str, str] | None = None) -> int:
+    """Bytes of static RAM the streaming C allocates (state and one hop's values), planned
+    as `generate_stream` plans it, without rendering; as `arena_bytes` for a float Graph in
+    int8 (throwaway ranges: the sizes do not depend on them)."""
+    if dtype == INT8 and isinstance(model, Graph):
+        x = np.random.default_rng(0).random((2, *model.input_shape), np.float32)
+        model = quantize(model, x)
+    flavour = _flavour_of(model, CodegenOptions(dtype=dtype))
+    *_, mem = _plan(model, flavour, CodegenOptions(layers=dict(layers or {})))
+    return flavour.elem_bytes * mem.size
 
 
 class _Memory:
