@@ -26,6 +26,11 @@ one shared, parameterized loop per kernel family, called with a `static const` p
 struct; the dense, convolution, depthwise and TT families have one, the others stay
 specialized: pooling, padding, add, activations, ... are small).
 
+Streaming (`generate_stream`, `stream.py`): the C of a model over a sliding window of
+frames, one frame per call (`<name>_step`, `<name>_reset`), from the graph's streaming form
+(lrf_edge.ir.stream): the same kernels and templates, each layer prepared on its per-hop
+node, its window of past input steps kept at the front of the arena (`stream*.j2`).
+
 Templates (`lrf_edge.templates`), one family per op: `<op>.c.j2` holds the op's C in both
 modes, for both dtypes where the loops are the same (the C type `T` a parameter:
 upsample2d, zero_pad2d, global_max_pool2d, conv2d's size-mode loop); `<op>_q8.c.j2` exists

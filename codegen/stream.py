@@ -122,10 +122,10 @@ def generate_stream(model: Model, name: str | None = None,
            "qframe": mem.ptr(mem.io["qframe"]) if quantized else None,
            "qout": mem.ptr(mem.io["qout"]) if quantized else None,
            **flavour.context(model)}
-    s = flavour.suffix
+    suffix = flavour.suffix
     files = {f"{name}.h": render("stream.h.j2", q8=quantized, **ctx),
-             f"{name}_weights.h": render(f"weights{s}.h.j2", **ctx),
-             f"{name}.c": render(f"stream{s}.c.j2", **ctx),
+             f"{name}_weights.h": render(f"weights{suffix}.h.j2", **ctx),
+             f"{name}.c": render(f"stream{suffix}.c.j2", **ctx),
              **{h: runtime_file(h) for h in flavour.runtime}}
     return StreamSources(name=name, files=files, arena_bytes=size * mem.size, layers=infos,
                          input_shape=tuple(form.frame_shape),
