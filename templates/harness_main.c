@@ -31,7 +31,7 @@ int main(void)
         uint32_t t0 = lrf_counter_read();
         int rc = LRF_INFER(lrf_inputs[n], lrf_output);
         uint32_t t1 = lrf_counter_read();
-        if (rc < 0) { /* a streaming step returns 1 (output ready) or 0 */
+        if (rc != 0) {
             printf("LRF error %d %d\n", n, rc);
             return 3;
         }
