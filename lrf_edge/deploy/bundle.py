@@ -8,6 +8,7 @@ leaves the previous bundle as it was.
                                         fixed point, I/O conversions, padding, profiling
                                         hooks; plain C, the same for every model)
     main.c                              an example: one inference on a sample input
+                                        (--streaming: its frames fed one per call)
     model.mk                            Makefile fragment (compiler, flags, sources)
     CMakeLists.txt                      CMake: library lrf_model (+ the example when alone;
                                         add_subdirectory() from a project)
