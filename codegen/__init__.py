@@ -26,6 +26,11 @@ one shared, parameterized loop per kernel family, called with a `static const` p
 struct; the dense, convolution, depthwise and TT families have one, the others stay
 specialized: pooling, padding, add, activations, ... are small).
 
+Streaming (`generate_stream`, `stream.py`): the C of a model over a sliding window of
+frames, one frame per call (`<name>_step`, `<name>_reset`), from the graph's streaming form
+(lrf_edge.ir.stream): the same kernels and templates, each layer prepared on its per-hop
+node, its window of past input steps kept at the front of the arena (`stream*.j2`).
+
 Templates (`lrf_edge.templates`), one family per op: `<op>.c.j2` holds the op's C in both
 modes, for both dtypes where the loops are the same (the C type `T` a parameter:
 upsample2d, zero_pad2d, global_max_pool2d, conv2d's size-mode loop); `<op>_q8.c.j2` exists
@@ -113,8 +118,9 @@ from lrf_edge.cgen.kernels.common import (DTYPES, OPTIMIZE, SIMD, SIZE, SPEED,
                                              CodegenOptions, Kernel, LayerPlan, blocks,
                                              pack_blocks)
 from lrf_edge.cgen.render import c_floats, c_ints, render
+from lrf_edge.cgen.stream import StreamSources, generate_stream, stream_arena_bytes
 
 __all__ = ["CSources", "CodegenOptions", "DTYPES", "KERNELS", "Kernel", "LayerInfo",
            "LayerPlan", "OPTIMIZE", "SIMD", "SIZE", "SPEED", "arena_bytes", "blocks",
            "c_floats", "c_ints", "generate", "kernel_loops", "kernel_of", "kernel_table",
-           "pack_blocks", "render", "size_loops", "write"]
+           "pack_blocks", "render", "size_loops", "StreamSources", "generate_stream", "stream_arena_bytes", "write"]

@@ -63,6 +63,7 @@ class CSources:
     output_shape: tuple[int, ...]
     weight_bytes: int
     buffers: list[Buffer] = field(default_factory=list, repr=False)
+    entry: str = "infer"  # the C function a harness calls: <name>_<entry> (streaming: "step")
 
     @property
     def input_size(self) -> int:
@@ -281,26 +282,15 @@ def generate(model: Model, name: str | None = None,
         kernel, plan = p.kernels[node.name], p.plans[node.name]
         fn = None
         if kernel.template is not None:
-            fn = f"l{len(layers)}_{c_name(node.name)}"
             args = [ptr(loc[s], s) for s in node.inputs] + [ptr(loc[node.name], node.name)]
             if node.name in scratch_of:  # a wide layer's scratch holds its input's type
                 args.append(ptr(scratch_of[node.name], "",
                                 plan.vars["TX"] if plan.vars.get("TX") == "int16_t" else None))
-            for suffix, arr in plan.weights.items():
-                weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
-            aligned |= {f"{fn}_{suffix}" for suffix in plan.aligned}
-            layer = {"fn": fn, "name": node.name, "op": node.op, "act": node.activation,
-                     "n_inputs": len(node.inputs), "in_shape": list(node.in_shapes[0]),
-                     "out_shape": list(node.shape), "out_size": math.prod(node.shape),
-                     "last_dim": node.shape[-1], "macs": node.macs, "args": args,
-                     "index": len(layers), **plan.vars,
-                     # the planner put the output over an input: no restrict on them
-                     "alias": any(_over(loc[node.name], loc[s]) for s in node.inputs)}
-            layer["code"] = render(plan.template or kernel.template, L=layer)
-            for template, variables in plan.shared:
-                key = f"{template}:{sorted(variables.items())}"
-                if key not in shared:
-                    shared[key] = render(template, S=variables)
+            # the planner put the output over an input: no restrict on them
+            alias = any(_over(loc[node.name], loc[s]) for s in node.inputs)
+            layer = render_layer(node, kernel, plan, len(layers), args, alias, flavour,
+                                 weights, aligned, shared)
+            fn = layer["fn"]
             layers.append(layer)
         where = loc[node.name]
         out = ("view of " + node.inputs[0]) if kernel.template is None else (
@@ -335,6 +325,29 @@ def generate(model: Model, name: str | None = None,
                     input_shape=tuple(graph.input_shape),
                     output_shape=tuple(graph.output_shape), weight_bytes=weight_bytes,
                     buffers=buffers)
+
+
+def render_layer(node: Node, kernel: Kernel, plan: LayerPlan, index: int, args: list[str],
+                 alias: bool, flavour: Flavour, weights: list[tuple[str, str, np.ndarray]],
+                 aligned: set[str], shared: dict[str, str]) -> dict[str, Any]:
+    """One layer's template context with its rendered C function (`code`); appends its
+    constant arrays to `weights` (the names of those read a word at a time to `aligned`)
+    and the shared C it calls to `shared` (key -> C, once)."""
+    fn = f"l{index}_{c_name(node.name)}"
+    for suffix, arr in plan.weights.items():
+        weights.append((f"{fn}_{suffix}", flavour.ctypes[arr.dtype], arr))
+    aligned |= {f"{fn}_{suffix}" for suffix in plan.aligned}
+    layer = {"fn": fn, "name": node.name, "op": node.op, "act": node.activation,
+             "n_inputs": len(node.inputs), "in_shape": list(node.in_shapes[0]),
+             "out_shape": list(node.shape), "out_size": math.prod(node.shape),
+             "last_dim": node.shape[-1], "macs": node.macs, "args": args,
+             "index": index, **plan.vars, "alias": alias}
+    layer["code"] = render(plan.template or kernel.template, L=layer)
+    for template, variables in plan.shared:
+        key = f"{template}:{sorted(variables.items())}"
+        if key not in shared:
+            shared[key] = render(template, S=variables)
+    return layer
 
 
 def _over(out: Any, src: Any) -> bool:

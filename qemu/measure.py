@@ -22,7 +22,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from lrf_edge.cgen import CodegenOptions, CSources, generate
+from lrf_edge.cgen import CodegenOptions, CSources, generate, generate_stream
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.targets import Target, get_target
@@ -103,8 +104,9 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
         parts = line.split("\t")
         if len(parts) >= 2 and parts[1].strip().isdigit():
             frames[parts[0].rsplit(":", 1)[-1]] = int(parts[1])
-    # the entry points: <name>_infer, and for int8 the <name>_infer_q8 it calls
-    entry = [k for k in frames if k.endswith("_infer") or k.endswith("_infer_q8")]
+    # the entry points: <name>_infer, and for int8 the <name>_infer_q8 it calls (streaming:
+    # <name>_step, _step_q8 and the static lrf_step they call)
+    entry = [k for k in frames if k.endswith(("_infer", "_infer_q8", "_step", "_step_q8"))]
     others = max((v for k, v in frames.items() if k not in entry), default=0)
     return sum(frames[k] for k in entry) + others
 
@@ -112,31 +114,46 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None) -> Measurement:
+            layers: Mapping[str, str] | None = None, streaming: bool = False) -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
-    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there."""
+    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
+    `streaming`: the streaming C (lrf_edge.cgen.generate_stream), `inputs` its frames (n x
+    one frame; default: T - 1 + 2 x the output period seeded random frames); the counts are
+    then those of the hops after the warm-up (T - 1 frames), averaged per hop."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
                              layers=dict(layers or {}))
     if block is not None:
         options = replace(options, block=block)
-    src = generate(graph, name, options)
+    src = (generate_stream if streaming else generate)(graph, name, options)
     float_graph = graph if dtype == "float32" else graph.graph
     if inputs is None:
-        inputs = np.random.default_rng(0).random((1, *float_graph.input_shape), np.float32)
+        n = src.frames - 1 + 2 * src.period if streaming else 1
+        inputs = np.random.default_rng(0).random((n, *src.input_shape), np.float32)
     with tempfile.TemporaryDirectory(prefix="lrf-measure-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
+    if streaming:
+        result = _warm_hops(result, src.frames - 1)
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
                        elf=None if workdir is None else build.elf)
+
+
+def _warm_hops(result: RunResult, warmup: int) -> RunResult:
+    """The run's hops after the warm-up (the frames before the first output)."""
+    if len(result.totals) <= warmup:
+        raise LrfError(f"a streaming measurement needs more than {warmup} frames (the "
+                       "warm-up before the first output)")
+    return replace(result, outputs=result.outputs[warmup:], totals=result.totals[warmup:],
+                   layer_counts=result.layer_counts[warmup:])
 
 
 __all__ = ["Measurement", "measure", "stack_usage"]

@@ -35,7 +35,21 @@ class HostRunner:
     def predict_c(self, x: np.ndarray) -> np.ndarray:
         """Outputs of the generated C for one input or a batch (n x input shape), as
         float32 (n x outputs); int8 C quantizes the input and dequantizes the output."""
+        if self.sources.entry == "step":
+            raise LrfError("this C is streaming: feed it frames with predict_stream")
         return self.host(x)
+
+    def predict_stream(self, frames: np.ndarray) -> np.ndarray:
+        """Streaming C (generated with streaming=True): a new stream fed the frames in
+        order (n x one frame: the window model's input rows); the outputs of the hops that
+        emit, as float32 (one row per output): row i is the window model's output on the T
+        frames ending at frame T - 1 + i x period (`sources.frames`, `sources.period`)."""
+        if self.sources.entry != "step":
+            raise LrfError("predict_stream needs streaming C: codegen(..., streaming=True)")
+        getattr(self.host._lib, f"{self.sources.name}_reset")()
+        frames = np.asarray(frames, np.float32)
+        out, ready = self.host.stream(frames.reshape(-1, *self.sources.input_shape))
+        return out[ready]
 
 
 class Code(HostRunner, Result):
@@ -103,11 +117,20 @@ def _int8_facts(model: Any) -> dict:
                      "output": [model.output.scale, model.api_zero_point("output")]}}
 
 
+def _streaming_facts(src: Any) -> dict:
+    """Streaming C's per-hop facts (empty for window C)."""
+    if src.entry != "step":
+        return {}
+    return {"streaming": {"frames": src.frames, "period": src.period,
+                          "macs_per_hop": src.macs_per_hop, "window_macs": src.window_macs,
+                          "state_bytes": src.state_bytes, "arena_bytes": src.arena_bytes}}
+
+
 def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
             name: str | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, calibration: int = 500, int8_runtime: str = "tflm",
             optimize: str = "speed", weight_bits: int = 8,
-            activation_bits: Any = None) -> Code:
+            activation_bits: Any = None, streaming: bool = False) -> Code:
     """The model as plain C99 (<name>.h, <name>.c, <name>_weights.h; no malloc). `dtype`
     'int8' takes a full-int8 .tflite's own numerics (bit-exact with `int8_runtime`: 'tflm'
     TFLite Micro, 'litert' ai-edge-litert's reference kernels) when no `data` is given, else
@@ -116,8 +139,10 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     instead of one specialized function per layer ('speed'). `weight_bits` 4 (int8 only)
     quantizes to int4 every kernel that takes it (lrf_edge.quant's weight bits), stored two
     per byte. `activation_bits` (int8): 8, 16 (TFLite's 16x8: int16 activations, int8
-    weights) or {layer name: 16}; default the file's, else 8. Written to the folder
-    `output` when given.
+    weights) or {layer name: 16}; default the file's, else 8. `streaming`: the streaming C
+    (`<name>_step` per frame, `<name>_reset`; lrf_edge.cgen.generate_stream), or an
+    LrfError naming the layer that cannot stream. Written to the folder `output` when
+    given.
 
     >>> import numpy as np, lrf_edge
     >>> m = lrf_edge.load(lrf_edge.example("lenet5"))
@@ -126,18 +151,19 @@ def codegen(model: ModelLike, output: str | os.PathLike | None = None, *,
     >>> bool(np.allclose(code.predict_c(x), m.keras.predict(x, verbose=0), atol=1e-4))
     True
     """
-    from lrf_edge.cgen import CodegenOptions, generate
+    from lrf_edge.cgen import CodegenOptions, generate, generate_stream
     graph = graph_of(model)
     _check_bits(dtype, weight_bits, activation_bits)
     model_in = graph if dtype != "int8" else _int8(graph, data, calibration, int8_runtime,
                                                    weight_bits=weight_bits,
                                                    activation_bits=activation_bits)
-    src = generate(model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
+    src = (generate_stream if streaming else generate)(
+        model_in, name, CodegenOptions(block=block, dtype=dtype, optimize=optimize))
     res = Code({"name": src.name, "dtype": dtype, "weight_bits": weight_bits,
                 "optimize": optimize, "output_dir": None,
                 "files": sorted(src.files), "arena_bytes": src.arena_bytes,
                 "weight_bytes": src.weight_bytes, "macs": graph.macs,
-                **_int8_facts(model_in),
+                **_int8_facts(model_in), **_streaming_facts(src),
                 "layers": [{"name": l.name, "op": l.op, "function": l.fn, "macs": l.macs,
                             "weight_bytes": l.weight_bytes, "output": l.output,
                             "scratch_bytes": l.scratch_bytes, "live_bytes": l.live_bytes,
@@ -153,12 +179,14 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
             optimize: str = "speed", weight_bits: int = 8,
-            activation_bits: Any = None) -> Result:
+            activation_bits: Any = None, streaming: bool = False) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
     code's mode, 'speed' or 'size'; `weight_bits` 8 or 4 and `activation_bits` (int8 only)
-    as in `codegen`.
+    as in `codegen`. `streaming`: the streaming C, fed T - 1 + inputs x period random
+    frames; the figures are per hop after the warm-up (layers' MACs and instructions
+    averaged over the hops), with `streaming` (state vs arena).
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -182,22 +210,32 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     if dtype == "int8":
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x,
                          weight_bits=weight_bits, activation_bits=activation_bits)
+    frames, per_hop = None, {}
+    if streaming:
+        from lrf_edge.ir.stream import streaming_form
+        form = streaming_form(graph)
+        frames = np.random.default_rng(seed).random(
+            (form.frames - 1 + inputs * form.output.period, *form.frame_shape), np.float32)
+        per_hop = {l.name: l.period for l in form.layers}
     with Progress(f"profile {graph.name}", progress) as prog:
-        m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
-                    optimize=optimize)
-        prog.step(f"measured on {tgt.name}: {m.total} instructions")
+        m = measure(model_in, tgt, x if frames is None else frames, workdir=keep, name=None,
+                    timeout=timeout, block=block, optimize=optimize, streaming=streaming)
+        prog.step(f"measured on {tgt.name}: {m.total} instructions"
+                  + (" per hop" if streaming else ""))
     src, counts = m.sources, m.layer_instructions
     layers = []
     for info in src.layers:
         n = counts.get(info.name, 0)
-        layers.append({"name": info.name, "op": info.op, "macs": info.macs,
+        macs = info.macs / per_hop[info.name] if streaming else info.macs
+        layers.append({"name": info.name, "op": info.op, "macs": macs,
                        "instructions": n,
-                       "instructions_per_mac": n / info.macs if info.macs else None,
+                       "instructions_per_mac": n / macs if macs else None,
                        "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes,
                        "mode": info.mode})
     board, sizes = tgt.board, m.sizes
-    totals = {"macs": graph.macs, "instructions": m.total,
-              "instructions_per_mac": m.total / graph.macs if graph.macs else None,
+    macs = src.macs_per_hop if streaming else graph.macs
+    totals = {"macs": macs, "instructions": m.total,
+              "instructions_per_mac": m.total / macs if macs else None,
               "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
               "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
               "model_rodata_bytes": m.rodata_bytes,
@@ -213,7 +251,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
-                   "counter_overhead": m.result.overhead})
+                   "counter_overhead": m.result.overhead, **_streaming_facts(src)})
 
 
 class Built(HostRunner, Result):
@@ -254,7 +292,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
           lr: float | None = None, distill: float | None = None, optimize: str = "speed",
-          validation_split: float | None = None) -> Built:
+          validation_split: float | None = None, streaming: bool = False) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -271,7 +309,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     `validation_split`: the fraction of the training data held out for the choices (None:
     0.1). What the build doubts (a chosen model far worse than the original, a validation
     split too small to choose on, a family of candidates that all just missed a budget) is
-    printed on stderr and listed in the result's `warnings` and the report.
+    printed on stderr and listed in the result's `warnings` and the report. `streaming`: the
+    bundle's C is the streaming C (as `codegen`), latency and RAM judged per hop.
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -320,7 +359,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
-                        validation=validation, **finetune_options(lr, distill))
+                        validation=validation, streaming=streaming,
+                        **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of the training data held out to choose candidates on "
                         "(default 0.1); the build warns when it gives fewer than ~30 "
                         "samples per class")
+    p.add_argument("--streaming", action="store_true",
+                   help="streaming C (codegen --streaming): one frame per call; latency "
+                        "and RAM budgets judged per hop")
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
     add_finetune_args(p)
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
               lr=args.lr, distill=args.distill, optimize=args.optimize,
-              validation_split=args.validation_split)
+              validation_split=args.validation_split, streaming=args.streaming)
     if args.json:
         print(b.to_json())
         return 0

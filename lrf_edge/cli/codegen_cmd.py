@@ -30,6 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_activation_bits(p)
     p.add_argument("--calibration", type=int, default=500, metavar="N",
                    help="calibration inputs for int8 (default 500)")
+    p.add_argument("--streaming", action="store_true",
+                   help="streaming C for a model over a window of frames (time first): "
+                        "<name>_step(frame, output) per frame, each layer keeping its last "
+                        "input steps; refuses, naming the layer, what cannot stream")
     add_json(p)
 
 
@@ -38,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     res = codegen(args.model, args.output, name=args.name, block=args.block,
                   dtype=args.dtype, data=args.data, calibration=args.calibration,
                   int8_runtime=args.int8_runtime, optimize=args.optimize,
-                  weight_bits=args.weight_bits, activation_bits=args.activation_bits)
+                  weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                  streaming=args.streaming)
     if args.json:
         print(res.to_json())
         return 0
@@ -51,10 +56,20 @@ def run(args: argparse.Namespace) -> int:
     if args.optimize == "size":
         sized = sum(l.mode == "size" for l in src.layers)
         print(f"optimized for size: {sized} layers call their family's shared loop")
-    print(f"arena {src.arena_bytes} B RAM, weights {human(src.weight_bytes)}B flash; "
-          f"API: int {src.name}_infer(const float *input, float *output)"
-          + (f", int {src.name}_infer_q8(const {res.int8['input_type']} *input, "
-             f"{res.int8['output_type']} *output)" if args.dtype == "int8" else ""))
+    if args.streaming:
+        st = res.streaming
+        print(f"streaming: {st['macs_per_hop']:,.0f} MACs a hop ({st['window_macs']:,} a "
+              f"window of {st['frames']} frames), an output every {st['period']} hop(s); "
+              f"arena {src.arena_bytes} B RAM of which {st['state_bytes']} B state, weights "
+              f"{human(src.weight_bytes)}B flash; API: int {src.name}_step(const float "
+              f"*frame, float *output)"
+              + (f", int {src.name}_step_q8(const int8_t *frame, int8_t *output)"
+                 if args.dtype == "int8" else "") + f", void {src.name}_reset(void)")
+    else:
+        print(f"arena {src.arena_bytes} B RAM, weights {human(src.weight_bytes)}B flash; "
+              f"API: int {src.name}_infer(const float *input, float *output)"
+              + (f", int {src.name}_infer_q8(const {res.int8['input_type']} *input, "
+                 f"{res.int8['output_type']} *output)" if args.dtype == "int8" else ""))
     if args.dtype == "int8":
         bits = ", int4 weights (two per byte)" if args.weight_bits == 4 else ""
         print(f"int8 numerics: {res.int8['numerics']}{bits}")

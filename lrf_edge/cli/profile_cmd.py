@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_weight_bits(p)
     add_int8_runtime(p)
     add_activation_bits(p)
+    p.add_argument("--streaming", action="store_true",
+                   help="profile the streaming C (codegen --streaming): per-hop MACs and "
+                        "instructions after the warm-up, RAM of the state vs the arena")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
@@ -41,15 +44,16 @@ def run(args: argparse.Namespace) -> int:
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
                   optimize=args.optimize, weight_bits=args.weight_bits,
-                  activation_bits=args.activation_bits).data
+                  activation_bits=args.activation_bits, streaming=args.streaming).data
     if args.json:
         print(dump_json(rep))
         return 0
-    rows = [[l["name"], l["op"], l["macs"], l["instructions"],
+    rows = [[l["name"], l["op"], round(l["macs"]), l["instructions"],
              f"{l['instructions_per_mac']:.2f}" if l["instructions_per_mac"] else "-",
              l["weight_bytes"], l["arena_bytes"]] for l in rep["layers"]]
     t = rep["totals"]
-    rows.append(["total", "", t["macs"], t["instructions"],
+    rows.append(["total" + (" per hop" if args.streaming else ""), "", round(t["macs"]),
+                 t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
                  t["weight_bytes"], t["arena_bytes"]])
     size = " optimized for size" if rep["optimize"] == "size" else ""
@@ -60,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
           f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
                  "arena B"], rows))
+    if args.streaming:
+        st = rep["streaming"]
+        print(f"streaming: per hop, averaged over {rep['inputs'] * st['period']} hops after "
+              f"the {st['frames'] - 1}-frame warm-up (an output every {st['period']} "
+              f"hop(s)); window model {st['window_macs']:,} MACs; state "
+              f"{st['state_bytes']} B of the {st['arena_bytes']} B arena")
     b = rep["board"]
     print(f"model: code {t['model_code_bytes']} B + rodata {t['model_rodata_bytes']} B "
           f"(weights and constants) = flash; ELF text {t['elf_text']} B, data "

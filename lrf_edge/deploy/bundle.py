@@ -8,6 +8,7 @@ leaves the previous bundle as it was.
                                         fixed point, I/O conversions, padding, profiling
                                         hooks; plain C, the same for every model)
     main.c                              an example: one inference on a sample input
+                                        (--streaming: its frames fed one per call)
     model.mk                            Makefile fragment (compiler, flags, sources)
     CMakeLists.txt                      CMake: library lrf_model (+ the example when alone;
                                         add_subdirectory() from a project)
@@ -62,13 +63,14 @@ def _flags(items) -> str:
 def chosen_sources(res: BuildResult) -> CSources:
     """The C of the chosen candidate, as the bundle holds it (model.c, model.h, ...): the
     C that was measured, for the build's target (its SIMD kernels included)."""
-    from lrf_edge.cgen import CodegenOptions, generate
+    from lrf_edge.cgen import CodegenOptions, generate, generate_stream
     from lrf_edge.targets import get_target
     chosen = res.chosen
     model_in = chosen.qgraph if chosen.dtype == "int8" else (chosen.tuned or chosen.graph)
     simd = get_target(res.options.target).simd
-    return generate(model_in, "model", CodegenOptions(dtype=chosen.dtype, simd=simd,
-                                                      layers=chosen.modes))
+    gen = generate_stream if res.options.streaming else generate
+    return gen(model_in, "model", CodegenOptions(dtype=chosen.dtype, simd=simd,
+                                                 layers=chosen.modes))
 
 
 def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
@@ -90,7 +92,8 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         # the measured ELF: built again here (deterministic) and checked against the count
         work = Path(tempfile.mkdtemp(prefix="lrf-bundle-build-"))
         try:
-            m = measure(model_in, target, res.inputs, workdir=work, layers=chosen.modes)
+            m = measure(model_in, target, res.inputs, workdir=work, layers=chosen.modes,
+                        streaming=res.options.streaming)
             if chosen.measured is not None and m.total != chosen.measured.total:
                 raise LrfError(f"the rebuilt ELF counts {m.total} instructions, the measured "
                                f"one {chosen.measured.total}: the build is not reproducible")
@@ -100,7 +103,7 @@ def write_bundle(res: BuildResult, outdir: str | os.PathLike) -> Path:
         ctx = {"target": target.name, "description": target.description, "cc": target.cc,
                "cflags": _flags(target.cflags), "ldflags": _flags(target.ldflags),
                "libs": _flags(target.libs), "graph_name": res.graph.name,
-               "dtype": chosen.dtype,
+               "dtype": chosen.dtype, "streaming": res.options.streaming,
                "run_hint": " ".join(target.emulator).replace("{elf}", "lrf-example.elf")
                .replace("-chardev file,id=sh0,path={log} ", "")
                .replace(",chardev=sh0", "")}

@@ -14,6 +14,7 @@ from lrf_edge.deploy.budgets import fmt_size, fmt_time
 from lrf_edge.deploy.candidate import Candidate
 from lrf_edge.deploy.search import BuildResult
 from lrf_edge.ir import Graph
+from lrf_edge.ir.stream import streaming_form
 
 COST_FIELDS = ("params", "macs", "flops", "weight_bytes")
 
@@ -48,6 +49,9 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
     measured = c.measured.layer_instructions if c.measured else {}
     before = res.original.measured.layer_instructions if res.original.measured else {}
     pred = res.latency_model.layers(g, c.modes)
+    if res.options.streaming:  # per hop: the layers as the emitting hop runs them
+        pred = {layer.name: res.latency_model.layer(layer.node, c.modes)
+                for layer in streaming_form(g).layers[1:]}
     rows = []
     for node in res.graph:
         if node.is_input:
@@ -84,6 +88,12 @@ def numbers(res: BuildResult, c: Candidate) -> dict[str, Any]:
            "params": c.graph.params, "macs": c.graph.macs,
            "weight_bytes": c.weight_bytes, "flash_bytes": c.flash, "ram_bytes": c.ram,
            "instructions": c.instructions, "measured": c.measured is not None}
+    if res.options.streaming:  # instructions and RAM are per hop
+        form = streaming_form(c.tuned or c.graph)
+        out["streaming"] = {"frames": form.frames, "period": form.output.period,
+                            "macs_per_hop": form.macs_per_hop,
+                            "state_bytes": c.measured.sources.state_bytes if c.measured
+                            else None}
     if b.clock_hz:
         out["latency_s"] = b.seconds(c.instructions)
     return out
@@ -250,7 +260,8 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
              fmt_size(b.flash) if b.flash else "-"],
             ["RAM (arena + stack)", fmt_size(before["ram_bytes"]) + src(before),
              fmt_size(after["ram_bytes"]) + src(after), fmt_size(b.ram) if b.ram else "-"],
-            ["instructions", f"{before['instructions']:,.0f}" + src(before),
+            ["instructions" + (" per hop" if res.options.streaming else ""),
+             f"{before['instructions']:,.0f}" + src(before),
              f"{after['instructions']:,.0f}" + src(after),
              f"{b.instructions:,.0f}" if b.instructions else "-"]]
     if b.clock_hz:
@@ -320,6 +331,15 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
              f"round(s) of measure, refit and re-rank; {len(res.candidates)} candidates, "
              f"{len(res.finalists)} measured under QEMU. dtype **{c.dtype}** "
              f"(--dtype {res.options.dtype}); chosen as {res.dtype_reason}.")
+    if res.options.streaming:
+        st = numbers(res, c)["streaming"]
+        intro += (f" Streaming C: one frame per call (model_step), an output every "
+                  f"{st['period']} frame(s) once the {st['frames']}-frame window is full; "
+                  f"instructions, latency and RAM are those of one hop (the hop that emits "
+                  f"an output: every layer runs once), {st['macs_per_hop']:,.0f} MACs a hop "
+                  f"on average of the window's {c.graph.macs:,}"
+                  + (f", {st['state_bytes']:,} B of state kept between hops"
+                     if st["state_bytes"] is not None else "") + ".")
     if c.dtype == "int8":
         intro += (f" int8: post-training quantization of the fine-tuned model, calibrated "
                   f"on {res.int8_calibration}; {res.metric or 'fidelity'} "

@@ -38,6 +38,13 @@ inputs, or on seeded random inputs without data) and run by quant.reference (bit
 the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools and the choice above
 decides between them: int8 wins on an FPU-less core when it is as accurate, float32 where
 int8 is slower (an FPU) unless int8 scores beyond the tolerance better.
+
+streaming (`--streaming`): the bundle's C is the streaming C (lrf_edge.cgen.generate_stream,
+one frame per call); instructions are those of the hop that emits an output (every layer
+runs once: the slowest hop), predicted per layer of the streaming form and measured on the
+window's frames, RAM is the streaming arena (state + one hop) + the stack, so the
+factorization and dtype are chosen by the streaming cost. A candidate that cannot stream is
+rejected with the reason.
 """
 
 from __future__ import annotations
@@ -58,9 +65,10 @@ from lrf_edge.deploy.latency import LatencyModel, calibrated
 from lrf_edge.deploy.options import BuildOptions
 from lrf_edge.deploy.scoring import Scorer
 from lrf_edge.deploy.latency.features import VIEWS
-from lrf_edge.cgen import SIZE, arena_bytes, size_loops
+from lrf_edge.cgen import SIZE, arena_bytes, size_loops, stream_arena_bytes
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph
+from lrf_edge.ir import Graph, Node
+from lrf_edge.ir.stream import streaming_form
 from lrf_edge.qemu import Measurement, measure
 from lrf_edge.store import Store, content_hash
 from lrf_edge.targets import get_target, target_names
@@ -197,8 +205,15 @@ class Builder:
                                      {k: v for k, v in n.attrs.items() if k != "quant"})
                                     for n in graph] + [sorted((modes or {}).items())])
         if key not in self._arena_cache:
-            self._arena_cache[key] = arena_bytes(graph, dtype, modes)
+            planner = stream_arena_bytes if self.opts.streaming else arena_bytes
+            self._arena_cache[key] = planner(graph, dtype, modes)
         return self._arena_cache[key]
+
+    @staticmethod
+    def hop_nodes(graph: Graph) -> list[Node]:
+        """The layers of the streaming form's emitting hop (each runs once), shaped as one
+        hop: what --streaming predicts and refits the latency model on."""
+        return [layer.node for layer in streaming_form(graph).layers[1:]]
 
     def predict(self, c: Candidate, arena: bool = True) -> None:
         lm = self.lms[c.dtype]
@@ -206,6 +221,12 @@ class Builder:
             c.modes = self.code_modes(c, lm)
         c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
         c.pred_instructions = lm.predict(c.graph, c.modes)
+        if self.opts.streaming:
+            try:
+                c.pred_instructions = sum(lm.layer(n, c.modes) for n in self.hop_nodes(c.graph))
+            except LrfError as e:
+                c.rejected = f"cannot stream: {e}"
+                return
         if arena:  # cached per structure and modes
             c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
@@ -233,11 +254,13 @@ class Builder:
         model = c.qgraph if c.dtype == "int8" else c.tuned
         x, flash = self.inputs.measurement(), self.opts.budgets.flash
         fast = None
+        stream = self.opts.streaming  # the window's frames, one per hop
         if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir)
+            fast = measure(model, self.opts.target, x, workdir=workdir, streaming=stream)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes,
+                    streaming=stream)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m
@@ -266,6 +289,10 @@ class Builder:
             raise LrfError(f"target '{o.target}' has no emulator to measure on; choose one "
                            f"of: {', '.join(target_names('qemu'))}")
         target.check_toolchain()
+        if o.streaming:
+            form = streaming_form(self.graph)
+            self.note(f"streaming: {form.macs_per_hop:,.0f} MACs a hop of the "
+                      f"{self.graph.macs:,} of a {form.frames}-frame window; budgets per hop")
         self.note(f"latency model for {o.target} (QEMU micro-benchmarks, calibrated on first "
                   f"use and cached per toolchain and dtype: {', '.join(dtypes)})")
         for d in ("float32", *[d for d in dtypes if d != "float32"]):
@@ -387,8 +414,13 @@ class Builder:
         if c.modes and self.opts.optimize != SIZE:
             self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
                       f"budget: {', '.join(c.modes)}")
-        self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                m.stack_bytes, m.total, modes=c.modes)
+        if self.opts.streaming:  # the layers as one hop runs them; the code as a whole
+            self.lms[c.dtype].refit(self.hop_nodes(c.tuned), m.layer_instructions,
+                                    modes=c.modes)
+            self.lms[c.dtype].refit(c.tuned, {}, m.code_bytes, m.stack_bytes, modes=c.modes)
+        else:
+            self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
+                                    m.stack_bytes, m.total, modes=c.modes)
         miss = c.misses(self.opts.budgets)
         if miss:
             c.rejected = "measured " + ", ".join(miss) + " over budget"

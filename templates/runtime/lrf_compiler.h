@@ -31,4 +31,18 @@
 #define LRF_WORD_ALIGNED
 #endif
 
+/* A copy loop stays a loop (the streaming C's window shifts): gcc and clang would call
+ * memmove, which the targets' C libraries, built for size, run a byte at a time (3-5x the
+ * instructions of the loop). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LRF_COPY_LOOP __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#elif defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(no_builtin)
+#define LRF_COPY_LOOP __attribute__((no_builtin("memmove", "memcpy")))
+#endif
+#endif
+#ifndef LRF_COPY_LOOP
+#define LRF_COPY_LOOP
+#endif
+
 #endif /* LRF_COMPILER_H */

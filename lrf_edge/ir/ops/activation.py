@@ -6,4 +6,4 @@ from __future__ import annotations
 from lrf_edge.ir.ops.base import OpSpec, same_as_input
 
 SPECS = {"activation": OpSpec(shape=same_as_input, standalone_activation=True,
-                              file_ops=("RELU", "RELU6", "SOFTMAX"))}
+                              file_ops=("RELU", "RELU6", "SOFTMAX"), time="step")}

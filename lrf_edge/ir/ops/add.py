@@ -20,5 +20,5 @@ def signs(node: Layer) -> list[int]:
     return [1] + [-1 if node.op == "subtract" else 1] * (n - 1)
 
 
-SPECS = {"add": OpSpec(shape=_shape, fuses_activation=True, file_ops=("ADD",)),
-         "subtract": OpSpec(shape=_shape)}
+SPECS = {"add": OpSpec(shape=_shape, fuses_activation=True, file_ops=("ADD",), time="step"),
+         "subtract": OpSpec(shape=_shape, time="step")}

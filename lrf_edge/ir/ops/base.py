@@ -64,6 +64,12 @@ class OpSpec:
     features: Callable[[Layer], dict[str, float]] | None = None
     # a sequence op whose output may be only its last state (attrs["return_sequences"])
     recurrent: bool = False
+    # how it treats a time axis (the first axis) in lrf_edge.ir.stream's streaming form:
+    # "window" slides its kernel or pool along time (one output step per input window),
+    # "step" works on each step alone (element-wise), "whole" reads every step of its input
+    # at once (a recurrent cell, global pooling); "" (and views, by their shapes): no
+    # streaming form while its input has a time axis
+    time: str = ""
 
 
 def hwc(shape: Shape) -> Shape:

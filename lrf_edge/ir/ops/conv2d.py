@@ -23,5 +23,5 @@ def _macs(node: Layer, ins: list[Shape]) -> int:
 SPECS = {"conv2d": OpSpec(
     shape=_shape, macs=_macs, bias_adds=lambda node, ins: bias_count(node, _shape(node, ins)),
     folds_bias=True, fuses_activation=True, file_ops=("CONV_2D",),
-    code_family="conv2d", blocked=True, windowed=True, gathers=True,
+    code_family="conv2d", blocked=True, windowed=True, gathers=True, time="window",
 )}

@@ -23,5 +23,5 @@ def _macs(node: Layer, ins: list[Shape]) -> int:
 SPECS = {"depthwise_conv2d": OpSpec(
     shape=_shape, macs=_macs, bias_adds=lambda node, ins: bias_count(node, _shape(node, ins)),
     folds_bias=True, channel_axes=2, fuses_activation=True, file_ops=("DEPTHWISE_CONV_2D",),
-    code_family="depthwise", blocked=True, windowed=True,
+    code_family="depthwise", blocked=True, windowed=True, time="window",
 )}

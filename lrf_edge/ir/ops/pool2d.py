@@ -20,8 +20,9 @@ def _global_shape(node: Layer, ins: list[Shape]) -> Shape:
     return (ins[0][-1],)
 
 
-SPECS = {"max_pool2d": OpSpec(shape=_window_shape, file_ops=("MAX_POOL_2D",), windowed=True),
+SPECS = {"max_pool2d": OpSpec(shape=_window_shape, file_ops=("MAX_POOL_2D",), windowed=True,
+                              time="window"),
          "avg_pool2d": OpSpec(shape=_window_shape, file_ops=("AVERAGE_POOL_2D",),
-                              windowed=True),
-         "global_avg_pool2d": OpSpec(shape=_global_shape),
-         "global_max_pool2d": OpSpec(shape=_global_shape)}
+                              windowed=True, time="window"),
+         "global_avg_pool2d": OpSpec(shape=_global_shape, time="whole"),
+         "global_max_pool2d": OpSpec(shape=_global_shape, time="whole")}

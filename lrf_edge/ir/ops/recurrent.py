@@ -121,4 +121,4 @@ def _features(node: Layer) -> dict[str, float]:
 
 
 SPECS = {op: OpSpec(shape=_shape, macs=_macs, bias_adds=_bias_adds, features=_features,
-                    recurrent=True) for op in GATES}
+                    recurrent=True, time="whole") for op in GATES}
