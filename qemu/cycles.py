@@ -38,6 +38,7 @@ from typing import Any, Iterable
 
 from lrf_edge.errors import LrfError
 from lrf_edge.qemu.trace import Block, Executed, Insn
+from lrf_edge.targets import ElfBuild, Memory
 
 _ARM_REG = re.compile(r"\b(r1[0-5]|r[0-9]|sb|sl|fp|ip|sp|lr|pc|[sd][0-9]{1,2})\b")
 _RV_REG = re.compile(r"\b(zero|ra|sp|gp|tp|fp|t[0-6]|s1[01]|s[0-9]|a[0-7]|x[0-9]{1,2}|"
@@ -61,24 +62,6 @@ class Core:
     load_use: float               # bubble when the next instruction uses a loaded register
     predictor: str                # "none" (static not taken) or "backward" (Hazard3)
     unaligned_target: float = 0.0  # taken jump to a 32-bit instruction at addr % 4 == 2
-
-
-@dataclass(frozen=True)
-class Memory:
-    """Where a board keeps code and constants and what reading them costs (the target's
-    [board.memory] table; no table: every access at the core's speed)."""
-
-    flash_wait_states: int = 0   # extra cycles per flash access that misses the cache
-    flash_start: int = 0         # code/constant addresses in [start, start + size) are flash
-    flash_size: int = 0
-    cache_lines: int = 0         # instruction cache (ART, XIP cache): lines of line_bytes
-    line_bytes: int = 16
-    data_cache_bytes: int = 0    # constant data a layer re-reads without new wait states
-    word_bytes: int = 8          # bytes per flash read (one wait-state charge)
-
-    @property
-    def waits(self) -> bool:
-        return self.flash_wait_states > 0 and self.flash_size > 0
 
 
 @lru_cache(maxsize=None)
@@ -380,5 +363,61 @@ def constant_stall_cycles(memory: Memory, weight_bytes: int, macs: int,
     return memory.flash_wait_states * streamed / memory.word_bytes
 
 
-__all__ = ["Core", "Facts", "LayerCycles", "Memory", "Region", "Regions", "constant_stall_cycles",
-           "core_names", "count", "facts", "layer_cycles", "load_core"]
+@dataclass
+class Cycles:
+    """Modelled cycles of one inference on a target's core and board (means over the
+    inputs): `core` pipeline cycles + `fetch` (code) + `data` (constants) flash wait states."""
+
+    core_name: str
+    clock_hz: float
+    total: int
+    layers: dict[str, int]           # profiled layer -> cycles
+    instructions: int                # of the traced stream (equal to the harness's count)
+    layer_instructions: dict[str, int]
+    fetch: int                       # flash wait states of instruction fetches (in total)
+    data: int                        # estimated flash wait states of constant data (in total)
+    layer_data: dict[str, int]
+
+    def ms(self, cycles: float, clock_hz: float | None = None) -> float | None:
+        """`cycles` in milliseconds at `clock_hz` (default: the board's; None without)."""
+        clock = clock_hz or self.clock_hz
+        return 1e3 * cycles / clock if clock else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"core": self.core_name, "clock_hz": self.clock_hz, "total": self.total,
+                "layers": dict(self.layers), "fetch_wait": self.fetch,
+                "data_wait": self.data}
+
+
+def _mean(rows: list[list[float]] | list[list[int]], i: int) -> float:
+    return sum(r[i] for r in rows) / len(rows)
+
+
+def measure_cycles(build: ElfBuild, dtype: str, timeout: float | None = None) -> Cycles:
+    """Trace the build's ELF (qemu/trace.py) and model its cycles on the target's core and
+    board, per profiled layer and in total (`dtype` 'int8' or 'float32': a weight's bytes
+    for the constant-data estimate)."""
+    from lrf_edge.qemu.trace import stream
+    target = build.target
+    if not target.core:
+        raise LrfError(f"target '{target.name}' names no core timing table (core = ...)")
+    core, memory = load_core(target.core), target.board.memory
+    src = build.sources
+    names = [l.name for l in src.profiled]
+    lc = layer_cycles(count(stream(build, timeout), core, memory), len(names), build.n_inputs)
+    per_weight = 1.0 if dtype == "int8" else 4.0
+    data = {l.name: constant_stall_cycles(memory, l.weight_bytes, l.macs, per_weight)
+            for l in src.profiled}
+    layers = {n: int(round(_mean(lc.layers, i) + data[n])) for i, n in enumerate(names)}
+    return Cycles(
+        core_name=core.name, clock_hz=target.board.clock_hz,
+        total=int(round(sum(lc.totals) / len(lc.totals) + sum(data.values()))),
+        layers=layers, instructions=int(round(sum(lc.instructions) / len(lc.instructions))),
+        layer_instructions={n: int(round(_mean(lc.layer_instructions, i)))
+                            for i, n in enumerate(names)},
+        fetch=int(round(sum(lc.fetch) / len(lc.fetch))), data=int(round(sum(data.values()))),
+        layer_data={n: int(round(v)) for n, v in data.items()})
+
+
+__all__ = ["Core", "Cycles", "Facts", "LayerCycles", "Region", "Regions", "constant_stall_cycles",
+           "core_names", "count", "facts", "layer_cycles", "load_core", "measure_cycles"]

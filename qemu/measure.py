@@ -1,5 +1,5 @@
 """Measure a model on a target: generate its C, build the ELF with the profiling harness, run
-it under QEMU and read the sizes of what was linked.
+it under QEMU and read the sizes of what was linked (and, asked, model its cycles).
 
 The one definition of a model's memory, used by `lrf-edge profile`, `lrf-edge build`, the
 benches and the latency-model calibration:
@@ -24,6 +24,7 @@ import numpy as np
 
 from lrf_edge.cgen import CodegenOptions, CSources, generate
 from lrf_edge.ir import Graph
+from lrf_edge.qemu.cycles import Cycles, measure_cycles
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.targets import Target, get_target
 
@@ -40,6 +41,7 @@ class Measurement:
     sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
     stack_bytes: int
     elf: Path | None = None  # kept only when the build folder was given
+    cycles: Cycles | None = None  # modelled on the target's core and board (cycles=True)
 
     @property
     def layer_instructions(self) -> dict[str, int]:
@@ -112,13 +114,15 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None) -> Measurement:
+            layers: Mapping[str, str] | None = None, cycles: bool = False) -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
-    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there."""
+    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
+    `cycles`: also trace the run's instruction stream and model its cycles on the target's
+    core and board (lrf_edge.qemu.cycles; a second, slower emulator run)."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -134,9 +138,10 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
+        modelled = measure_cycles(build, dtype, timeout) if cycles else None
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
-                       elf=None if workdir is None else build.elf)
+                       elf=None if workdir is None else build.elf, cycles=modelled)
 
 
 __all__ = ["Measurement", "measure", "stack_usage"]
