@@ -53,6 +53,18 @@ class Candidate:
     def instructions(self) -> float:
         return self.measured.total if self.measured else self.pred_instructions
 
+    @property
+    def cycles_modelled(self) -> bool:
+        """Whether `cycles` come from the cycle model over the measured run."""
+        return self.measured is not None and self.measured.cycles is not None
+
+    def cycles(self, cpi: float) -> float:
+        """Cycles of one inference: modelled on the target's core from the measured run
+        (lrf_edge.qemu.cycles) when it was measured so, else instructions x `cpi`."""
+        if self.cycles_modelled:
+            return float(self.measured.cycles.total)
+        return self.instructions * cpi
+
     def misses(self, b: Budgets) -> list[str]:
         """The budgets this candidate misses (measured where measured, else predicted)."""
         out = []
@@ -60,7 +72,7 @@ class Candidate:
             out.append("flash")
         if b.ram is not None and self.ram > b.ram:
             out.append("ram")
-        if b.instructions is not None and self.instructions > b.instructions:
+        if b.cycles is not None and self.cycles(b.cpi) > b.cycles:
             out.append("latency")
         return out
 
@@ -78,7 +90,8 @@ class Candidate:
                 "measured": None if m is None else {
                     "flash_bytes": m.flash_bytes, "ram_bytes": m.ram_bytes,
                     "arena_bytes": m.arena_bytes, "stack_bytes": m.stack_bytes,
-                    "code_bytes": m.code_bytes, "instructions": m.total},
+                    "code_bytes": m.code_bytes, "instructions": m.total,
+                    "cycles": m.cycles.total if m.cycles else None},
                 "predicted_at_measurement": self.pred_at_measure or None,
                 "rejected": self.rejected or None}
 

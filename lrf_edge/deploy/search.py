@@ -229,15 +229,16 @@ class Builder:
         """Measure the candidate. Layers switched to size mode on a predicted flash are
         measured in speed mode first and stay there when that fits the budget, or when size
         mode, measured too, saves no flash: the code prediction decides when to try, the
-        measured flash what to keep."""
+        measured flash what to keep. With a latency budget the cycles are modelled too."""
         model = c.qgraph if c.dtype == "int8" else c.tuned
         x, flash = self.inputs.measurement(), self.opts.budgets.flash
+        cycles = self.opts.budgets.cycles is not None  # a latency budget: model the cycles
         fast = None
         if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir)
+            fast = measure(model, self.opts.target, x, workdir=workdir, cycles=cycles)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes, cycles=cycles)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m
