@@ -24,6 +24,7 @@ class Candidate:
     pred_flash: float = 0.0
     pred_ram: float | None = None
     pred_instructions: float = 0.0
+    pred_cycles: float | None = None  # the latency model's cycles on the target's core
     score: float | None = None             # the test metric (reported)
     score_decomposed: float | None = None  # the test metric before fine-tuning
     val: float | None = None               # the validation metric (choices are made on it)
@@ -60,9 +61,12 @@ class Candidate:
 
     def cycles(self, cpi: float) -> float:
         """Cycles of one inference: modelled on the target's core from the measured run
-        (lrf_edge.qemu.cycles) when it was measured so, else instructions x `cpi`."""
+        (lrf_edge.qemu.cycles) when it was measured so, else the latency model's predicted
+        cycles, else instructions x `cpi`."""
         if self.cycles_modelled:
             return float(self.measured.cycles.total)
+        if self.measured is None and self.pred_cycles is not None:
+            return self.pred_cycles
         return self.instructions * cpi
 
     def misses(self, b: Budgets) -> list[str]:
@@ -86,7 +90,8 @@ class Candidate:
                 "score_decomposed": self.score_decomposed,
                 "validation": {"decomposed": self.val_decomposed, "fine_tuned": self.val},
                 "predicted": {"flash_bytes": self.pred_flash, "ram_bytes": self.pred_ram,
-                              "instructions": self.pred_instructions},
+                              "instructions": self.pred_instructions,
+                              "cycles": self.pred_cycles},
                 "measured": None if m is None else {
                     "flash_bytes": m.flash_bytes, "ram_bytes": m.ram_bytes,
                     "arena_bytes": m.arena_bytes, "stack_bytes": m.stack_bytes,

@@ -206,6 +206,7 @@ class Builder:
             c.modes = self.code_modes(c, lm)
         c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
         c.pred_instructions = lm.predict(c.graph, c.modes)
+        c.pred_cycles = lm.predict_cycles(c.graph, c.modes)
         if arena:  # cached per structure and modes
             c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
@@ -389,7 +390,8 @@ class Builder:
             self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
                       f"budget: {', '.join(c.modes)}")
         self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                m.stack_bytes, m.total, modes=c.modes)
+                                m.stack_bytes, m.total, modes=c.modes,
+                                layer_cycles=m.cycles.layers if m.cycles else None)
         miss = c.misses(self.opts.budgets)
         if miss:
             c.rejected = "measured " + ", ".join(miss) + " over budget"

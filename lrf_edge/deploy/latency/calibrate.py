@@ -19,7 +19,9 @@ from lrf_edge.targets import get_target, target_names
 
 def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
               dtype: str = "float32") -> LatencyModel:
-    """Run the micro-benchmarks under QEMU and fit the model (not cached; see calibrated).
+    """Run the micro-benchmarks under QEMU and fit the model (not cached; see calibrated);
+    each run is also traced, and its cycles modelled on the target's core, for the cycle
+    coefficients.
     int8: each graph quantized on 64 random inputs (seeded) first. Each graph runs in both
     code modes (CodegenOptions.optimize): size-mode layers are fitted as their own ops
     ("dense:size") and the shared loops' code as the "shared" code feature."""
@@ -39,7 +41,8 @@ def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
             model_in = quantize(graph, rng.random((64, *graph.input_shape), np.float32))
         for optimize in OPTIMIZE:  # size mode: every layer's instructions and the shared code
             modes = {n.name: SIZE for n in graph} if optimize == SIZE else None
-            m = measure(model_in, target, optimize=optimize)
+            m = measure(model_in, target, optimize=optimize, cycles=bool(target.core))
+            cycles = m.cycles.layers if m.cycles else {}
             say(f"calibration {graph.name} ({dtype}, {optimize}): "
                 f"{len(m.layer_instructions)} layers, {m.total:,} instructions, "
                 f"code {m.code_bytes} B")
@@ -47,7 +50,8 @@ def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
                 if node.name in m.layer_instructions and node.op not in VIEWS:
                     model.samples.append(Sample(op_key(node, modes),
                                                 layer_features(node, dtype=dtype).tolist(),
-                                                float(m.layer_instructions[node.name])))
+                                                float(m.layer_instructions[node.name]),
+                                                cycles=cycles.get(node.name)))
             model.code_samples.append((model.code_features(graph, modes), m.code_bytes, 1.0))
             model.io_samples.append((io_features(graph),
                                      float(m.total - sum(m.layer_instructions.values())), 1.0))
