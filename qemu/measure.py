@@ -114,7 +114,8 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None, cycles: bool = False) -> Measurement:
+            layers: Mapping[str, str] | None = None, cycles: bool = False,
+            cycles_limit: int | None = None) -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
@@ -122,7 +123,8 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
     code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
     `cycles`: also trace the run's instruction stream and model its cycles on the target's
-    core and board (lrf_edge.qemu.cycles; a second, slower emulator run)."""
+    core and board (lrf_edge.qemu.cycles; a second emulator run, about a second per million
+    instructions), only when the run has at most `cycles_limit` instructions if given."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -138,7 +140,9 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
-        modelled = measure_cycles(build, dtype, timeout) if cycles else None
+        trace = cycles and (cycles_limit is None or
+                            int(result.totals.sum()) <= cycles_limit)
+        modelled = measure_cycles(build, dtype, timeout) if trace else None
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
                        elf=None if workdir is None else build.elf, cycles=modelled)

@@ -17,11 +17,17 @@ from lrf_edge.quant import quantize
 from lrf_edge.targets import get_target, target_names
 
 
+# the calibration runs traced for their cycles: those of at most this many instructions
+# (about 20 s each; soft float's runs reach 10-100 M, their cycles then come from the CPI
+# of the traced ones, or 1 without any)
+TRACE_LIMIT = 20_000_000
+
+
 def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
               dtype: str = "float32") -> LatencyModel:
     """Run the micro-benchmarks under QEMU and fit the model (not cached; see calibrated);
-    each run is also traced, and its cycles modelled on the target's core, for the cycle
-    coefficients.
+    each run of at most TRACE_LIMIT instructions is also traced, and its cycles modelled on
+    the target's core, for the cycle coefficients.
     int8: each graph quantized on 64 random inputs (seeded) first. Each graph runs in both
     code modes (CodegenOptions.optimize): size-mode layers are fitted as their own ops
     ("dense:size") and the shared loops' code as the "shared" code feature."""
@@ -41,7 +47,8 @@ def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
             model_in = quantize(graph, rng.random((64, *graph.input_shape), np.float32))
         for optimize in OPTIMIZE:  # size mode: every layer's instructions and the shared code
             modes = {n.name: SIZE for n in graph} if optimize == SIZE else None
-            m = measure(model_in, target, optimize=optimize, cycles=bool(target.core))
+            m = measure(model_in, target, optimize=optimize, cycles=bool(target.core),
+                        cycles_limit=TRACE_LIMIT)
             cycles = m.cycles.layers if m.cycles else {}
             say(f"calibration {graph.name} ({dtype}, {optimize}): "
                 f"{len(m.layer_instructions)} layers, {m.total:,} instructions, "
