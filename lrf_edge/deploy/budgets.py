@@ -7,11 +7,11 @@ Clocks: `Hz`, `kHz`, `MHz`, `GHz` (a bare number is MHz).
 
 A latency budget is a number of cycles: a time at a clock (`--clock`, or else the target
 board's clock, e.g. 120 MHz on `stm32l4r5`), or plain cycles (`cycles`, `kcycles`,
-`Mcycles`: `--latency 5Mcycles`). The search compares it with instructions through the
-target's CPI (cycles per instruction, `cpi` in the [timing] table of targets/<name>.toml);
-the emulator counts instructions exactly (QEMU -icount), and `profile` models the cycles of
-a run on the target's core (lrf_edge.qemu.cycles). CPI is 1 on every target for now: a
-budget of 20 ms at 100 MHz is 2,000,000 cycles and as many instructions.
+`Mcycles`: `--latency 5Mcycles`). A candidate meets it by its cycles: modelled on the
+target's core from its measured run (lrf_edge.qemu.cycles), predicted by the latency model
+before it is measured. `instructions` (cycles / the target's `cpi`, [timing] in
+targets/<name>.toml, 1 on every target) is what the reachability checks compare with the
+predicted instructions.
 """
 
 from __future__ import annotations
