@@ -13,17 +13,22 @@ executed blocks (`lrf_edge.qemu.trace`) into cycles on a named core:
                   streams; the stream has no data addresses, so `constant_stall_cycles`
                   estimates it per layer from its weight bytes and MACs
 
-API (what `measure`, the benches and an RTL comparison use):
+API (what `measure(..., cycles=True)`, the benches and an RTL comparison use):
 
-    core = load_core("hazard3")
-    counts = count(stream_of_executed_blocks, core, memory)    # -> Regions
-    layer_cycles(counts, n_layers, n_inputs)                    # -> per input and layer
+    measure_cycles(build, dtype) -> Cycles   # an ElfBuild (Target.compile_elf): traced,
+                                             # cycles per profiled layer and in total
+    # or step by step, for any core table and memory:
+    regions = count(trace.stream(build), load_core("hazard3"), target.board.memory)
+    lc = layer_cycles(regions, n_layers, n_inputs)   # lc.totals[i], lc.layers[i][layer]
 
 `count` splits the stream at the harness's counter reads (RISC-V `csrr minstret`; the
-Cortex-M timer read, which QEMU re-executes alone) into regions, each with its cycles and
-instructions; `layer_cycles` maps the regions onto the harness's reads (an overhead pair,
-then per input: start, each layer's begin and end, stop), as the harness maps its
-instruction counts, so instructions per layer equal the harness's exactly (a check).
+Cortex-M timer read, which QEMU re-executes alone) into regions, each with its instructions
+and its core and fetch cycles; `layer_cycles` maps the regions onto the harness's reads (an
+overhead pair, then per input: start, each layer's begin and end, stop), as the harness maps
+its instruction counts, so instructions per layer equal the harness's exactly (a check the
+tests make). `Cycles.total - Cycles.fetch - Cycles.data` is the core's own share: what a
+simulation of the core's RTL with a memory without wait states counts (`rp2350-riscv` has
+none: the Pico 2 runs the program from SRAM).
 """
 
 from __future__ import annotations
