@@ -113,7 +113,7 @@ def budgets_from_args(target: str, budget: str | None, ram: str | None = None,
     """Budgets from the command-line strings; a latency in time needs a clock (--clock or
     the target board's), one in cycles does not."""
     t = get_target(target)
-    clock_hz = parse_clock(clock) if clock else (t.board.clock_hz or None)
+    clock_hz = parse_clock(clock) if clock else (t.board.clock_hz or None) if latency else None
     cycles = None
     if latency is not None and latency.strip().lower().endswith("cycles"):
         cycles, latency = _parse(latency, _CYCLE_UNITS, "latency", "5Mcycles"), None

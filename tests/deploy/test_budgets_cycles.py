@@ -29,3 +29,9 @@ def test_bad_cycle_budget_is_one_line():
         budgets_from_args("riscv32", None, latency="fastcycles")
     with pytest.raises(LrfError, match="needs --clock"):
         budgets_from_args("host", None, latency="20ms")
+
+
+def test_no_latency_budget_no_clock():
+    # without a latency budget the board's clock stays out of the budgets (and the report)
+    b = budgets_from_args("stm32l4r5", "64KB")
+    assert (b.clock_hz, b.cycles, b.instructions) == (None, None, None)
