@@ -125,19 +125,31 @@ def parse_log(lines: Iterator[str]) -> Iterator[Executed]:
         yield Executed(pending, len(pending.insns))
 
 
+def _release(proc: subprocess.Popen, fifo: Path) -> None:
+    """Once QEMU has exited, open and close the FIFO's writing end: a reader still waiting
+    for QEMU to open it (QEMU failed before it did) then sees the end of the log."""
+    proc.wait()
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # no reader waiting
+        pass
+
+
 def stream(build: ElfBuild, timeout: float | None = None) -> Iterator[Executed]:
     """Run the build's ELF under its emulator with the stream logs and yield the executed
     blocks as QEMU runs. LrfError when the emulator fails or exceeds `timeout`."""
     target = build.target
     timeout = 4 * target.timeout_s if timeout is None else timeout
     with tempfile.TemporaryDirectory(prefix="lrf-trace-") as tmp:
-        fifo = Path(tmp) / "exec.log"
+        fifo, err = Path(tmp) / "exec.log", Path(tmp) / "stderr.txt"
         os.mkfifo(fifo)
         cmd = trace_command(build, str(fifo), str(Path(tmp) / "semihosting.txt"))
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        with open(err, "w") as err_file:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err_file)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
+        threading.Thread(target=_release, args=(proc, fifo), daemon=True).start()
         try:
             with open(fifo, encoding="utf-8", errors="replace") as log:
                 yield from parse_log(log)
@@ -148,9 +160,10 @@ def stream(build: ElfBuild, timeout: float | None = None) -> Iterator[Executed]:
                 proc.kill()
                 proc.wait()
         if rc != 0:
-            err = (proc.stderr.read() if proc.stderr else "").strip()[-500:]
+            tail = err.read_text(errors="replace").strip()[-500:]
             raise LrfError(f"{cmd[0]} exited with status {rc} while tracing the instruction "
-                           f"stream on target '{target.name}' (timeout {timeout:g} s){': ' + err if err else ''}")
+                           f"stream on target '{target.name}' (timeout {timeout:g} s)"
+                           + (f": {tail}" if tail else ""))
 
 
 __all__ = ["Block", "Executed", "Insn", "parse_log", "stream", "trace_command"]

@@ -141,3 +141,18 @@ def test_traced_run_matches_the_harness_counts(target):
     assert c.total >= m.total and set(c.layers) == set(m.layer_instructions)
     assert c.ms(c.total) == pytest.approx(1e3 * c.total / get_target(target).board.clock_hz)
     assert (c.fetch > 0) == get_target(target).board.memory.waits
+
+
+@pytest.mark.slow
+def test_trace_of_an_emulator_that_fails_is_one_error(tmp_path):
+    """QEMU stopping before it opens its log (here: a bad option) ends the trace with an
+    LrfError, not a reader waiting forever."""
+    import dataclasses
+    from lrf_edge.qemu.trace import stream
+    from lrf_edge.targets import ElfBuild
+    t = get_target("rp2350-riscv")
+    bad = dataclasses.replace(t, emulator=(t.emulator[0], "-no-such-option", "{elf}", "{log}"))
+    build = ElfBuild(target=bad, elf=tmp_path / "none.elf", workdir=tmp_path, sources=None,
+                     n_inputs=1, sizes={})
+    with pytest.raises(LrfError, match="exited with status"):
+        list(stream(build, timeout=20))

@@ -18,9 +18,10 @@ from lrf_edge.targets import get_target, target_names
 
 
 # the calibration runs traced for their cycles: those of at most this many instructions
-# (about 20 s each; soft float's runs reach 10-100 M, their cycles then come from the CPI
-# of the traced ones, or 1 without any)
-TRACE_LIMIT = 20_000_000
+# (tracing costs about a second per million; the int8 and hard-float runs are all below it,
+# soft float's reach 4-230 M: the ops of its untraced runs get cycles as instructions x the
+# CPI of the traced ones, or 1 without any)
+TRACE_LIMIT = 5_000_000
 
 
 def calibrate(target_name: str, progress: Callable[[str], None] | None = None,
