@@ -224,17 +224,17 @@ class _Pipeline:
             c -= 1  # Cortex-M: a load right after a load pipelines (N + 1)
         return c
 
-    def run(self, block: Block, facts_: list[Facts], n: int) -> float:
+    def run(self, info: "_BlockModel", n: int) -> float:
         """Core cycles of the block's first n instructions (none a counter read), cached by
         the instruction before them."""
-        key = ("run", self.core.name, id(self.prev), n)
-        hit = block.cache.get(key)
+        key = (id(self.prev), n)
+        hit = info.runs.get(key)
         if hit is None:
             entry = self.prev
-            c = sum(self.step(f) for f in facts_[:n])
-            block.cache[key] = hit = (c, entry)  # entry kept alive: its id is the key
+            c = sum(self.step(f) for f in info.facts[:n])
+            info.runs[key] = hit = (c, entry)  # entry kept alive: its id is the key
         else:
-            self.prev = facts_[n - 1]
+            self.prev = info.facts[n - 1]
         return hit[0]
 
     def transfer(self, last: Insn, f: Facts, target: Insn) -> float:
@@ -254,15 +254,14 @@ class _Pipeline:
                 (unaligned if taken else 0.0)
         return core.branch_refill + unaligned if taken else 0.0
 
-    def fetch(self, block: Block, n: int) -> float:
+    def fetch(self, info: "_BlockModel", block: Block, n: int) -> float:
         """Flash wait states of fetching the block's first n instructions through the
         board's instruction cache (an LRU of lines)."""
-        key = ("lines", n)
-        lines = block.cache.get(key)
+        mem = self.memory
+        lines = info.lines.get(n)
         if lines is None:
-            mem = self.memory
             end = mem.flash_start + mem.flash_size
-            lines = block.cache[key] = list(dict.fromkeys(
+            lines = info.lines[n] = list(dict.fromkeys(
                 x.addr // mem.line_bytes for x in block.insns[:n]
                 if mem.flash_start <= x.addr < end))
         stall = 0.0
@@ -271,18 +270,24 @@ class _Pipeline:
             if line in cache:
                 cache.move_to_end(line)
                 continue
-            stall += self.memory.flash_wait_states
+            stall += mem.flash_wait_states
             cache[line] = None
-            if len(cache) > self.memory.cache_lines:
+            if len(cache) > mem.cache_lines:
                 cache.popitem(last=False)
         return stall
 
 
-def _block_facts(core: Core, block: Block) -> list[Facts]:
-    key = ("facts", core.name)
-    if key not in block.cache:
-        block.cache[key] = [facts(core, x, block.io) for x in block.insns]
-    return block.cache[key]
+class _BlockModel:
+    """What the model keeps of one block for one core and memory: its instructions' facts,
+    whether one reads the counter, and cached costs."""
+
+    __slots__ = ("facts", "counters", "runs", "lines")
+
+    def __init__(self, core: Core, block: Block):
+        self.facts = [facts(core, x, block.io) for x in block.insns]
+        self.counters = any(f.counter for f in self.facts)
+        self.runs: dict[tuple[int, int], tuple[float, Facts | None]] = {}
+        self.lines: dict[int, list[int]] = {}
 
 
 def count(executed: Iterable[Executed], core: Core, memory: Memory | None = None) -> Regions:
@@ -293,17 +298,17 @@ def count(executed: Iterable[Executed], core: Core, memory: Memory | None = None
     region = Region()
     out.regions.append(region)
     last: tuple[Insn, Facts] | None = None
-    for ex in executed:
-        block, n = ex.block, ex.count
-        fs = _block_facts(core, block)
-        if last is not None:
+    key = (core.name, memory)  # a block's costs depend on both
+    for block, n in executed:
+        info = block.cache.get(key)
+        if info is None:
+            info = block.cache[key] = _BlockModel(core, block)
+        fs = info.facts
+        if last is not None and last[1].kind in ("cond", "jump"):
             region.core += pipe.transfer(last[0], last[1], block.insns[0])
         if memory.waits:
-            region.fetch += pipe.fetch(block, n)
-        counters = block.cache.get(("counters", core.name))
-        if counters is None:
-            counters = block.cache[("counters", core.name)] = any(f.counter for f in fs)
-        if counters:
+            region.fetch += pipe.fetch(info, block, n)
+        if info.counters:
             for f in fs[:n]:
                 if f.counter:
                     region = Region()
@@ -311,7 +316,7 @@ def count(executed: Iterable[Executed], core: Core, memory: Memory | None = None
                 region.core += pipe.step(f)
                 region.instructions += 1
         else:
-            region.core += pipe.run(block, fs, n)
+            region.core += pipe.run(info, n)
             region.instructions += n
         last = (block.insns[n - 1], fs[n - 1]) if n == len(block.insns) else None
     return out

@@ -27,7 +27,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from lrf_edge.errors import LrfError
 from lrf_edge.targets import ElfBuild
@@ -67,8 +67,7 @@ class Block:
         return last.addr + last.size
 
 
-@dataclass(frozen=True)
-class Executed:
+class Executed(NamedTuple):
     block: Block
     count: int  # leading instructions of the block that ran
 
@@ -88,19 +87,18 @@ def parse_log(lines: Iterator[str]) -> Iterator[Executed]:
     pending: Block | None = None       # logged, not yet known to have run in full
     for line in lines:
         if line.startswith("Trace "):
-            m = _TRACE.match(line)
-            if m is None:
-                continue
             if pending is not None:
                 yield Executed(pending, len(pending.insns))
-            ptr, cflags = m.group(1), int(m.group(3), 16)
-            if fresh is not None and fresh[0].addr == int(m.group(2), 16):
-                blocks[ptr] = Block(tuple(fresh), io=bool(cflags & _CF_LAST_IO))
-            fresh = None
+            ptr = line.split(" ", 3)[2]
+            if fresh is not None:  # the TB just listed: its first execution
+                m = _TRACE.match(line)
+                if m and fresh[0].addr == int(m.group(2), 16):
+                    blocks[ptr] = Block(tuple(fresh), io=bool(int(m.group(3), 16) & _CF_LAST_IO))
+                fresh = None
             pending = blocks.get(ptr)
             if pending is None:
-                raise LrfError(f"QEMU's log executes TB {ptr} at 0x{m.group(2)} that it never "
-                               "listed (in_asm); the trace cannot be read")
+                raise LrfError(f"QEMU's log executes TB {ptr} that it never listed (in_asm); "
+                               "the trace cannot be read")
         elif listing is not None:
             m = _INSN.match(line)
             if m:
