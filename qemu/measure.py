@@ -1,5 +1,5 @@
 """Measure a model on a target: generate its C, build the ELF with the profiling harness, run
-it under QEMU and read the sizes of what was linked.
+it under QEMU and read the sizes of what was linked (and, asked, model its cycles).
 
 The one definition of a model's memory, used by `lrf-edge profile`, `lrf-edge build`, the
 benches and the latency-model calibration:
@@ -25,6 +25,7 @@ import numpy as np
 from lrf_edge.cgen import CodegenOptions, CSources, generate, generate_stream
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
+from lrf_edge.qemu.cycles import Cycles, measure_cycles
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.targets import Target, get_target
 
@@ -41,6 +42,7 @@ class Measurement:
     sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
     stack_bytes: int
     elf: Path | None = None  # kept only when the build folder was given
+    cycles: Cycles | None = None  # modelled on the target's core and board (cycles=True)
 
     @property
     def layer_instructions(self) -> dict[str, int]:
@@ -114,7 +116,8 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None, streaming: bool = False) -> Measurement:
+            layers: Mapping[str, str] | None = None, streaming: bool = False,
+            cycles: bool = False, cycles_limit: int | None = None) -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
@@ -123,7 +126,10 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
     code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
     `streaming`: the streaming C (lrf_edge.cgen.generate_stream), `inputs` its frames (n x
     one frame; default: T - 1 + 2 x the output period seeded random frames); the counts are
-    then those of the hops after the warm-up (T - 1 frames), averaged per hop."""
+    then those of the hops after the warm-up (T - 1 frames), averaged per hop.
+    `cycles`: also trace the run's instruction stream and model its cycles on the target's
+    core and board (lrf_edge.qemu.cycles; a second emulator run, about a second per million
+    instructions), only when the run has at most `cycles_limit` instructions if given."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -140,11 +146,15 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
+        warmup = src.frames - 1 if streaming else 0
+        trace = cycles and (cycles_limit is None or
+                            int(result.totals.sum()) <= cycles_limit)
+        modelled = measure_cycles(build, dtype, timeout, skip=warmup) if trace else None
     if streaming:
-        result = _warm_hops(result, src.frames - 1)
+        result = _warm_hops(result, warmup)
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
-                       elf=None if workdir is None else build.elf)
+                       elf=None if workdir is None else build.elf, cycles=modelled)
 
 
 def _warm_hops(result: RunResult, warmup: int) -> RunResult:

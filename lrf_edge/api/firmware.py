@@ -179,9 +179,12 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
             optimize: str = "speed", weight_bits: int = 8,
-            activation_bits: Any = None, streaming: bool = False) -> Result:
+            activation_bits: Any = None, streaming: bool = False,
+            clock: float | None = None) -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
-    and report per layer and in total: MACs, instructions, flash (code + rodata of the
+    and report per layer and in total: MACs, instructions counted, cycles modelled on the
+    target's core and board (lrf_edge.qemu.cycles) and their milliseconds at `clock` Hz
+    (default: the board's clock), flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
     code's mode, 'speed' or 'size'; `weight_bits` 8 or 4 and `activation_bits` (int8 only)
     as in `codegen`. `streaming`: the streaming C, fed T - 1 + inputs x period random
@@ -219,23 +222,28 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
         per_hop = {l.name: l.period for l in form.layers}
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x if frames is None else frames, workdir=keep, name=None,
-                    timeout=timeout, block=block, optimize=optimize, streaming=streaming)
-        prog.step(f"measured on {tgt.name}: {m.total} instructions"
+                    timeout=timeout, block=block, optimize=optimize, streaming=streaming,
+                    cycles=True)
+        prog.step(f"measured on {tgt.name}: {m.total} instructions, {m.cycles.total} cycles"
                   + (" per hop" if streaming else ""))
-    src, counts = m.sources, m.layer_instructions
+    src, counts, cyc = m.sources, m.layer_instructions, m.cycles
+    clock_hz = clock or tgt.board.clock_hz or None
     layers = []
     for info in src.layers:
-        n = counts.get(info.name, 0)
+        n, c = counts.get(info.name, 0), cyc.layers.get(info.name, 0)
         macs = info.macs / per_hop[info.name] if streaming else info.macs
         layers.append({"name": info.name, "op": info.op, "macs": macs,
                        "instructions": n,
                        "instructions_per_mac": n / macs if macs else None,
+                       "cycles": c, "ms": cyc.ms(c, clock_hz),
                        "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes,
                        "mode": info.mode})
     board, sizes = tgt.board, m.sizes
     macs = src.macs_per_hop if streaming else graph.macs
     totals = {"macs": macs, "instructions": m.total,
               "instructions_per_mac": m.total / macs if macs else None,
+              "cycles": cyc.total, "ms": cyc.ms(cyc.total, clock_hz),
+              "cycles_per_mac": cyc.total / macs if macs else None,
               "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
               "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
               "model_rodata_bytes": m.rodata_bytes,
@@ -251,6 +259,11 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
+                   "timing": {"instructions": "counted under QEMU -icount",
+                              "cycles": f"modelled on {cyc.core_name} "
+                                        "(lrf_edge/qemu/cores) and the board's memory",
+                              "core": cyc.core_name, "clock_hz": clock_hz,
+                              "flash_wait_cycles": {"fetch": cyc.fetch, "data": cyc.data}},
                    "counter_overhead": m.result.overhead, **_streaming_facts(src)})
 
 

@@ -1,5 +1,5 @@
-"""`lrf-edge profile MODEL --target T`: per-layer instructions measured under QEMU
-(lrf_edge.api.profile)."""
+"""`lrf-edge profile MODEL --target T`: per-layer instructions counted under QEMU, cycles
+modelled on the target's core and milliseconds at its clock (lrf_edge.api.profile)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lrf_edge.cli.model_args import (add_activation_bits, add_block, add_data,
 from lrf_edge.cli.render import dump_json, human, table
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
-        "instructions, instructions/MAC, flash and RAM")
+        "instructions, instructions/MAC, cycles, ms, flash and RAM")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,36 +34,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--streaming", action="store_true",
                    help="profile the streaming C (codegen --streaming): per-hop MACs and "
                         "instructions after the warm-up, RAM of the state vs the arena")
+    p.add_argument("--clock", help="clock for the milliseconds, e.g. 100MHz (default: the "
+                   "target board's)")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import profile
+    from lrf_edge.deploy.budgets import parse_clock
+    clock = parse_clock(args.clock) if args.clock else None
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
                   optimize=args.optimize, weight_bits=args.weight_bits,
-                  activation_bits=args.activation_bits, streaming=args.streaming).data
+                  activation_bits=args.activation_bits, streaming=args.streaming,
+                  clock=clock).data
     if args.json:
         print(dump_json(rep))
         return 0
+
+    def ms(v: float | None) -> str:
+        return f"{v:.3f}" if v is not None else "-"
+
     rows = [[l["name"], l["op"], round(l["macs"]), l["instructions"],
              f"{l['instructions_per_mac']:.2f}" if l["instructions_per_mac"] else "-",
-             l["weight_bytes"], l["arena_bytes"]] for l in rep["layers"]]
-    t = rep["totals"]
+             l["cycles"], ms(l["ms"]), l["weight_bytes"], l["arena_bytes"]]
+            for l in rep["layers"]]
+    t, tm = rep["totals"], rep["timing"]
     rows.append(["total" + (" per hop" if args.streaming else ""), "", round(t["macs"]),
                  t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
-                 t["weight_bytes"], t["arena_bytes"]])
+                 t["cycles"], ms(t["ms"]), t["weight_bytes"], t["arena_bytes"]])
     size = " optimized for size" if rep["optimize"] == "size" else ""
     size += ", int4 weights" if rep["weight_bits"] == 4 else ""
     if 16 in rep["activation_bits"]:
         size = f", {'/'.join(map(str, rep['activation_bits']))}-bit activations{size}"
+    clock = f" at {tm['clock_hz'] / 1e6:g} MHz" if tm["clock_hz"] else ""
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
-          f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
-    print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
-                 "arena B"], rows))
+          f"{rep['inputs']} input(s): instructions counted under QEMU -icount, cycles "
+          f"modelled on {tm['core']}, ms{clock}")
+    print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "cycles", "ms",
+                 "weights B", "arena B"], rows))
     if args.streaming:
         st = rep["streaming"]
         print(f"streaming: per hop, averaged over {rep['inputs'] * st['period']} hops after "

@@ -221,12 +221,15 @@ class Builder:
             c.modes = self.code_modes(c, lm)
         c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
         c.pred_instructions = lm.predict(c.graph, c.modes)
-        if self.opts.streaming:
+        c.pred_cycles = lm.predict_cycles(c.graph, c.modes)
+        if self.opts.streaming:  # one hop: each layer of the streaming form once
             try:
-                c.pred_instructions = sum(lm.layer(n, c.modes) for n in self.hop_nodes(c.graph))
+                hop = self.hop_nodes(c.graph)
             except LrfError as e:
                 c.rejected = f"cannot stream: {e}"
                 return
+            c.pred_instructions = sum(lm.layer(n, c.modes) for n in hop)
+            c.pred_cycles = sum(lm.layer_cycles(n, c.modes) for n in hop)
         if arena:  # cached per structure and modes
             c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
@@ -250,17 +253,19 @@ class Builder:
         """Measure the candidate. Layers switched to size mode on a predicted flash are
         measured in speed mode first and stay there when that fits the budget, or when size
         mode, measured too, saves no flash: the code prediction decides when to try, the
-        measured flash what to keep."""
+        measured flash what to keep. With a latency budget the cycles are modelled too."""
         model = c.qgraph if c.dtype == "int8" else c.tuned
         x, flash = self.inputs.measurement(), self.opts.budgets.flash
+        cycles = self.opts.budgets.cycles is not None  # a latency budget: model the cycles
         fast = None
         stream = self.opts.streaming  # the window's frames, one per hop
         if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir, streaming=stream)
+            fast = measure(model, self.opts.target, x, workdir=workdir, streaming=stream,
+                           cycles=cycles)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
         m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes,
-                    streaming=stream)
+                    streaming=stream, cycles=cycles)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m
@@ -414,13 +419,15 @@ class Builder:
         if c.modes and self.opts.optimize != SIZE:
             self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
                       f"budget: {', '.join(c.modes)}")
+        cycles = m.cycles.layers if m.cycles else None
         if self.opts.streaming:  # the layers as one hop runs them; the code as a whole
             self.lms[c.dtype].refit(self.hop_nodes(c.tuned), m.layer_instructions,
-                                    modes=c.modes)
+                                    modes=c.modes, layer_cycles=cycles)
             self.lms[c.dtype].refit(c.tuned, {}, m.code_bytes, m.stack_bytes, modes=c.modes)
         else:
             self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                    m.stack_bytes, m.total, modes=c.modes)
+                                    m.stack_bytes, m.total, modes=c.modes,
+                                    layer_cycles=cycles)
         miss = c.misses(self.opts.budgets)
         if miss:
             c.rejected = "measured " + ", ".join(miss) + " over budget"
