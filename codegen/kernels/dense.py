@@ -44,7 +44,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     plan = LayerPlan(vars={"X": x, "Y": y, "blocks": parts, "dsp": dsp})
     plan.weights["w"] = (pack_quads if dsp else pack_blocks)(k, parts)
     plan.weights["b"] = folded_bias(layer, k)
-    requant_q8(layer, k, plan)
+    requant_q8(layer, k, plan, size=opt.is_size_mode(node))
     q8_output(layer, plan)
     if not opt.is_size_mode(node):
         return plan
@@ -89,7 +89,7 @@ def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
     the rounding's suffix, its parts given `fields` too) on top of dense's; returns the
     loop's name."""
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_q8(layer, k2, plan)
+    requant_q8(layer, k2, plan, size=True)
     q8_output(layer, plan)
     fc, plan.shared = shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", name)

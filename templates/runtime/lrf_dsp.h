@@ -43,6 +43,15 @@ static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
     __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
     return v;
 }
+/* floor((r 2^32 + a m + 2^31) / 2^32) in one SMMLAR: r plus the rounded high word of a m.
+ * With a = 2 x it is r + srdhm(x, m), the double-rounding requantization's first rounding
+ * (common_q8.j2 `dbl32`; |x| < 2^30 checked offline). */
+static inline int32_t lrf_smmlar(int32_t a, int32_t m, int32_t r)
+{
+    int32_t v;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
+    return v;
+}
 #endif /* LRF_ARM_DSP */
 
 #endif /* LRF_DSP_H */

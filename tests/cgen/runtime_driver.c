@@ -59,6 +59,8 @@ static void fixed_point(void)
     CHECK_EACH("lrf_srdhm", srdhm, lrf_srdhm(a[0], a[1]));
     CHECK_EACH("lrf_rdbp", rdbp, lrf_rdbp(a[0], a[1]));
     CHECK_EACH("lrf_mbqm_dbl", mbqm_dbl, lrf_mbqm_dbl(a[0], a[1], a[2]));
+    CHECK_EACH("lrf_srdhm32", srdhm32, lrf_srdhm32(a[0], (uint32_t)a[1]));
+    CHECK_EACH("lrf_mbqm_dbl32", mbqm_dbl32, lrf_mbqm_dbl32(a[0], (uint32_t)a[1], a[2], a[3]));
     CHECK_EACH("lrf_requant", requant, lrf_requant(a[0], a[1], a[2], a[3], a[4], a[5]));
     CHECK_EACH("lrf_requant_dbl", requant_dbl, lrf_requant_dbl(a[0], a[1], a[2], a[3], a[4], a[5]));
     CHECK_EACH("lrf_div_round", div_round, lrf_div_round(a[0], a[1]));
@@ -130,7 +132,7 @@ static void io(void)
 
 #ifdef LRF_ARM_DSP
 /* dsp_in: bytes b0..b3 (as a word at an odd address), a, m, r; want: lrf_s8x4,
- * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r) */
+ * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r), lrf_smmlar(a, m, r) */
 static void dsp(void)
 {
     for (int i = 0; i < COUNT(dsp_in); i++) {
@@ -140,6 +142,7 @@ static void dsp(void)
         check("lrf_s8x4", i, w, dsp_want[i][0]);
         check("lrf_sxtb16_ror8", i, lrf_sxtb16_ror8(w), dsp_want[i][1]);
         check("lrf_smmla", i, lrf_smmla(a[4], a[5], a[6]), dsp_want[i][2]);
+        check("lrf_smmlar", i, lrf_smmlar(a[4], a[5], a[6]), dsp_want[i][3]);
     }
 }
 #endif
