@@ -118,7 +118,13 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     # a 1x1, stride 1 conv that does not widen may write exactly over its input once each
     # pass's two pixels are copied aside (the planner decides whether the input is dead)
     stage = plan.vars["stage"] = plan.vars["flat"] and n <= c
-    plan.scratch = 2 * kh * kw * c if not direct or stage else 0
+    # DSP: each pass's two pixels' inputs split into 16-bit halves once (16 bytes per four
+    # k and pixel pair), after the gathered or staged bytes
+    kn = kh * kw * c
+    gathered = 2 * kn if not direct or stage else 0
+    plan.vars["unpack"] = opt.dsp and kn >= 4
+    plan.vars["UOFF"] = -(-gathered // 4) * 4
+    plan.scratch = plan.vars["UOFF"] + 16 * (kn // 4) if plan.vars["unpack"] else gathered
     plan.overlap = plan.vars["overlap"] = overlap(v, plan.vars["flat"],
                                                   reads_first=not direct or stage)
     return q8_output(layer, plan)

@@ -35,6 +35,21 @@ static inline int32_t lrf_sxtb16_ror8(int32_t v)
     return r;
 }
 
+/* A word of two sign-extended 16-bit halves kept in the int8 arena's scratch (may alias it). */
+typedef int32_t __attribute__((may_alias)) lrf_halves;
+
+/* n words of four int8 values at s -> 2n words of halves at u: SXTB16 (bytes 0, 2), then
+ * SXTB16 ROR 8 (bytes 1, 3) of each, the operands the conv2d loop loads for every channel
+ * instead of splitting the same input words once per pass. */
+static inline void lrf_unpack_s8x4(const int8_t *s, lrf_halves *restrict u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const int32_t q = lrf_s8x4(s + 4 * i);
+        u[2 * i] = __sxtb16(q);
+        u[2 * i + 1] = lrf_sxtb16_ror8(q);
+    }
+}
+
 /* hi(a m) + r in one SMMLA: the high word of (r << 32) + a m, the requantization's product
  * and rounding term (exact: r's low word is zero). */
 static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)

@@ -195,7 +195,8 @@ def _io_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray], 
 def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """bytes b0..b3, a, m, r -> the word they make, its bytes 1 and 3 sign-extended into
-    the halves (SXTB16 ROR 8), hi(a m) + r (SMMLA) and its rounded form (SMMLAR)."""
+    the halves (SXTB16 ROR 8), hi(a m) + r (SMMLA), its rounded form (SMMLAR), and bytes 0
+    and 2 sign-extended into the halves (SXTB16: lrf_unpack_s8x4's first word)."""
     n = len(x)
     b = rng.integers(-128, 127, (n, 4), endpoint=True)
     b[:4] = [[-128, -128, -128, -128], [127, 127, 127, 127], [0, -1, 0, -1], [1, 127, -1, -128]]
@@ -204,8 +205,9 @@ def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
     r = rng.permutation(x)
     smmla = wrap32(((r << 32) + x * m) >> 32)
     smmlar = wrap32(((r << 32) + x * m + (1 << 31)) >> 32)
+    even = wrap32((b[:, 0] & 0xFFFF) | ((b[:, 2] & 0xFFFF) << 16))
     return (np.concatenate([b, np.stack([x, m, r], 1)], 1),
-            np.stack([word, sx, smmla, smmlar], 1))
+            np.stack([word, sx, smmla, smmlar, even], 1))
 
 
 def _pad_rows(rows: list) -> np.ndarray:
@@ -310,7 +312,8 @@ def test_runtime_bit_exact_under_qemu(target, tmp_path):
     defs: tuple[str, ...] = ()
     if t.simd == "arm-dsp":
         defs = ("-DLRF_ARM_DSP",)
-        checks += table["dsp"][1].size
+        # one per expected value, and lrf_unpack_s8x4's odd word against SXTB16 ROR 8's
+        checks += table["dsp"][1].size + len(table["dsp"][1])
     elf = _build(t, tmp_path, defs)
     log = tmp_path / "semihosting.txt"
     cmd = [a.replace("{elf}", str(elf)).replace("{log}", str(log)) for a in t.emulator]
