@@ -58,6 +58,16 @@ static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
     __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
     return v;
 }
+/* r + (a >> 31) in one ADD with a shifted operand (the double rounding's r less a's sign
+ * bit; left to itself gcc folds r's own shift there instead, one more instruction per
+ * output). */
+static inline int32_t lrf_add_sign(int32_t r, int32_t a)
+{
+    int32_t v;
+    __asm__("add %0, %1, %2, asr #31" : "=r"(v) : "r"(r), "r"(a));
+    return v;
+}
+
 /* floor((r 2^32 + a m + 2^31) / 2^32) in one SMMLAR: r plus the rounded high word of a m.
  * With a = 2 x it is r + srdhm(x, m), the double-rounding requantization's first rounding
  * (common_q8.j2 `dbl32`; |x| < 2^30 checked offline). */

@@ -132,8 +132,8 @@ static void io(void)
 
 #ifdef LRF_ARM_DSP
 /* dsp_in: bytes b0..b3 (as a word at an odd address), a, m, r; want: lrf_s8x4,
- * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r), lrf_smmlar(a, m, r), and lrf_unpack_s8x4's two
- * words of the bytes: (b0, b2) then (b1, b3) in 16-bit halves */
+ * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r), lrf_smmlar(a, m, r), lrf_unpack_s8x4's two
+ * words of the bytes: (b0, b2) then (b1, b3) in 16-bit halves, and lrf_add_sign(r, a) */
 static void dsp(void)
 {
     for (int i = 0; i < COUNT(dsp_in); i++) {
@@ -148,6 +148,7 @@ static void dsp(void)
         lrf_unpack_s8x4(buf + 1, u, 1);
         check("lrf_unpack_s8x4 even", i, u[0], dsp_want[i][4]);
         check("lrf_unpack_s8x4 odd", i, u[1], dsp_want[i][1]);
+        check("lrf_add_sign", i, lrf_add_sign(a[6], a[4]), dsp_want[i][5]);
     }
 }
 #endif

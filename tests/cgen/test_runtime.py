@@ -195,8 +195,9 @@ def _io_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray], 
 def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """bytes b0..b3, a, m, r -> the word they make, its bytes 1 and 3 sign-extended into
-    the halves (SXTB16 ROR 8), hi(a m) + r (SMMLA), its rounded form (SMMLAR), and bytes 0
-    and 2 sign-extended into the halves (SXTB16: lrf_unpack_s8x4's first word)."""
+    the halves (SXTB16 ROR 8), hi(a m) + r (SMMLA), its rounded form (SMMLAR), bytes 0
+    and 2 sign-extended into the halves (SXTB16: lrf_unpack_s8x4's first word), and
+    r + (a >> 31) (lrf_add_sign)."""
     n = len(x)
     b = rng.integers(-128, 127, (n, 4), endpoint=True)
     b[:4] = [[-128, -128, -128, -128], [127, 127, 127, 127], [0, -1, 0, -1], [1, 127, -1, -128]]
@@ -207,7 +208,7 @@ def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
     smmlar = wrap32(((r << 32) + x * m + (1 << 31)) >> 32)
     even = wrap32((b[:, 0] & 0xFFFF) | ((b[:, 2] & 0xFFFF) << 16))
     return (np.concatenate([b, np.stack([x, m, r], 1)], 1),
-            np.stack([word, sx, smmla, smmlar, even], 1))
+            np.stack([word, sx, smmla, smmlar, even, wrap32(r + (x >> 31))], 1))
 
 
 def _pad_rows(rows: list) -> np.ndarray:
