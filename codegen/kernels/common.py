@@ -276,7 +276,7 @@ def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
     ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
     int32 accumulator reachable from int8 inputs, no intermediate overflows int32. The
     formula rounds once: a layer that rounds twice (TFLite Micro's arithmetic of a file's
-    own numerics) takes the 64-bit path."""
+    own numerics) has its own 32-bit form (fast_requant_dbl)."""
     if layer.rounding == "double":
         return False
     s = layer.shift.astype(np.int64)

@@ -12,7 +12,8 @@ functions, so the numpy reference (reference.py) and the generated C agree bit f
   "single" (TFLITE_SINGLE_ROUNDING): one 64-bit product, one rounding (half up), saturated
   to int32; what ai-edge-litert's reference kernels compute, and the cheaper one on rv32;
   "double" (gemmlowp's SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT): what
-  TFLite Micro computes (its default build), about 3x the instructions per requantization.
+  TFLite Micro computes (its default build), about 3x the instructions per requantization
+  in 64-bit C; the blocked kernels' 32-bit form (lrf_mbqm_dbl32) costs 5 more on rv32.
 - `srdhm`, `rounding_divide_by_pot`, `saturating_shift_left`: gemmlowp's fixed-point
   primitives (the double-rounding form, TFLite's softmax).
 - `round_away(v)`: round half away from zero (C's lroundf / TFLite's std::round).
