@@ -58,6 +58,7 @@ static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
     __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
     return v;
 }
+
 /* r + (a >> 31) in one ADD with a shifted operand (the double rounding's r less a's sign
  * bit; left to itself gcc folds r's own shift there instead, one more instruction per
  * output). */
