@@ -387,7 +387,8 @@ def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
     ((hi(a m) + (2 zp + 1) 2^(rs-1)) >> rs, rs = -1 - s): each shift s < -1, and for every
     int32 accumulator reachable from int8 inputs, no intermediate overflows int32. The
     formula rounds once: a layer that rounds twice (TFLite Micro's arithmetic of a file's
-    own numerics) takes the 64-bit path, and so does a wide (16x8) one."""
+    own numerics) has its own 32-bit form (fast_requant_dbl), and a wide (16x8) one takes
+    the 64-bit path."""
     if layer.rounding != "single":
         return False
     s = layer.shift.astype(np.int64)
@@ -406,14 +407,41 @@ def fast_requant(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
                 and (acc < lim).all())
 
 
-def requant_q8(layer: Any, kernel2d: np.ndarray, plan: LayerPlan) -> None:
+def fast_requant_dbl(layer: Any, kernel2d: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether every channel of a double-rounding layer (TFLite Micro's arithmetic) can be
+    requantized in 32-bit operations (lrf_mbqm_dbl32; with the DSP extension one SMMLAR of
+    2 acc): each shift s <= -1 (a right shift e = -s), every reachable accumulator below
+    2^30 in magnitude, and srdhm(acc, m) + 2^(e-1) + zp 2^e (and one less) within int32."""
+    if layer.rounding != "double":
+        return False
+    s = layer.shift.astype(np.int64)
+    if s.size == 0 or s.max() > -1 or s.min() < -30:
+        return False
+    m = layer.multiplier.astype(np.int64)
+    e = -s
+    acc = np.abs(bias.astype(np.int64)) + 128 * np.abs(kernel2d.astype(np.int64)).sum(axis=0)
+    t = -((-acc * np.abs(m)) >> 31) + 1                 # > |srdhm(acc, m)|
+    k = (2 * int(layer.pre.zero_point) + 1) << e        # 2 r + 1
+    r = k >> 1
+    lim = 2 ** 31
+    return bool((acc < 2 ** 30).all() and (np.abs(k) < lim).all() and (r + t < lim).all()
+                and (r - t >= -lim).all())
+
+
+def requant_q8(layer: Any, kernel2d: np.ndarray, plan: LayerPlan, size: bool = False) -> None:
     """The requantization arrays of a blocked kernel (common_q8.j2 `store_px`): the
     multipliers `m` and, with `fastrq`, the right shifts `rs` = -1 - s of fast_requant's
-    formula (precomputed; as many bytes as the shifts `s` it replaces), else `s`."""
+    formula (precomputed; as many bytes as the shifts `s` it replaces), else `s`. A speed-mode
+    (not `size`) double-rounding layer takes `dblrq` where fast_requant_dbl allows: `rs` =
+    -s, and without the DSP extension `m` holds 2 m as an unsigned word (lrf_mbqm_dbl32)."""
     fast = fast_requant(layer, kernel2d, plan.weights["b"])
-    plan.vars["fastrq"] = fast
-    plan.weights["m"] = layer.multiplier.astype(np.int32)
-    if fast:
-        plan.weights["rs"] = (-1 - layer.shift.astype(np.int64)).astype(np.int32)
+    dbl = not size and fast_requant_dbl(layer, kernel2d, plan.weights["b"])
+    plan.vars["fastrq"], plan.vars["dblrq"] = fast, dbl
+    m = layer.multiplier.astype(np.int64)
+    plan.weights["m"] = ((2 * m).astype(np.uint32).view(np.int32) if dbl and not plan.vars["dsp"]
+                         else m.astype(np.int32))
+    if fast or dbl:
+        rs = -layer.shift.astype(np.int64) - (1 if fast else 0)
+        plan.weights["rs"] = rs.astype(np.int32)
     else:
         plan.weights["s"] = layer.shift.astype(np.int32)

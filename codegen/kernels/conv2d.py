@@ -128,7 +128,13 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     # (a wide (16x8) layer: 2-byte inputs, not staged, never over its input)
     stage = plan.vars["stage"] = plan.vars["flat"] and n <= c and not layer.wide
     xb = plan.vars["XB"] = layer.inputs[0].bits // 8
-    plan.scratch = 2 * kh * kw * c * xb if not direct or stage else 0
+    # DSP with int8 weights: each pass's two pixels' inputs split into 16-bit halves once
+    # (16 bytes per four k and pixel pair), after the gathered or staged bytes
+    kn = kh * kw * c
+    gathered = 2 * kn * xb if not direct or stage else 0
+    plan.vars["unpack"] = dsp and layer.weight_bits == 8 and kn >= 4
+    plan.vars["UOFF"] = -(-gathered // 4) * 4
+    plan.scratch = plan.vars["UOFF"] + 16 * (kn // 4) if plan.vars["unpack"] else gathered
     plan.overlap = plan.vars["overlap"] = None if layer.wide else overlap(
         v, plan.vars["flat"], reads_first=not direct or stage)
     return narrow_acc(layer, k2, q8_output(layer, plan))

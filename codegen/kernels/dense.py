@@ -52,7 +52,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     if not opt.is_size_mode(node):
         swar_aligned(plan, "w", parts)
     plan.weights["b"] = bias
-    requant_q8(layer, k, plan)
+    requant_q8(layer, k, plan, size=opt.is_size_mode(node))
     if b16 is not None:
         plan.weights["b"] = b16
     narrow_acc(layer, k, q8_output(layer, plan))
@@ -102,7 +102,7 @@ def windowed_loop_q8(layer: Any, plan: LayerPlan, k2: np.ndarray, template: str,
     the rounding's suffix, its parts given `fields` too) on top of dense's; returns the
     loop's name."""
     plan.weights["b"] = folded_bias(layer, k2)
-    requant_q8(layer, k2, plan)
+    requant_q8(layer, k2, plan, size=True)
     q8_output(layer, plan)
     fc, plan.shared = shared_loop_q8(layer, plan)
     fn = fc.replace("lrf_dense", name)

@@ -5,7 +5,8 @@ passes of their own, fixed at generation, that leave the padding's terms out (no
 copy, no scratch); other multipliers copy the input into a zero-padded scratch. int8
 multiplier 1 with padding reads its rows from a ring of KH padded input rows (not a padded
 copy of the input) and may then run in place. int8 with multiplier 1 requantizes with
-32-bit operations only when no intermediate can overflow (`fastrq`, common.fast_requant).
+32-bit operations only when no intermediate can overflow (`fastrq`, common.fast_requant;
+TFLite Micro's double rounding: `dblrq`, common.fast_requant_dbl).
 Size mode (CodegenOptions.optimize): every depthwise layer calls the model's one shared loop
 (the size parts of depthwise_conv2d.c.j2 / _q8.c.j2; weights [KH][KW][C*M]), which accumulates a
 pixel's channels over the window's taps, 8 channels a pass (int8: in place through a ring of
@@ -20,10 +21,10 @@ import numpy as np
 from lrf_edge.cgen.kernels import dense
 from lrf_edge.cgen.kernels.common import (FLOAT32, INT8, CodegenOptions, Kernel, LayerPlan,
                                              block_widths, col_taps, fast_requant,
-                                             float_bias, folded_bias, int4_weights,
-                                             narrow_acc, padded_scratch, q8_output,
-                                             requant_arrays, row_groups, size_call,
-                                             size_parts, spatial)
+                                             fast_requant_dbl, float_bias, folded_bias,
+                                             int4_weights, narrow_acc, padded_scratch,
+                                             q8_output, requant_arrays, row_groups,
+                                             size_call, size_parts, spatial)
 from lrf_edge.ir import Node
 
 OPS = ("depthwise_conv2d",)
@@ -91,6 +92,7 @@ def prepare_q8(node: Node, layer: Any, opt: CodegenOptions) -> LayerPlan:
     if m == 1:
         plan.vars["P"] = max(1, min(DW_PASS, v["WO"]))
         plan.vars["fastrq"] = fast_requant(layer, k2, plan.weights["b"])
+        plan.vars["dblrq"] = fast_requant_dbl(layer, k2, plan.weights["b"])
     requant_arrays(layer, plan)
     plan.scratch = (kh + 1) * v["WP"] * c if ring else padded_scratch(v)
     plan.vars["inplace"] = ring and ring_inplace(v)
@@ -105,6 +107,7 @@ def _wide_q8(layer: Any, plan: LayerPlan, k2: np.ndarray) -> LayerPlan:
     plan.weights["w"] = k2.reshape(-1).astype(np.int8)
     plan.weights["b"] = folded_bias(layer, k2)
     plan.vars.update({"ring": False, "inplace": False, "dsp4": False, "fastrq": False,
+                      "dblrq": False,
                       "w4": False})  # 8-bit weights (quantize refuses int4 with int16)
     requant_arrays(layer, plan)
     plan.scratch = padded_scratch(plan.vars) * (layer.inputs[0].bits // 8)

@@ -12,7 +12,8 @@ functions, so the numpy reference (reference.py) and the generated C agree bit f
   "single" (TFLITE_SINGLE_ROUNDING): one 64-bit product, one rounding (half up), saturated
   to int32; what ai-edge-litert's reference kernels compute, and the cheaper one on rv32;
   "double" (gemmlowp's SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT): what
-  TFLite Micro computes (its default build), about 3x the instructions per requantization;
+  TFLite Micro computes (its default build), about 3x the instructions per requantization
+  in 64-bit C; the blocked kernels' 32-bit form (lrf_mbqm_dbl32) costs 5 more on rv32;
   "wide": TFLite's form for int64 accumulators (the 16x8 kernels: int16 activations, int64
   biases): the multiplier reduced to 16 bits, one 64-bit product, one rounding, the result
   cast to int32 (wrapping, as TFLite's cast does where its range assumption fails).

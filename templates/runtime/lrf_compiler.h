@@ -45,4 +45,14 @@
 #define LRF_COPY_LOOP
 #endif
 
+/* The arena's alignment: the kernels load words at offsets the planner keeps multiples of 4
+ * (float: 8) bytes from its start, and the Arm DSP conv loads word pairs (LDRD, which
+ * faults on an unaligned address), so its start is aligned whatever the optimization level
+ * (gcc aligns a large array at -O2 by itself, not at -Os). */
+#if defined(__GNUC__)
+#define LRF_ARENA_ALIGN __attribute__((aligned(8)))
+#else
+#define LRF_ARENA_ALIGN
+#endif
+
 #endif /* LRF_COMPILER_H */

@@ -43,12 +43,47 @@ static inline uint32_t lrf_opaque(uint32_t v)
     return v;
 }
 
+/* A word of two sign-extended 16-bit halves kept in the int8 arena's scratch (may alias it). */
+typedef int32_t __attribute__((may_alias)) lrf_halves;
+
+/* n words of four int8 values at s -> 2n words of halves at u: SXTB16 (bytes 0, 2), then
+ * SXTB16 ROR 8 (bytes 1, 3) of each, the operands the conv2d loop loads for every channel
+ * instead of splitting the same input words once per pass. */
+static inline void lrf_unpack_s8x4(const int8_t *s, lrf_halves *restrict u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const int32_t q = lrf_s8x4(s + 4 * i);
+        u[2 * i] = __sxtb16(q);
+        u[2 * i + 1] = lrf_sxtb16_ror8(q);
+    }
+}
+
 /* hi(a m) + r in one SMMLA: the high word of (r << 32) + a m, the requantization's product
  * and rounding term (exact: r's low word is zero). */
 static inline int32_t lrf_smmla(int32_t a, int32_t m, int32_t r)
 {
     int32_t v;
     __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
+    return v;
+}
+
+/* r + (a >> 31) in one ADD with a shifted operand (the double rounding's r less a's sign
+ * bit; left to itself gcc folds r's own shift there instead, one more instruction per
+ * output). */
+static inline int32_t lrf_add_sign(int32_t r, int32_t a)
+{
+    int32_t v;
+    __asm__("add %0, %1, %2, asr #31" : "=r"(v) : "r"(r), "r"(a));
+    return v;
+}
+
+/* floor((r 2^32 + a m + 2^31) / 2^32) in one SMMLAR: r plus the rounded high word of a m.
+ * With a = 2 x it is r + srdhm(x, m), the double-rounding requantization's first rounding
+ * (common_q8.j2 `dbl32`; |x| < 2^30 checked offline). */
+static inline int32_t lrf_smmlar(int32_t a, int32_t m, int32_t r)
+{
+    int32_t v;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(m), "r"(r));
     return v;
 }
 #endif /* LRF_ARM_DSP */

@@ -7,7 +7,8 @@
  *   single rounding (TFLITE_SINGLE_ROUNDING; ai-edge-litert's reference kernels, CMSIS-NN):
  *     lrf_mbqm, lrf_mbqm_small, lrf_requant, one 64-bit product and one rounding;
  *   double rounding (TFLite Micro's default build): lrf_srdhm then lrf_rdbp, in
- *     lrf_mbqm_dbl and lrf_requant_dbl, about 3x the instructions on rv32.
+ *     lrf_mbqm_dbl and lrf_requant_dbl, about 3x the instructions on rv32; the blocked
+ *     kernels' 32-bit form is lrf_mbqm_dbl32 (a multiply-high, a multiply-low, one shift).
  * 16x8 layers (int16 activations, int8 weights) requantize their int64 accumulators with
  * TFLite's int64 form, lrf_mbqm_wide / lrf_requant_wide (a 16-bit multiplier, one
  * rounding), and an int16 ADD's int32 sum with lrf_requant16 / lrf_requant_dbl16.
@@ -77,6 +78,26 @@ static inline int8_t lrf_requant(int32_t acc, int32_t m, int32_t s, int32_t zp, 
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
+}
+
+/* lrf_srdhm(x, m) for m >= 0 in 32-bit operations, given m2 = 2 m as an unsigned word:
+ * round(x m / 2^31) half up == floor((x m2 + 2^31) / 2^32), the high word of the signed x
+ * unsigned product x m2 plus the top bit of its low word (rv32: MULHSU and MUL). */
+static inline int32_t lrf_srdhm32(int32_t x, uint32_t m2)
+{
+    const int64_t p = (int64_t)x * m2;
+    return (int32_t)(p >> 32) + (int32_t)((uint32_t)p >> 31);
+}
+
+/* lrf_mbqm_dbl(x, m, -e) + zp for e in [1, 30] in 32-bit operations (the int8 kernels'
+ * double rounding per output block), given m2 = 2 m and r = 2^(e-1) + zp 2^e, where the sum
+ * cannot overflow (common.fast_requant_dbl checks it offline). RoundingDivideByPOT's
+ * tie-breaking term (t < 0) is taken from x: t = srdhm(x, m) < 0 implies x < 0, and when
+ * x < 0 but t == 0 both choices give 0 since e >= 1. One rounding shift:
+ * (t + 2^(e-1) - (t < 0)) >> e == mbqm_dbl; the zero point rides in r. */
+static inline int32_t lrf_mbqm_dbl32(int32_t x, uint32_t m2, int32_t e, int32_t r)
+{
+    return (lrf_srdhm32(x, m2) + (x >> 31) + r) >> e;
 }
 
 /* lrf_requant with the double-rounding multiply (TFLite Micro's arithmetic). */

@@ -59,6 +59,8 @@ static void fixed_point(void)
     CHECK_EACH("lrf_srdhm", srdhm, lrf_srdhm(a[0], a[1]));
     CHECK_EACH("lrf_rdbp", rdbp, lrf_rdbp(a[0], a[1]));
     CHECK_EACH("lrf_mbqm_dbl", mbqm_dbl, lrf_mbqm_dbl(a[0], a[1], a[2]));
+    CHECK_EACH("lrf_srdhm32", srdhm32, lrf_srdhm32(a[0], (uint32_t)a[1]));
+    CHECK_EACH("lrf_mbqm_dbl32", mbqm_dbl32, lrf_mbqm_dbl32(a[0], (uint32_t)a[1], a[2], a[3]));
     CHECK_EACH("lrf_requant", requant, lrf_requant(a[0], a[1], a[2], a[3], a[4], a[5]));
     CHECK_EACH("lrf_requant_dbl", requant_dbl, lrf_requant_dbl(a[0], a[1], a[2], a[3], a[4], a[5]));
     CHECK_EACH("lrf_mbqm_wide", mbqm_wide,
@@ -136,7 +138,8 @@ static void io(void)
 
 #ifdef LRF_ARM_DSP
 /* dsp_in: bytes b0..b3 (as a word at an odd address), a, m, r; want: lrf_s8x4,
- * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r) */
+ * lrf_sxtb16_ror8 of it, lrf_smmla(a, m, r), lrf_smmlar(a, m, r), lrf_unpack_s8x4's two
+ * words of the bytes: (b0, b2) then (b1, b3) in 16-bit halves, and lrf_add_sign(r, a) */
 static void dsp(void)
 {
     for (int i = 0; i < COUNT(dsp_in); i++) {
@@ -146,6 +149,12 @@ static void dsp(void)
         check("lrf_s8x4", i, w, dsp_want[i][0]);
         check("lrf_sxtb16_ror8", i, lrf_sxtb16_ror8(w), dsp_want[i][1]);
         check("lrf_smmla", i, lrf_smmla(a[4], a[5], a[6]), dsp_want[i][2]);
+        check("lrf_smmlar", i, lrf_smmlar(a[4], a[5], a[6]), dsp_want[i][3]);
+        lrf_halves u[2];
+        lrf_unpack_s8x4(buf + 1, u, 1);
+        check("lrf_unpack_s8x4 even", i, u[0], dsp_want[i][4]);
+        check("lrf_unpack_s8x4 odd", i, u[1], dsp_want[i][1]);
+        check("lrf_add_sign", i, lrf_add_sign(a[6], a[4]), dsp_want[i][5]);
     }
 }
 #endif

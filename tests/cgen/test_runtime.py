@@ -80,6 +80,9 @@ def cases(seed: int = 0) -> Cases:
     s_neg = rng.integers(-31, -1, n, endpoint=True)
     out["mbqm_small"] = (np.stack([x, m, s_neg], 1), mbqm(x, m, s_neg))
     out["mbqm_dbl"] = (np.stack([x, m, s], 1), mbqm(x, m, s, "double"))
+    m2 = wrap32(2 * m)  # 2 m as the unsigned word lrf_srdhm32 takes
+    out["srdhm32"] = (np.stack([x, m2], 1), srdhm(x, m))
+    out["mbqm_dbl32"] = _dbl32_cases(rng, x, m)
     ea, eb = (v.ravel() for v in np.meshgrid(EDGES, EDGES))  # every pair of edges
     a, b = np.concatenate([ea, x]), np.concatenate([eb, rng.permutation(x)])
     out["srdhm"] = (np.stack([a, b], 1), srdhm(a, b))
@@ -130,6 +133,23 @@ def cases(seed: int = 0) -> Cases:
     out["quantize"], out["dequantize"] = _io_cases(rng)
     out["dsp"] = _dsp_cases(rng, x, m)
     return out
+
+
+def _dbl32_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """x, 2 m, e, r = 2^(e-1) + zp 2^e -> mbqm_dbl(x, m, -e) + zp, for shifts e in [1, 30]
+    (half of them <= 4, and multipliers of 2^30 among m: ties of both roundings) where the
+    kernels use it: the sum cannot overflow (common.fast_requant_dbl's condition)."""
+    n = len(x)
+    e = np.where(np.arange(n) % 2 == 0, rng.integers(1, 4, n, endpoint=True),
+                 rng.integers(1, 30, n, endpoint=True))
+    zp = rng.integers(-128, 127, n, endpoint=True)
+    k = (2 * zp + 1) << e
+    r = k >> 1
+    t = srdhm(x, m)
+    ok = (np.abs(k) <= INT32_MAX) & (np.abs(t) + np.abs(r) + 1 <= INT32_MAX)
+    want = mbqm(x, m, -e, "double") + zp
+    return np.stack([x, wrap32(2 * m), e, r], 1)[ok], want[ok, None]
 
 
 def _softmax_cases(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +210,9 @@ def _io_cases(rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray], 
 def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """bytes b0..b3, a, m, r -> the word they make, its bytes 1 and 3 sign-extended into
-    the halves (SXTB16 ROR 8), and hi(a m) + r (SMMLA)."""
+    the halves (SXTB16 ROR 8), hi(a m) + r (SMMLA), its rounded form (SMMLAR), bytes 0
+    and 2 sign-extended into the halves (SXTB16: lrf_unpack_s8x4's first word), and
+    r + (a >> 31) (lrf_add_sign)."""
     n = len(x)
     b = rng.integers(-128, 127, (n, 4), endpoint=True)
     b[:4] = [[-128, -128, -128, -128], [127, 127, 127, 127], [0, -1, 0, -1], [1, 127, -1, -128]]
@@ -198,7 +220,10 @@ def _dsp_cases(rng: np.random.Generator, x: np.ndarray, m: np.ndarray
     sx = wrap32((b[:, 1] & 0xFFFF) | ((b[:, 3] & 0xFFFF) << 16))
     r = rng.permutation(x)
     smmla = wrap32(((r << 32) + x * m) >> 32)
-    return np.concatenate([b, np.stack([x, m, r], 1)], 1), np.stack([word, sx, smmla], 1)
+    smmlar = wrap32(((r << 32) + x * m + (1 << 31)) >> 32)
+    even = wrap32((b[:, 0] & 0xFFFF) | ((b[:, 2] & 0xFFFF) << 16))
+    return (np.concatenate([b, np.stack([x, m, r], 1)], 1),
+            np.stack([word, sx, smmla, smmlar, even, wrap32(r + (x >> 31))], 1))
 
 
 def _pad_rows(rows: list) -> np.ndarray:
@@ -303,7 +328,8 @@ def test_runtime_bit_exact_under_qemu(target, tmp_path):
     defs: tuple[str, ...] = ()
     if t.simd == "arm-dsp":
         defs = ("-DLRF_ARM_DSP",)
-        checks += table["dsp"][1].size
+        # one per expected value, and lrf_unpack_s8x4's odd word against SXTB16 ROR 8's
+        checks += table["dsp"][1].size + len(table["dsp"][1])
     elf = _build(t, tmp_path, defs)
     log = tmp_path / "semihosting.txt"
     cmd = [a.replace("{elf}", str(elf)).replace("{log}", str(log)) for a in t.emulator]
