@@ -220,7 +220,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
           lr: float | None = None, distill: float | None = None, optimize: str = "speed",
-          validation_split: float | None = None) -> Built:
+          validation_split: float | None = None, weight_bits: int | str = 8,
+          qat: bool = True) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -237,7 +238,11 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     `validation_split`: the fraction of the training data held out for the choices (None:
     0.1). What the build doubts (a chosen model far worse than the original, a validation
     split too small to choose on, a family of candidates that all just missed a budget) is
-    printed on stderr and listed in the result's `warnings` and the report.
+    printed on stderr and listed in the result's `warnings` and the report. `weight_bits`:
+    the int8 kernels' bits, 8, 4 or 'auto' (both, and per-layer allocations of method, rank
+    and bits under the flash budget); `qat`: fine-tune candidates with 4-bit kernels
+    through their deployed numerics (False: post-training quantization of the float
+    fine-tuning, to compare).
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -286,7 +291,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
-                        validation=validation, **finetune_options(lr, distill))
+                        validation=validation, weight_bits=str(weight_bits), qat=bool(qat),
+                        **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()

@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "quantization, 1-byte weights, calibrated on the data's training "
                         "inputs) or auto (default): both, and the choice decides (see "
                         "--tolerance)")
+    p.add_argument("--weight-bits", default="8", choices=("8", "4", "auto"),
+                   help="bits of the int8 kernels' weights: 8 (default), 4 (packed two per "
+                        "byte, fine-tuned quantization-aware) or auto: both, and per-layer "
+                        "allocations of method, rank and bits under the flash budget")
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
               lr=args.lr, distill=args.distill, optimize=args.optimize,
-              validation_split=args.validation_split)
+              validation_split=args.validation_split, weight_bits=args.weight_bits)
     if args.json:
         print(b.to_json())
         return 0

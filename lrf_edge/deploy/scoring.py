@@ -25,7 +25,8 @@ from lrf_edge.quant import (QuantizedGraph, file_io, from_file, has_file_quant, 
                              reference)
 from lrf_edge.store import Store, content_hash, evaluation_key
 from lrf_edge.train import to_keras
-from lrf_edge.train.finetune import finetune
+from lrf_edge.train.finetune import AUGMENTED, SCARCE, finetune, validation_split
+from lrf_edge.train.qat import Qat
 from lrf_edge.train.fit import evaluate, predict, score, targets
 
 
@@ -61,6 +62,27 @@ class Scorer:
         if c.dtype == "int8":
             self._quantize(c)
 
+    def training(self, c: Candidate) -> dict:
+        """The fine-tuning options of a candidate's score (its store key): the build's, the
+        augmented distillation on scarce data, and the deployed bits of a candidate
+        fine-tuned quantization-aware."""
+        inp, o = self.inputs, self.opts
+        if not c.choice and not self.qat(c):
+            return {"task": inp.task}
+        train = o.training(inp.task)
+        n_train = len(validation_split(len(inp.data.x_train), o.validation, o.seed)[0])
+        if n_train < SCARCE:
+            train["augmented"] = AUGMENTED
+        if self.qat(c):
+            train["qat"] = Qat(c.weight_bits, inp.calibration()).key()
+        return train
+
+    def qat(self, c: Candidate) -> bool:
+        """Whether the candidate is fine-tuned quantization-aware: an int8 one with a
+        low-bit kernel (an all-int8 one shares its structure's float fine-tuning: int8
+        post-training quantization costs it little)."""
+        return self.opts.qat and c.dtype == "int8" and c.low_bit
+
     def _val_score(self, model) -> float:
         x, y = self.inputs.validation()
         return score(predict(model, x), y, self.inputs.task)
@@ -90,14 +112,15 @@ class Scorer:
         and zero point (QuantizedGraph.kept names them). Else: calibrated."""
         original = self.inputs.graph
         if not has_file_quant(original):
-            return quantize(c.tuned, self.inputs.calibration())
-        if not c.choice:
+            return quantize(c.tuned, self.inputs.calibration(), weight_bits=c.weight_bits)
+        if not c.choice and not c.low_bit:
             return from_file(original)
-        return quantize(c.tuned, self.inputs.calibration(), keep_io=file_io(original))
+        return quantize(c.tuned, self.inputs.calibration(), keep_io=file_io(original),
+                        weight_bits=c.weight_bits)
 
     def _fine_tune(self, c: Candidate) -> None:
-        inp, o = self.inputs, self.opts
-        train = o.training(inp.task) if c.choice else {"task": inp.task}
+        inp = self.inputs
+        train = self.training(c)
         choice = c.choice if c.choice else ["original"]
         c.key = evaluation_key(inp.model_hash, inp.data_key, train, choice)
         if c.key not in self._tuned:
@@ -110,38 +133,42 @@ class Scorer:
         inp = self.inputs
         path = self.models_dir / f"{c.key}.keras"
         row = self.store.get(c.key)
-        if row is None or (c.choice and not path.exists()):
+        tuned = bool(c.choice) or self.qat(c)
+        if row is None or (tuned and not path.exists()):
             return None
         extra = row.get("extra") or {}
         val = extra.get("validation") or {}
         self.note(f"  {c.label}: {inp.metric} {row['score']:.4f} (from the store)")
         return ((row["score"], extra.get("score_decomposed", row["score"]),
                  val.get("fine_tuned"), val.get("decomposed")),
-                inp.graph if not c.choice else load_model(str(path)))
+                inp.graph if not tuned else load_model(str(path)))
 
     def _tune(self, c: Candidate) -> tuple:
         """Fine-tune (factorized candidates), score on validation and test, save, store."""
         inp, o = self.inputs, self.opts
-        train = o.training(inp.task) if c.choice else {"task": inp.task}
+        train = self.training(c)
+        tune = bool(c.choice) or self.qat(c)
         choice = c.choice if c.choice else ["original"]
         start = time.time()
         model = to_keras(c.graph)
         before = evaluate(model, inp.data, inp.task)
-        if c.choice:
+        if tune:
+            qat = Qat(c.weight_bits, inp.calibration()) if self.qat(c) else None
             tuned = finetune(model, inp.data, inp.task, o.epochs, teacher=inp.teacher(),
                              distill=o.distill, learning_rate=o.learning_rate, seed=o.seed,
-                             validation=o.validation)
+                             validation=o.validation, teacher_model=inp.teacher_model,
+                             qat=qat)
             val, val_before = tuned.best, tuned.start
         else:
             val = val_before = self._val_score(model)
         score = evaluate(model, inp.data, inp.task)
-        if c.choice:
+        if tune:
             save_keras(model, self.models_dir / f"{c.key}.keras")
             graph = from_keras_model(model)
         else:
             graph = inp.graph
         g = graph
-        self.store.put({"key": c.key, "kind": "build" if c.choice else "baseline",
+        self.store.put({"key": c.key, "kind": "build" if tune else "baseline",
                         "model_hash": inp.model_hash, "data": inp.data_key,
                         "options": train, "choice": choice, "metric": inp.metric,
                         "score": score, "params": g.params, "flops": g.flops, "macs": g.macs,
@@ -150,9 +177,10 @@ class Scorer:
                         "extra": {"score_decomposed": before, "label": c.label,
                                   "layers": c.layers,
                                   "validation": {"decomposed": val_before, "fine_tuned": val}}})
+        how = " quantization-aware" if self.qat(c) else ""
         self.note(f"  {c.label}: {inp.metric} {before:.4f} decomposed, {score:.4f} after "
-                  f"{o.epochs if c.choice else 0} epoch(s) (validation {val_before:.4f} -> "
-                  f"{val:.4f})")
+                  f"{o.epochs if tune else 0}{how} epoch(s) (validation {val_before:.4f} -> "
+                  f"{val:.4f}{', int8' if how else ''})")
         return (score, before, val, val_before), graph
 
     def score_change(self, c: Candidate) -> dict[str, float] | None:

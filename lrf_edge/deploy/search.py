@@ -38,6 +38,12 @@ inputs, or on seeded random inputs without data) and run by quant.reference (bit
 the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools and the choice above
 decides between them: int8 wins on an FPU-less core when it is as accurate, float32 where
 int8 is slower (an FPU) unless int8 scores beyond the tolerance better.
+
+Weight bits (`--weight-bits 8|4|auto`): int8 candidates take 8-bit kernels, 4-bit ones (the
+same structures, flash counted packed), or both plus the per-layer allocations of
+lrf_edge.deploy.allocation (method, rank and bits per layer from sensitivity curves and a
+knapsack over the flash the budget leaves). A candidate with a 4-bit kernel is fine-tuned
+quantization-aware (train.qat), so the int4 model scored is the one measured.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrf_edge.deploy import policy
+from lrf_edge.deploy import allocation, policy
 from lrf_edge.deploy.budgets import Budgets, fmt_size
 from lrf_edge.deploy.candidate import Candidate
 from lrf_edge.deploy.choosers import CandidateGenerator, supported_methods
@@ -62,6 +68,7 @@ from lrf_edge.cgen import SIZE, arena_bytes, size_loops
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import Measurement, measure
+from lrf_edge.quant import node_weight_bytes
 from lrf_edge.store import Store, content_hash
 from lrf_edge.targets import get_target, target_names
 
@@ -178,7 +185,7 @@ class Builder:
         self.lms: dict[str, LatencyModel] = {}
         self.scorer = Scorer(self.inputs, store, self.models_dir, self.note)
         self.generator = CandidateGenerator(
-            self.inputs, store, lambda g, d: self.lms[d].weight_bytes(g),
+            self.inputs, store, lambda g, d, bits: self.lms[d].weight_bytes(g, bits),
             lambda c: self.predict(c, arena=False), lambda g: self.lms["float32"].predict(g))
         self.dtype_reason = ""
         self.tolerance = opts.tolerance_for(self.metric)
@@ -284,11 +291,14 @@ class Builder:
             self.note("no --data: data-free compression (decompositions only, no "
                       "fine-tuning; candidates ranked by output fidelity on random inputs)")
         pools = {d: self.generator.generate(methods, d) for d in dtypes}
+        if "int8" in pools and o.bit_widths != (8,):
+            pools["int8"] = self._precision_pool(pools["int8"])
         cands = [c for d in dtypes for c in pools[d]]
         for c in cands:
             self.predict(c)
         self.note(f"{len(cands)} candidates ({', '.join(dtypes)}) from "
-                  f"{'similarity, ' if self.data is not None else ''}energy and uniform")
+                  f"{'similarity, ' if self.data is not None else ''}energy and uniform"
+                  f"{' and per-layer allocations' if o.bit_widths == (8, 4) else ''}")
         policy.check_reachable(cands, b, o.dtype)
         # the 'before' numbers: the original float model
         original = pools["float32"][0] if "float32" in pools else self._float_original()
@@ -338,6 +348,49 @@ class Builder:
                           self.scorer.score_change(chosen),
                           self.warnings(chosen, original, pools))
         return res
+
+    def _precision_pool(self, pool: list[Candidate]) -> list[Candidate]:
+        """The int8 pool at the --weight-bits asked: every structure at 4 bits ("4"), or at
+        8 and 4 bits plus the per-layer allocations for a flash budget ("auto")."""
+        four = [self.generator.with_bits(c, 4) for c in pool]
+        for c in four:
+            self.predict(c, arena=False)
+        if self.opts.bit_widths == (4,):
+            return four
+        return pool + four + self._allocations(pool)
+
+    def _allocations(self, pool: list[Candidate]) -> list[Candidate]:
+        """Candidates of the knapsack allocations within the flash budget: its weight bytes
+        are the budget less the original's predicted code (the least of it: in size mode),
+        shrunk by what a first allocation's predicted flash still misses (the code of its
+        own structure, in the modes the budget needs)."""
+        flash = self.opts.budgets.flash
+        if flash is None:
+            return []
+        g = self.graph
+        options = allocation.layer_options(g, self.generator.sources.values())
+        self.note(f"per-layer allocation: {sum(map(len, options.values()))} options over "
+                  f"{len(options)} layers (kept or the choosers' solutions, x 8/4 bits)")
+        allocation.sensitivities(g, options, self.inputs.calibration()[:128], self.note)
+        fixed = sum(node_weight_bytes(n) for n in g if n.name not in options)
+        lm = self.lms["int8"]
+        capacity = int(flash - lm.code_bytes(g, code_modes(g, "int8", 0, lm, SIZE, None))
+                       - fixed)
+        out: list[Candidate] = []
+        for _ in range(3):
+            allocs = allocation.allocations(options, capacity)
+            out = [self.generator.allocated(a, i + 1) for i, a in enumerate(allocs)]
+            for c in out:
+                self.predict(c, arena=False)
+            over = max((c.pred_flash - flash for c in out[:1]), default=0)
+            if over <= 0:
+                break
+            capacity -= int(over) + 1
+        for c, a in zip(out, allocs):
+            self.note(f"  {c.label}: {', '.join(f'{o.layer} {o.describe()}' for o in a.options)}"
+                      f" (predicted flash {fmt_size(c.pred_flash)}, added distortion "
+                      f"{a.cost:.2e})")
+        return out
 
     def _float_original(self) -> Candidate:
         c = Candidate("original", "original", None, [], self.graph, self.graph.weight_bytes)

@@ -27,12 +27,13 @@ from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
 from lrf_edge.quant.quantize import (WeightBits, calibration_data, int8_model,
-                                     int8_weight_bytes, layer_weight_bits, quantize)
+                                     int8_weight_bytes, layer_weight_bits, node_weight_bytes,
+                                     quantize)
 from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
 
 __all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "calibrate",
            "calibration_data", "file_io", "float_forward", "from_file", "has_file_quant",
-           "int8_model", "int8_weight_bytes", "layer_weight_bits", "qparams", "quantize",
-           "WeightBits"]
+           "int8_model", "int8_weight_bytes", "layer_weight_bits", "node_weight_bytes",
+           "qparams", "quantize", "WeightBits"]
