@@ -62,6 +62,7 @@ def _data(n_train=1000):
     return g, Dataset("toy", x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
+@pytest.mark.slow
 def test_int4_qat_is_scored_as_deployed_and_never_loses():
     g, data = _data()
     qat = Qat(4, data.x_train[:300])
@@ -76,6 +77,7 @@ def test_int4_qat_is_scored_as_deployed_and_never_loses():
     assert res.best == max(res.history) and res.best > res.start
 
 
+@pytest.mark.slow
 def test_scarce_data_trains_on_augmented_distillation_deterministically():
     g, data = _data(n_train=30)
     original = to_keras(g)
