@@ -39,10 +39,6 @@ from lrf_edge.quant.ops import op_module
 from lrf_edge.quant.qgraph import QLayer
 from lrf_edge.train.builders import BUILDERS
 
-# the ops whose deployed weights training follows (QLayer.kernel or TT steps)
-FOLLOWED = ("dense", "conv2d", "depthwise_conv2d", "tt_dense")
-
-
 @dataclass(frozen=True)
 class Qat:
     """The deployed int8 model a fine-tuning aims at: weight bits (one width, or per layer:
@@ -155,9 +151,11 @@ class QatModel:
         self.qat = qat
         self.model, self.fakes = to_keras_qat(self.graph)
         self.vars = _variable_map(self.graph, self.model)
-        self.followed = [i for i, (_, name, _k) in enumerate(self.vars)
-                         if self.graph[name].op in FOLLOWED]
-        self.ranges = None
+        self.ranges = None   # the int8 model's calibrated ranges, set by deployed()
+        qg = self.deployed()
+        # the nodes whose deployed weights training follows: a per-channel kernel or TT steps
+        layers = {n for n, layer in qg.layers.items() if layer.kernel is not None or layer.steps}
+        self.followed = [i for i, (_, name, _k) in enumerate(self.vars) if name in layers]
 
     def sync(self) -> None:
         """The graph's weights from the model's (float) variables."""
