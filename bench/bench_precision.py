@@ -47,7 +47,7 @@ from lrf_edge.train.fit import predict
 from lrf_edge.train.qat import Qat
 
 CASES = {"ds_tcn": (30, 45), "ad_autoencoder": (32, 64)}
-ENERGY = (0.7, 0.9, 0.95)
+ENERGY = (0.3, 0.5, 0.7, 0.9, 0.95)
 # weight bytes of the joint allocations: the flash budgets less ~10 KB of code
 # (ds_tcn: 32 KB; the autoencoder: 256 KB and 64 KB)
 BUDGETS = {"ds_tcn": (22 * 1024,), "ad_autoencoder": (246 * 1024, 54 * 1024)}
