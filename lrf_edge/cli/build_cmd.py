@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lrf_edge.cli.args import add_finetune_args
+from lrf_edge.cli.args import add_executor_args, add_finetune_args
 from lrf_edge.cli.model_args import add_model, add_target, size_mode_ops
 from lrf_edge.cli.render import table
 
@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
     add_finetune_args(p)
+    add_executor_args(p, "the candidates' fine-tunes and QEMU measurements")
     p.add_argument("--thresholds", help="similarity thresholds to sweep (default "
                                         "0.7,0.8,0.9,0.95,0.98,0.99,0.995)")
     p.add_argument("--methods", help="comma-separated methods to consider (default: all "
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
               lr=args.lr, distill=args.distill, optimize=args.optimize,
-              validation_split=args.validation_split, weight_bits=args.weight_bits)
+              validation_split=args.validation_split, weight_bits=args.weight_bits,
+              executor=args.executor, jobs=args.jobs, ray_address=args.ray_address)
     if args.json:
         print(b.to_json())
         return 0

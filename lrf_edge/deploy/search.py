@@ -55,7 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrf_edge.deploy import allocation, policy
+from lrf_edge.deploy import allocation, policy, tasks
 from lrf_edge.deploy.budgets import Budgets, fmt_size
 from lrf_edge.deploy.candidate import Candidate
 from lrf_edge.deploy.choosers import CandidateGenerator, supported_methods
@@ -66,6 +66,7 @@ from lrf_edge.deploy.scoring import Scorer
 from lrf_edge.deploy.latency.features import VIEWS
 from lrf_edge.cgen import SIZE, arena_bytes, size_loops
 from lrf_edge.errors import LrfError
+from lrf_edge.executor import Executor, LocalExecutor
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import Measurement, measure
 from lrf_edge.quant import node_weight_bytes
@@ -170,8 +171,10 @@ class Builder:
     """Runs the loop for one model, target, budgets and data against a store."""
 
     def __init__(self, model_path: str, opts: BuildOptions, store: Store, models_dir: Path,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None,
+                 executor: Executor | None = None):
         self.opts = opts
+        self.executor = executor or LocalExecutor()  # fine-tunes and measurements
         self.store = store
         self.models_dir = Path(models_dir)
         self.say = progress or (lambda msg: None)
@@ -183,7 +186,7 @@ class Builder:
         self.metric = self.inputs.metric
         self.lm: LatencyModel | None = None          # the float32 model (as before)
         self.lms: dict[str, LatencyModel] = {}
-        self.scorer = Scorer(self.inputs, store, self.models_dir, self.note)
+        self.scorer = Scorer(self.inputs, store, self.models_dir, self.note, self.executor)
         self.generator = CandidateGenerator(
             self.inputs, store, lambda g, d, bits: self.lms[d].weight_bytes(g, bits),
             lambda c: self.predict(c, arena=False), lambda g: self.lms["float32"].predict(g))
@@ -232,21 +235,22 @@ class Builder:
         return policy.better(c, self.metric, decomposed)
 
     # -- measurement -------------------------------------------------------------------
-    def measure(self, c: Candidate, workdir: Path | None = None) -> Measurement:
-        """Measure the candidate. Layers switched to size mode on a predicted flash are
-        measured in speed mode first and stay there when that fits the budget, or when size
-        mode, measured too, saves no flash: the code prediction decides when to try, the
-        measured flash what to keep."""
-        model = c.qgraph if c.dtype == "int8" else c.tuned
-        x, flash = self.inputs.measurement(), self.opts.budgets.flash
-        fast = None
-        if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir)
-            if flash is None or fast.flash_bytes <= flash:
-                return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
-        if fast is not None and m.flash_bytes >= fast.flash_bytes:
-            return self._measured_in_speed_mode(c, fast)
+    def measure_task(self, c: Candidate) -> dict[str, Any]:
+        """What tasks.measure_task needs to measure the candidate (see there)."""
+        return {"model": c.qgraph if c.dtype == "int8" else c.tuned,
+                "target": self.opts.target, "x": self.inputs.measurement(),
+                "modes": dict(c.modes), "flash": self.opts.budgets.flash,
+                "optimize": self.opts.optimize}
+
+    def measure(self, c: Candidate) -> Measurement:
+        """Measure the candidate (in this process)."""
+        return self._measured(c, *tasks.measure_task(self.measure_task(c)))
+
+    def _measured(self, c: Candidate, m: Measurement, modes: dict[str, str]) -> Measurement:
+        """Keep a measurement and the size-mode layers it was made with; back in speed
+        mode, the speed-mode predictions are what the measurement is compared with."""
+        if c.modes and not modes:
+            return self._measured_in_speed_mode(c, m)
         c.measured = m
         self._keep_predictions(c)
         return m
@@ -421,8 +425,11 @@ class Builder:
         done = self._evaluate(todo, fitting)
         scored = sorted([c for c in fitting if c.score is not None], key=self.better)
         new = [c for c in scored[:o.finalists] if c.measured is None]
-        for c in new:
-            self._measure_finalist(c)
+        todo_m = [dict(self.measure_task(c), index=i) for i, c in enumerate(new)]
+        results = {t["index"]: r for t, r in
+                   self.executor.map_unordered(tasks.measure_task, todo_m)}
+        for i, c in enumerate(new):  # applied in order: each refits the latency model
+            self._measure_finalist(c, results[i])
         if policy.near_miss_families(pool, b):
             for c in pool:  # with the refit models: what is predicted to fit now
                 if c.measured is None:
@@ -430,9 +437,11 @@ class Builder:
             new += retry_near_misses(pool, b, self._try_smaller)
         return new, todo[done:], len(fitting)
 
-    def _measure_finalist(self, c: Candidate) -> None:
-        """Measure under QEMU, refit the dtype's latency model, reject on a missed budget."""
-        m = self.measure(c)
+    def _measure_finalist(self, c: Candidate,
+                          result: tuple[Measurement, dict[str, str]] | None = None) -> None:
+        """Measure under QEMU (or take the executor's `result`), refit the dtype's latency
+        model, reject on a missed budget."""
+        m = self.measure(c) if result is None else self._measured(c, *result)
         self.note(f"  measured {c.label}: {m.total:,} instructions (predicted "
                   f"{c.pred_at_measure['instructions']:,.0f}), flash "
                   f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
@@ -491,6 +500,8 @@ class Builder:
         while scored < len(todo) and policy.keep_evaluating(scored, stale, must, o.patience,
                                                             o.max_evaluations):
             c = todo[scored]
+            if self.data is not None:  # the next ones fine-tuned at once (as many as run)
+                self.scorer.prefetch(todo[scored:scored + self.executor.jobs])
             self.score(c)
             scored += 1
             if best is None or self.better(c) < best:
