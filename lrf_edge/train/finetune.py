@@ -16,7 +16,9 @@ autoencoder's ten SVD pairs) went from MSE 10.4 to 89-232 in two epochs. So fine
   (`teacher_model`), each epoch also trains on AUGMENTED inputs made from the training rows
   (mixup of two rows plus Gaussian noise, fresh and seeded each epoch) with the original's
   outputs on them as targets: thirty samples alone are learned by heart in an epoch or two,
-  the original's function around them is not;
+  the original's function around them is not; and the epochs are judged against the
+  original's outputs on the validation rows and augmented inputs made from them
+  (fidelity_validation);
 - with `qat` (train.qat), trains through the deployed int8 numerics (fake-quantized weights
   at their bits and activations on their int8 grids) and scores every epoch, the start
   included, as the deployed int8 model: the kept epoch is the best int8 model. It starts
@@ -55,6 +57,7 @@ PATIENCE = 2
 QAT_LR = 0.1      # quantization-aware fine-tuning: this fraction of the learning rate
 SCARCE = 256       # fewer training rows than this: augmented distillation (with the original)
 AUGMENTED = 1024   # augmented inputs per epoch then
+VALIDATION_AUGMENTED = 256  # and as many augmented validation inputs
 NOISE = 0.05       # their Gaussian noise, in standard deviations of the training inputs
 
 
@@ -138,6 +141,18 @@ def teacher_targets(outputs: np.ndarray, task: str, logits: bool) -> np.ndarray:
     return outputs.reshape(len(outputs), -1).astype(np.float32)
 
 
+def fidelity_validation(x_val: np.ndarray, teacher_model: Callable[[np.ndarray], np.ndarray],
+                        task: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """With scarce data, the epochs are judged on the validation rows plus VALIDATION_AUGMENTED
+    inputs made from them, against the original's outputs (its decisions for a
+    classifier): three held-out frames cannot tell a better epoch from a lucky one, and the
+    aim is the original's function (an autoencoder's per-sample scores), not the rows."""
+    x = np.concatenate([x_val, augmented(x_val, VALIDATION_AUGMENTED,
+                                         np.random.default_rng(seed + 1))])
+    y = teacher_model(x)
+    return x, (np.argmax(y, axis=-1) if task == "classification" else y)
+
+
 def finetune(model: Any, data: Dataset, task: str, epochs: int, *,
              teacher: np.ndarray | None = None, distill: float = DEFAULT_DISTILL,
              learning_rate: float = DEFAULT_LR, batch_size: int = 64, seed: int = 0,
@@ -175,9 +190,11 @@ def finetune(model: Any, data: Dataset, task: str, epochs: int, *,
     trained.compile(keras.optimizers.Adam(learning_rate * (QAT_LR if qat else 1.0)),
                     loss=loss)
     result = Finetuned("accuracy" if task == "classification" else "mse")
+    scarce = teacher_model is not None and len(tr) < SCARCE
+    if scarce:
+        x_val, y_val = fidelity_validation(x_val, teacher_model, task, seed)
     result.history.append(score(run(x_val), y_val, task))
     best_weights = trained.get_weights()
-    scarce = teacher_model is not None and len(tr) < SCARCE
     rng = np.random.default_rng(seed)
     stale = 0
     for epoch in range(1, epochs + 1):

@@ -34,7 +34,7 @@ def _tiny() -> tuple[Graph, np.ndarray]:
 def _build(out, **kw):
     g, x = _tiny()
     return lrf_edge.build(g, "riscv32", dtype="int8", weight_bits=4, data=x, epochs=1,
-                          max_evaluations=2, finalists=2, output=out, progress=False, **kw)
+                          max_evaluations=1, finalists=2, output=out, progress=False, **kw)
 
 
 @pytest.fixture(scope="module")
