@@ -68,7 +68,7 @@ from lrf_edge.cgen import SIZE, arena_bytes, size_loops
 from lrf_edge.errors import LrfError
 from lrf_edge.executor import Executor, LocalExecutor
 from lrf_edge.ir import Graph
-from lrf_edge.qemu import Measurement, measure
+from lrf_edge.qemu import Measurement
 from lrf_edge.quant import node_weight_bytes
 from lrf_edge.store import Store, content_hash
 from lrf_edge.targets import get_target, target_names
@@ -148,6 +148,7 @@ def _rel(pred: float | None, meas: float) -> float | None:
 
 
 RETRIES = 3  # next-smaller members tried per family and round (policy.next_smaller)
+FLASH_FITS = 3  # knapsack runs to fit an allocation's predicted flash (code included)
 
 
 def retry_near_misses(pool: list[Candidate], b: Budgets,
@@ -361,9 +362,9 @@ class Builder:
             self.predict(c, arena=False)
         if self.opts.bit_widths == (4,):
             return four
-        return pool + four + self._allocations(pool)
+        return pool + four + self._allocations()
 
-    def _allocations(self, pool: list[Candidate]) -> list[Candidate]:
+    def _allocations(self) -> list[Candidate]:
         """Candidates of the knapsack allocations within the flash budget: its weight bytes
         are the budget less the original's predicted code (the least of it: in size mode),
         shrunk by what a first allocation's predicted flash still misses (the code of its
@@ -381,7 +382,7 @@ class Builder:
         capacity = int(flash - lm.code_bytes(g, code_modes(g, "int8", 0, lm, SIZE, None))
                        - fixed)
         out: list[Candidate] = []
-        for _ in range(3):
+        for _ in range(FLASH_FITS):
             allocs = allocation.allocations(options, capacity)
             out = [self.generator.allocated(a, i + 1) for i, a in enumerate(allocs)]
             for c in out:
