@@ -48,6 +48,7 @@ from lrf_edge.train.qat import Qat
 
 CASES = {"ds_tcn": (30, 45), "ad_autoencoder": (32, 64)}
 ENERGY = (0.3, 0.5, 0.7, 0.9, 0.95)
+UNIFORM = (0.1, 0.2, 0.3, 0.5)  # more per-layer options for the joint allocation
 # weight bytes of the joint allocations: the flash budgets less ~10 KB of code
 # (ds_tcn: 32 KB; the autoencoder: 256 KB and 64 KB)
 BUDGETS = {"ds_tcn": (22 * 1024,), "ad_autoencoder": (246 * 1024, 54 * 1024)}
@@ -143,19 +144,23 @@ def evaluate(name: str, label: str, g: Graph, d: Dataset, task: str, choices: li
     return rows
 
 
-def run(name: str, epochs: int) -> list[dict]:
+def run(name: str, epochs: int, families: list[str]) -> list[dict]:
     g, d, task = case_data(name)
     score = metric(name, g, d)
     rows = []
     # (b) bits only
-    for b in (8, 4):
+    for b in (8, 4) if "bits" in families else ():
         rows += evaluate(name, f"bits int{b}", g, d, task, [], b, epochs, score)
     # (a) ranks only
-    for k in ENERGY:
+    for k in ENERGY if "ranks" in families else ():
         rows += evaluate(name, f"ranks energy {k}", g, d, task, baselines.energy(g, k), 8,
                          epochs, score)
+    if "joint" not in families:
+        return rows
     # (c) joint allocation
-    options = allocation.layer_options(g, [baselines.energy(g, k) for k in ENERGY])
+    sources = [baselines.energy(g, k) for k in ENERGY] + \
+        [baselines.uniform(g, r) for r in UNIFORM]
+    options = allocation.layer_options(g, sources)
     allocation.sensitivities(g, options, d.x_train)
     for capacity in BUDGETS[name]:
         a = allocation.knapsack(options, capacity)
@@ -172,9 +177,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", default=",".join(CASES))
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--families", default="bits,ranks,joint",
+                    help="which of (b) bits only, (a) ranks only, (c) joint to run")
     ap.add_argument("--json")
     args = ap.parse_args()
-    rows = [r for name in args.networks.split(",") for r in run(name, args.epochs)]
+    families = args.families.split(",")
+    rows = [r for name in args.networks.split(",") for r in run(name, args.epochs, families)]
     keys = [k for k in rows[0] if k not in ("network",)]
     for r in rows:
         print(r["network"], "  ".join(f"{k}={r[k]}" for k in keys if k in r))
