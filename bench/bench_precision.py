@@ -49,6 +49,7 @@ from lrf_edge.train.qat import Qat
 CASES = {"ds_tcn": (30, 45), "ad_autoencoder": (32, 64)}
 ENERGY = (0.3, 0.5, 0.7, 0.9, 0.95)
 UNIFORM = (0.1, 0.2, 0.3, 0.5)  # more per-layer options for the joint allocation
+METHODS = ["svd", "svd_conv", "tucker2"]  # svd_conv: ds_tcn's pointwise (1x1) layers
 # weight bytes of the joint allocations: the flash budgets less ~10 KB of code
 # (ds_tcn: 32 KB; the autoencoder: 256 KB and 64 KB)
 BUDGETS = {"ds_tcn": (22 * 1024,), "ad_autoencoder": (246 * 1024, 54 * 1024)}
@@ -153,13 +154,13 @@ def run(name: str, epochs: int, families: list[str]) -> list[dict]:
         rows += evaluate(name, f"bits int{b}", g, d, task, [], b, epochs, score)
     # (a) ranks only
     for k in ENERGY if "ranks" in families else ():
-        rows += evaluate(name, f"ranks energy {k}", g, d, task, baselines.energy(g, k), 8,
-                         epochs, score)
+        rows += evaluate(name, f"ranks energy {k}", g, d, task,
+                         baselines.energy(g, k, METHODS), 8, epochs, score)
     if "joint" not in families:
         return rows
     # (c) joint allocation
-    sources = [baselines.energy(g, k) for k in ENERGY] + \
-        [baselines.uniform(g, r) for r in UNIFORM]
+    sources = [baselines.energy(g, k, METHODS) for k in ENERGY] + \
+        [baselines.uniform(g, r, METHODS) for r in UNIFORM]
     options = allocation.layer_options(g, sources)
     allocation.sensitivities(g, options, d.x_train)
     for capacity in BUDGETS[name]:
@@ -183,8 +184,8 @@ def main() -> None:
     args = ap.parse_args()
     families = args.families.split(",")
     rows = [r for name in args.networks.split(",") for r in run(name, args.epochs, families)]
-    keys = [k for k in rows[0] if k not in ("network",)]
     for r in rows:
+        keys = [k for k in r if k != "network"]
         print(r["network"], "  ".join(f"{k}={r[k]}" for k in keys if k in r))
     write_json(rows, args.json)
 
