@@ -133,10 +133,11 @@ def evaluate(name: str, label: str, g: Graph, d: Dataset, task: str, choices: li
     for mode in ("ptq", "qat"):
         t = time.time()
         model = to_keras(small)
-        if choices or mode == "qat":
+        stages = ([None] if choices else []) + ([Qat(bits, calib)] if mode == "qat" else [])
+        for qat in stages:  # as the build does: float first when factorized, then QAT
             finetune(model, d, task, epochs, teacher=teacher, distill=1.0, seed=0,
-                     teacher_model=lambda x: predict(original, x), patience=3,
-                     qat=Qat(bits, calib) if mode == "qat" else None, batch_size=32)
+                     teacher_model=lambda x: predict(original, x), patience=3, qat=qat,
+                     batch_size=32)
         qg = quantize(from_keras_model(model), calib, weight_bits=bits)
         rows.append({"network": name, "family": label.split()[0], "label": label,
                      "mode": mode, "flash_weights": int8_weight_bytes(small, bits),

@@ -181,6 +181,7 @@ class Scorer:
             return
         self.models_dir.mkdir(parents=True, exist_ok=True)
         work = [{"key": k, "graph": c.graph, "weight_bits": c.weight_bits, "qat": self.qat(c),
+                 "factorized": bool(c.choice),
                  "epochs": o.epochs, "seed": o.seed, "learning_rate": o.learning_rate,
                  "distill": o.distill, "validation": o.validation,
                  "save": str(self.models_dir / f"{k}.keras")} for k, c in todo.items()]

@@ -34,8 +34,10 @@ def _deterministic() -> None:
 
 def tune_task(task: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
     """Fine-tune one candidate's graph (`task["graph"]`; quantization-aware with
-    `task["weight_bits"]` when `task["qat"]`), save it to `task["save"]`, and return its
-    test scores and validation history. `shared`: the original graph, the data, the task,
+    `task["weight_bits"]` when `task["qat"]`, after a float fine-tuning when it is
+    `task["factorized"]`: the QAT start, never lost, is then the post-training quantization
+    of the float-tuned model), save it to `task["save"]`, and return its test scores and the
+    validation scores it started and ended at. `shared`: the original graph, the data, the task,
     the original's outputs on the training inputs and the int8 calibration batch."""
     _deterministic()
     start = time.time()
@@ -49,17 +51,20 @@ def tune_task(task: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
 
     model = to_keras(task["graph"])
     before = evaluate(model, data, kind)
-    qat = Qat(task["weight_bits"], shared["calibration"]) if task["qat"] else None
-    tuned = finetune(model, data, kind, task["epochs"], teacher=shared["teacher"],
-                     distill=task["distill"], learning_rate=task["learning_rate"],
-                     seed=task["seed"], validation=task["validation"],
-                     teacher_model=teacher_model, qat=qat)
+    args = dict(teacher=shared["teacher"], distill=task["distill"],
+                learning_rate=task["learning_rate"], seed=task["seed"],
+                validation=task["validation"], teacher_model=teacher_model)
+    stages = [None]
+    if task["qat"]:  # a factorized one recovers in float first: QAT's small steps are slow
+        qat = Qat(task["weight_bits"], shared["calibration"])
+        stages = [None, qat] if task["factorized"] else [qat]
+    tuned = [finetune(model, data, kind, task["epochs"], qat=q, **args) for q in stages]
     score = evaluate(model, data, kind)
     save_keras(model, Path(task["save"]))
     import keras
     keras.backend.clear_session()
-    return {"score": score, "score_decomposed": before, "val": tuned.best,
-            "val_decomposed": tuned.start, "seconds": time.time() - start}
+    return {"score": score, "score_decomposed": before, "val": tuned[-1].best,
+            "val_decomposed": tuned[0].start, "seconds": time.time() - start}
 
 
 def measure_task(task: dict[str, Any]) -> tuple[Measurement, dict[str, str]]:
