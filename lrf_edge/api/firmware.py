@@ -305,7 +305,9 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
           lr: float | None = None, distill: float | None = None, optimize: str = "speed",
-          validation_split: float | None = None, streaming: bool = False) -> Built:
+          validation_split: float | None = None, streaming: bool = False,
+          weight_bits: int | str = 8, qat: bool = True, executor: str = "local",
+          jobs: int | None = None, ray_address: str | None = None) -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -324,6 +326,13 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     split too small to choose on, a family of candidates that all just missed a budget) is
     printed on stderr and listed in the result's `warnings` and the report. `streaming`: the
     bundle's C is the streaming C (as `codegen`), latency and RAM judged per hop.
+    printed on stderr and listed in the result's `warnings` and the report. `weight_bits`:
+    the int8 kernels' bits, 8, 4 or 'auto' (both, and per-layer allocations of method, rank
+    and bits under the flash budget); `qat`: fine-tune candidates with 4-bit kernels
+    through their deployed numerics (False: post-training quantization of the float
+    fine-tuning, to compare). `executor`: where the candidates' fine-tunes and QEMU
+    measurements run, 'local' (this process, or `jobs` processes) or 'ray' (Ray tasks on a
+    local instance or the cluster at `ray_address`); the result is the same.
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -336,6 +345,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     from lrf_edge.deploy.options import SIMILARITY_THRESHOLDS, BuildOptions
     from lrf_edge.deploy.report import solution_json
     from lrf_edge.deploy.search import Builder
+    from lrf_edge.executor import make_executor
     from lrf_edge.store import Store
     from lrf_edge.train.finetune import VALIDATION, check_validation
 
@@ -373,10 +383,16 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
                         validation=validation, streaming=streaming,
+                        weight_bits=str(weight_bits), qat=bool(qat),
                         **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
+    ex = make_executor(executor, jobs, ray_address)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
-        res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()
+        try:
+            res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step,
+                          ex).run()
+        finally:
+            ex.close()
         write_bundle(res, out)
         prog.step(f"bundle written to {out}")
     for w in res.warnings:  # whatever `progress` says: a doubt about the result is no step

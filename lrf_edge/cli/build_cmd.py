@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lrf_edge.cli.args import add_finetune_args
+from lrf_edge.cli.args import add_executor_args, add_finetune_args
 from lrf_edge.cli.model_args import add_model, add_target, size_mode_ops
 from lrf_edge.cli.render import table
 
@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "quantization, 1-byte weights, calibrated on the data's training "
                         "inputs) or auto (default): both, and the choice decides (see "
                         "--tolerance)")
+    p.add_argument("--weight-bits", default="8", choices=("8", "4", "auto"),
+                   help="bits of the int8 kernels' weights: 8 (default), 4 (packed two per "
+                        "byte, fine-tuned quantization-aware) or auto: both, and per-layer "
+                        "allocations of method, rank and bits under the flash budget")
     p.add_argument("--optimize", default="speed", choices=("speed", "size"),
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
@@ -52,6 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", help="bundle folder (default build-<model name>)")
     p.add_argument("--epochs", type=int, default=2, help="one-shot fine-tuning epochs (2)")
     add_finetune_args(p)
+    add_executor_args(p, "the candidates' fine-tunes and QEMU measurements")
     p.add_argument("--thresholds", help="similarity thresholds to sweep (default "
                                         "0.7,0.8,0.9,0.95,0.98,0.99,0.995)")
     p.add_argument("--methods", help="comma-separated methods to consider (default: all "
@@ -80,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
               lr=args.lr, distill=args.distill, optimize=args.optimize,
-              validation_split=args.validation_split, streaming=args.streaming)
+              validation_split=args.validation_split, streaming=args.streaming,
+              weight_bits=args.weight_bits, executor=args.executor, jobs=args.jobs,
+              ray_address=args.ray_address)
     if args.json:
         print(b.to_json())
         return 0

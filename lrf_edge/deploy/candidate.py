@@ -39,6 +39,12 @@ class Candidate:
     qgraph: Any = None                # int8: the quantized fine-tuned graph
     score_float: float | None = None  # int8: the score of the float model it came from
     modes: dict[str, str] = field(default_factory=dict)  # layers in size mode (CodegenOptions)
+    weight_bits: dict[str, int] = field(default_factory=dict)  # int8: nodes below 8 bits
+
+    @property
+    def low_bit(self) -> bool:
+        """Whether some kernel has fewer than 8 bits (quantization-aware fine-tuning)."""
+        return any(b < 8 for b in self.weight_bits.values())
 
     @property
     def flash(self) -> float:
@@ -87,6 +93,7 @@ class Candidate:
                 "params": self.graph.params, "macs": self.graph.macs,
                 "weight_bytes": self.weight_bytes, "score": self.score,
                 "size_layers": sorted(self.modes),
+                "weight_bits": dict(sorted(self.weight_bits.items())),
                 "score_decomposed": self.score_decomposed,
                 "validation": {"decomposed": self.val_decomposed, "fine_tuned": self.val},
                 "predicted": {"flash_bytes": self.pred_flash, "ram_bytes": self.pred_ram,
@@ -101,6 +108,7 @@ class Candidate:
                 "rejected": self.rejected or None}
 
 
-def dtype_label(label: str, dtype: str) -> str:
-    """'energy 0.9' in float32, 'energy 0.9 [int8]' in int8."""
-    return label if dtype == "float32" else f"{label} [int8]"
+def dtype_label(label: str, dtype: str, precision: str = "") -> str:
+    """'energy 0.9' in float32, 'energy 0.9 [int8]' in int8; `precision` names the weight
+    bits when some are below 8: 'energy 0.9 [int4]', 'allocation 1 [int8/4]'."""
+    return label if dtype == "float32" else f"{label} [{precision or 'int8'}]"

@@ -8,6 +8,8 @@ original, and fine-tuning distils from it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from lrf_edge.deploy.options import BuildOptions
@@ -38,6 +40,7 @@ class BuildInputs:
             "accuracy" if self.task == "classification" else "mse")
         self._calib_x: np.ndarray | None = None
         self._teacher: np.ndarray | None = None
+        self._original: Any = None
         self.labels_note = ""
         if self.data is not None and self.task == "classification" \
                 and self.data.y_train is None:
@@ -54,6 +57,12 @@ class BuildInputs:
         if self._teacher is None:
             self._teacher = predict(to_keras(self.graph), self.data.x_train)
         return self._teacher
+
+    def teacher_model(self, x: np.ndarray) -> np.ndarray:
+        """The original model's outputs on any inputs (augmented distillation)."""
+        if self._original is None:
+            self._original = to_keras(self.graph)
+        return predict(self._original, x)
 
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
         """(inputs, targets) of the validation rows fine-tuning holds out of the training

@@ -12,6 +12,7 @@ from lrf_edge.errors import LrfError
 
 SIMILARITY_THRESHOLDS = (0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 DTYPE_CHOICES = ("float32", "int8", "auto")
+WEIGHT_BITS_CHOICES = ("8", "4", "auto")
 
 
 @dataclass
@@ -36,6 +37,8 @@ class BuildOptions:
     optimize: str = "speed"          # "size": every layer; "speed": size only to fit flash
     validation: float = VALIDATION   # fraction of the training data held out for choices
     streaming: bool = False          # the streaming C: latency and RAM judged per hop
+    weight_bits: str = "8"           # int8 kernels: "8", "4", or "auto" (per-layer allocation)
+    qat: bool = True                 # fine-tune low-bit candidates through their numerics
 
     def tolerance_for(self, metric: str | None) -> float:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""
@@ -51,6 +54,18 @@ class BuildOptions:
         if self.dtype not in DTYPE_CHOICES:
             raise LrfError(f"unknown --dtype '{self.dtype}'; valid: {', '.join(DTYPE_CHOICES)}")
         return ("float32", "int8") if self.dtype == "auto" else (self.dtype,)
+
+    @property
+    def bit_widths(self) -> tuple[int, ...]:
+        """The weight bit-widths int8 candidates take (--weight-bits): (8,), (4,) or both
+        (with the per-layer allocations)."""
+        if str(self.weight_bits) not in WEIGHT_BITS_CHOICES:
+            raise LrfError(f"unknown --weight-bits '{self.weight_bits}'; valid: "
+                           f"{', '.join(WEIGHT_BITS_CHOICES)}")
+        if str(self.weight_bits) != "8" and "int8" not in self.dtypes:
+            raise LrfError(f"--weight-bits {self.weight_bits} needs int8 kernels; give "
+                           "--dtype int8 or auto")
+        return {"8": (8,), "4": (4,), "auto": (8, 4)}[str(self.weight_bits)]
 
     def training(self, task: str) -> dict[str, Any]:
         """The fine-tuning options a score depends on (the compress command's key format;

@@ -30,14 +30,17 @@ def _owner(name: str, layers: list[str]) -> str | None:
     return best
 
 
-def node_bytes(node: Any, dtype: str) -> int:
+def node_bytes(node: Any, dtype: str, bits: int = 8) -> int:
     """Flash bytes of one node's constants in the C of `dtype` (int8: 1 byte per weight,
-    int32 biases and requantization arrays, as lrf_edge.quant counts them)."""
+    half at 4 `bits`, int32 biases and requantization arrays, as lrf_edge.quant counts
+    them)."""
     if dtype != "int8":
         return node.weight_bytes
     from lrf_edge.quant.ops import OPS
     mod = OPS.get(node.op)
-    return int(mod.weight_bytes(node)) if mod is not None and mod.REQUANTIZES else 0
+    if mod is None or not mod.REQUANTIZES:
+        return 0
+    return int(mod.weight_bytes(node, bits) if bits != 8 else mod.weight_bytes(node))
 
 
 def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
@@ -62,6 +65,7 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
         ranks = {k: v for k, v in (row or {}).items() if k not in COST_FIELDS}
         desc = next((l["solution"] for l in c.layers if l["layer"] == node.name), "kept")
         kernel = node.weights.get("kernel")
+        bits = [c.weight_bits.get(n.name, 8) for n in parts if n.weights]
         rows.append({
             "layer": node.name, "op": node.op,
             "shape": list(kernel.shape) if kernel is not None else list(node.shape),
@@ -72,7 +76,9 @@ def layer_rows(res: BuildResult) -> list[dict[str, Any]]:
             "macs_before": node.macs, "macs": sum(n.macs for n in parts),
             "weight_bytes_before": node.weight_bytes,
             "weight_bytes": sum(n.weight_bytes for n in parts),
-            "weight_bytes_dtype": sum(node_bytes(n, c.dtype) for n in parts),
+            "weight_bytes_dtype": sum(node_bytes(n, c.dtype, c.weight_bits.get(n.name, 8))
+                                      for n in parts),
+            "weight_bits": min(bits) if bits and c.dtype == "int8" else None,
             "instructions_before": before.get(node.name),
             "predicted_instructions": round(sum(pred.get(n.name, 0.0) for n in parts)),
             "instructions": sum(measured.get(n.name, 0) for n in parts) if measured else None,
@@ -109,6 +115,7 @@ def solution_json(res: BuildResult) -> dict[str, Any]:
         "data": res.options.data, "seed": res.options.seed, "epochs": res.options.epochs,
         "budgets": res.budgets.as_dict(),
         "dtype": c.dtype, "dtype_requested": res.options.dtype,
+        "weight_bits_requested": res.options.weight_bits,
         "dtype_reason": res.dtype_reason, "why_chosen": res.dtype_reason,
         "tolerance": {"value": res.options.tolerance_for(res.metric),
                       "unit": "percent of the best mse" if res.metric == "mse" else "points"},
@@ -282,7 +289,9 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
 def layer_table(res: BuildResult) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for r in layer_rows(res):
-        rows.append([r["layer"], r["op"], "x".join(map(str, r["shape"])), r["solution"],
+        bits = r["weight_bits"]
+        solution = r["solution"] + (f" int{bits}" if bits and bits < 8 else "")
+        rows.append([r["layer"], r["op"], "x".join(map(str, r["shape"])), solution,
                      f"{r['params_before']:,}", f"{r['params']:,}", f"{r['macs']:,}",
                      "-" if r["instructions"] is None else f"{r['instructions']:,}",
                      f"{r['predicted_instructions']:,}"])

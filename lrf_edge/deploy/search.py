@@ -39,6 +39,12 @@ the C); its finalists are measured as int8 C under QEMU. `auto` runs both pools 
 decides between them: int8 wins on an FPU-less core when it is as accurate, float32 where
 int8 is slower (an FPU) unless int8 scores beyond the tolerance better.
 
+Weight bits (`--weight-bits 8|4|auto`): int8 candidates take 8-bit kernels, 4-bit ones (the
+same structures, flash counted packed), or both plus the per-layer allocations of
+lrf_edge.deploy.allocation (method, rank and bits per layer from sensitivity curves and a
+knapsack over the flash the budget leaves). A candidate with a 4-bit kernel is fine-tuned
+quantization-aware (train.qat), so the int4 model scored is the one measured.
+
 streaming (`--streaming`): the bundle's C is the streaming C (lrf_edge.cgen.generate_stream,
 one frame per call); instructions are those of the hop that emits an output (every layer
 runs once: the slowest hop), predicted per layer of the streaming form and measured on the
@@ -56,7 +62,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lrf_edge.deploy import policy
+from lrf_edge.deploy import allocation, policy, tasks
 from lrf_edge.deploy.budgets import Budgets, fmt_size
 from lrf_edge.deploy.candidate import Candidate
 from lrf_edge.deploy.choosers import CandidateGenerator, supported_methods
@@ -67,9 +73,11 @@ from lrf_edge.deploy.scoring import Scorer
 from lrf_edge.deploy.latency.features import VIEWS
 from lrf_edge.cgen import SIZE, arena_bytes, size_loops, stream_arena_bytes
 from lrf_edge.errors import LrfError
+from lrf_edge.executor import Executor, LocalExecutor
 from lrf_edge.ir import Graph, Node
 from lrf_edge.ir.stream import streaming_form
-from lrf_edge.qemu import Measurement, measure
+from lrf_edge.qemu import Measurement
+from lrf_edge.quant import node_weight_bytes
 from lrf_edge.store import Store, content_hash
 from lrf_edge.targets import get_target, target_names
 
@@ -148,6 +156,7 @@ def _rel(pred: float | None, meas: float) -> float | None:
 
 
 RETRIES = 3  # next-smaller members tried per family and round (policy.next_smaller)
+FLASH_FITS = 3  # knapsack runs to fit an allocation's predicted flash (code included)
 
 
 def retry_near_misses(pool: list[Candidate], b: Budgets,
@@ -171,8 +180,10 @@ class Builder:
     """Runs the loop for one model, target, budgets and data against a store."""
 
     def __init__(self, model_path: str, opts: BuildOptions, store: Store, models_dir: Path,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None,
+                 executor: Executor | None = None):
         self.opts = opts
+        self.executor = executor or LocalExecutor()  # fine-tunes and measurements
         self.store = store
         self.models_dir = Path(models_dir)
         self.say = progress or (lambda msg: None)
@@ -184,9 +195,9 @@ class Builder:
         self.metric = self.inputs.metric
         self.lm: LatencyModel | None = None          # the float32 model (as before)
         self.lms: dict[str, LatencyModel] = {}
-        self.scorer = Scorer(self.inputs, store, self.models_dir, self.note)
+        self.scorer = Scorer(self.inputs, store, self.models_dir, self.note, self.executor)
         self.generator = CandidateGenerator(
-            self.inputs, store, lambda g, d: self.lms[d].weight_bytes(g),
+            self.inputs, store, lambda g, d, bits: self.lms[d].weight_bytes(g, bits),
             lambda c: self.predict(c, arena=False), lambda g: self.lms["float32"].predict(g))
         self.dtype_reason = ""
         self.tolerance = opts.tolerance_for(self.metric)
@@ -249,25 +260,25 @@ class Builder:
         return policy.better(c, self.metric, decomposed)
 
     # -- measurement -------------------------------------------------------------------
-    def measure(self, c: Candidate, workdir: Path | None = None) -> Measurement:
-        """Measure the candidate. Layers switched to size mode on a predicted flash are
-        measured in speed mode first and stay there when that fits the budget, or when size
-        mode, measured too, saves no flash: the code prediction decides when to try, the
-        measured flash what to keep. With a latency budget the cycles are modelled too."""
-        model = c.qgraph if c.dtype == "int8" else c.tuned
-        x, flash = self.inputs.measurement(), self.opts.budgets.flash
-        cycles = self.opts.budgets.cycles is not None  # a latency budget: model the cycles
-        fast = None
-        stream = self.opts.streaming  # the window's frames, one per hop
-        if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir, streaming=stream,
-                           cycles=cycles)
-            if flash is None or fast.flash_bytes <= flash:
-                return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes,
-                    streaming=stream, cycles=cycles)
-        if fast is not None and m.flash_bytes >= fast.flash_bytes:
-            return self._measured_in_speed_mode(c, fast)
+    def measure_task(self, c: Candidate) -> dict[str, Any]:
+        """What tasks.measure_task needs to measure the candidate (see there): with a
+        latency budget the cycles are modelled too; streaming, the window's frames are fed
+        one per hop."""
+        return {"model": c.qgraph if c.dtype == "int8" else c.tuned,
+                "target": self.opts.target, "x": self.inputs.measurement(),
+                "modes": dict(c.modes), "flash": self.opts.budgets.flash,
+                "optimize": self.opts.optimize, "streaming": self.opts.streaming,
+                "cycles": self.opts.budgets.cycles is not None}
+
+    def measure(self, c: Candidate) -> Measurement:
+        """Measure the candidate (in this process)."""
+        return self._measured(c, *tasks.measure_task(self.measure_task(c)))
+
+    def _measured(self, c: Candidate, m: Measurement, modes: dict[str, str]) -> Measurement:
+        """Keep a measurement and the size-mode layers it was made with; back in speed
+        mode, the speed-mode predictions are what the measurement is compared with."""
+        if c.modes and not modes:
+            return self._measured_in_speed_mode(c, m)
         c.measured = m
         self._keep_predictions(c)
         return m
@@ -316,11 +327,14 @@ class Builder:
             self.note("no --data: data-free compression (decompositions only, no "
                       "fine-tuning; candidates ranked by output fidelity on random inputs)")
         pools = {d: self.generator.generate(methods, d) for d in dtypes}
+        if "int8" in pools and o.bit_widths != (8,):
+            pools["int8"] = self._precision_pool(pools["int8"])
         cands = [c for d in dtypes for c in pools[d]]
         for c in cands:
             self.predict(c)
         self.note(f"{len(cands)} candidates ({', '.join(dtypes)}) from "
-                  f"{'similarity, ' if self.data is not None else ''}energy and uniform")
+                  f"{'similarity, ' if self.data is not None else ''}energy and uniform"
+                  f"{' and per-layer allocations' if o.bit_widths == (8, 4) else ''}")
         policy.check_reachable(cands, b, o.dtype)
         # the 'before' numbers: the original float model
         original = pools["float32"][0] if "float32" in pools else self._float_original()
@@ -371,6 +385,49 @@ class Builder:
                           self.warnings(chosen, original, pools))
         return res
 
+    def _precision_pool(self, pool: list[Candidate]) -> list[Candidate]:
+        """The int8 pool at the --weight-bits asked: every structure at 4 bits ("4"), or at
+        8 and 4 bits plus the per-layer allocations for a flash budget ("auto")."""
+        four = [self.generator.with_bits(c, 4) for c in pool]
+        for c in four:
+            self.predict(c, arena=False)
+        if self.opts.bit_widths == (4,):
+            return four
+        return pool + four + self._allocations()
+
+    def _allocations(self) -> list[Candidate]:
+        """Candidates of the knapsack allocations within the flash budget: its weight bytes
+        are the budget less the original's predicted code (the least of it: in size mode),
+        shrunk by what a first allocation's predicted flash still misses (the code of its
+        own structure, in the modes the budget needs)."""
+        flash = self.opts.budgets.flash
+        if flash is None:
+            return []
+        g = self.graph
+        options = allocation.layer_options(g, self.generator.sources.values())
+        self.note(f"per-layer allocation: {sum(map(len, options.values()))} options over "
+                  f"{len(options)} layers (kept or the choosers' solutions, x 8/4 bits)")
+        allocation.sensitivities(g, options, self.inputs.calibration()[:128], self.note)
+        fixed = sum(node_weight_bytes(n) for n in g if n.name not in options)
+        lm = self.lms["int8"]
+        capacity = int(flash - lm.code_bytes(g, code_modes(g, "int8", 0, lm, SIZE, None))
+                       - fixed)
+        out: list[Candidate] = []
+        for _ in range(FLASH_FITS):
+            allocs = allocation.allocations(options, capacity)
+            out = [self.generator.allocated(a, i + 1) for i, a in enumerate(allocs)]
+            for c in out:
+                self.predict(c, arena=False)
+            over = max((c.pred_flash - flash for c in out[:1]), default=0)
+            if over <= 0:
+                break
+            capacity -= int(over) + 1
+        for c, a in zip(out, allocs):
+            self.note(f"  {c.label}: {', '.join(f'{o.layer} {o.describe()}' for o in a.options)}"
+                      f" (predicted flash {fmt_size(c.pred_flash)}, added distortion "
+                      f"{a.cost:.2e})")
+        return out
+
     def _float_original(self) -> Candidate:
         c = Candidate("original", "original", None, [], self.graph, self.graph.weight_bytes)
         self.predict(c)
@@ -400,8 +457,11 @@ class Builder:
         done = self._evaluate(todo, fitting)
         scored = sorted([c for c in fitting if c.score is not None], key=self.better)
         new = [c for c in scored[:o.finalists] if c.measured is None]
-        for c in new:
-            self._measure_finalist(c)
+        todo_m = [dict(self.measure_task(c), index=i) for i, c in enumerate(new)]
+        results = {t["index"]: r for t, r in
+                   self.executor.map_unordered(tasks.measure_task, todo_m)}
+        for i, c in enumerate(new):  # applied in order: each refits the latency model
+            self._measure_finalist(c, results[i])
         if policy.near_miss_families(pool, b):
             for c in pool:  # with the refit models: what is predicted to fit now
                 if c.measured is None:
@@ -409,9 +469,11 @@ class Builder:
             new += retry_near_misses(pool, b, self._try_smaller)
         return new, todo[done:], len(fitting)
 
-    def _measure_finalist(self, c: Candidate) -> None:
-        """Measure under QEMU, refit the dtype's latency model, reject on a missed budget."""
-        m = self.measure(c)
+    def _measure_finalist(self, c: Candidate,
+                          result: tuple[Measurement, dict[str, str]] | None = None) -> None:
+        """Measure under QEMU (or take the executor's `result`), refit the dtype's latency
+        model, reject on a missed budget."""
+        m = self.measure(c) if result is None else self._measured(c, *result)
         self.note(f"  measured {c.label}: {m.total:,} instructions (predicted "
                   f"{c.pred_at_measure['instructions']:,.0f}), flash "
                   f"{fmt_size(m.flash_bytes)} (predicted {fmt_size(c.pred_flash)}), "
@@ -477,6 +539,8 @@ class Builder:
         while scored < len(todo) and policy.keep_evaluating(scored, stale, must, o.patience,
                                                             o.max_evaluations):
             c = todo[scored]
+            if self.data is not None:  # the next ones fine-tuned at once (as many as run)
+                self.scorer.prefetch(todo[scored:scored + self.executor.jobs])
             self.score(c)
             scored += 1
             if best is None or self.better(c) < best:

@@ -38,7 +38,7 @@ from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
 from lrf_edge.quant.quantize import (WeightBits, activation_widths, calibration_data,
                                      int8_model, int8_weight_bytes, layer_weight_bits,
-                                     quantize, tensor_widths)
+                                     node_weight_bytes, quantize, tensor_widths)
 from lrf_edge.quant.ranges import Ranges
 
 DTYPES = ("float32", "int8")
@@ -46,4 +46,4 @@ DTYPES = ("float32", "int8")
 __all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "WeightBits",
            "activation_widths", "calibrate", "calibration_data", "file_io", "float_forward",
            "from_file", "has_file_quant", "int8_model", "int8_weight_bytes",
-           "layer_weight_bits", "qparams", "quantize", "tensor_widths"]
+           "layer_weight_bits", "node_weight_bytes", "qparams", "quantize", "tensor_widths"]

@@ -32,7 +32,7 @@ import numpy as np
 
 from lrf_edge.data import fit_to, load_data
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph
+from lrf_edge.ir import Graph, Node
 from lrf_edge.quant.activations import INT8_ONLY_ACTS, TABLE_ACTS, quantize_activation
 from lrf_edge.quant.calibrate import calibrate
 from lrf_edge.quant.from_file import FileIO, from_file, has_file_quant
@@ -75,14 +75,19 @@ def int8_weight_bytes(graph: Graph, weight_bits: WeightBits = 8) -> int:
     weight (half a byte at 4 bits), 4 per bias, 8 per output channel (multiplier + shift),
     256 per sigmoid/tanh table. Ops without int8 rules count nothing."""
     bits = layer_weight_bits(graph, weight_bits)
+    return sum(node_weight_bytes(node, bits.get(node.name, 8)) for node in graph)
+
+
+def node_weight_bytes(node: Node, bits: int = 8) -> int:
+    """One node's share of int8_weight_bytes, its kernel at `bits` bits (a node whose
+    kernel has no low-bit rule counts 8)."""
+    mod = OPS.get(node.op)
     total = 0
-    for node in graph:
-        mod = OPS.get(node.op)
-        if mod is not None and mod.REQUANTIZES:
-            total += (mod.weight_bytes(node, bits[node.name]) if node.name in bits
-                      else mod.weight_bytes(node))
-        if node.activation in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
-            total += 256
+    if mod is not None and mod.REQUANTIZES:
+        total += (mod.weight_bytes(node, bits) if len(weight_bit_choices(node)) > 1
+                  else mod.weight_bytes(node))
+    if node.activation in ("sigmoid", "tanh", "hard_sigmoid", "hard_swish"):
+        total += 256
     return int(total)
 
 

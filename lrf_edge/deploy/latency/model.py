@@ -16,7 +16,7 @@ from scipy.optimize import nnls
 from lrf_edge.deploy.latency.features import (FEATURES, VIEWS, Modes, code_features,
                                              io_features, layer_features, op_key)
 from lrf_edge.ir import OPS, Graph, Node
-from lrf_edge.quant import int8_weight_bytes
+from lrf_edge.quant import WeightBits, int8_weight_bytes
 
 MEASURED_WEIGHT = 4.0  # a measured finalist layer counts as this many micro-benchmark samples
 VERSION = 7  # bump when the features or the benchmark graphs change
@@ -165,11 +165,12 @@ class LatencyModel:
         `modes`: the layers in size mode."""
         return float(np.dot(self.code_coef, self.code_features(graph, modes)))
 
-    def weight_bytes(self, graph: Graph) -> int:
+    def weight_bytes(self, graph: Graph, weight_bits: WeightBits = 8) -> int:
         """Flash bytes of the weights in this model's dtype: 4 per float32 weight; int8: 1
-        per weight + int32 biases, multipliers, shifts and tables (quant.int8_weight_bytes)."""
+        per weight (half at 4 `weight_bits`) + int32 biases, multipliers, shifts and tables
+        (quant.int8_weight_bytes)."""
         if self.dtype == "int8":
-            return int8_weight_bytes(graph)
+            return int8_weight_bytes(graph, weight_bits)
         return graph.weight_bytes
 
     def flash(self, graph: Graph, modes: Modes | None = None) -> float:
