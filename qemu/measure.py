@@ -24,6 +24,7 @@ import numpy as np
 
 from lrf_edge.cgen import CodegenOptions, CSources, generate
 from lrf_edge.ir import Graph
+from lrf_edge.qemu import rtl
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.targets import Target, get_target
 
@@ -112,13 +113,15 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None) -> Measurement:
+            layers: Mapping[str, str] | None = None, emulator: str = "qemu") -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
-    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there."""
+    code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
+    `emulator` "rtl" runs the same code on Hazard3's RTL instead (lrf_edge.qemu.rtl; the
+    result is then an RtlResult, with cycles)."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -131,8 +134,12 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         inputs = np.random.default_rng(0).random((1, *float_graph.input_shape), np.float32)
     with tempfile.TemporaryDirectory(prefix="lrf-measure-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
-        build = t.compile_elf(src, inputs, workdir=work)
-        result = run(build, timeout)
+        if emulator == "rtl":
+            build = rtl.compile_elf(t, src, inputs, workdir=work)
+            result: RunResult = rtl.run(build, timeout)
+        else:
+            build = t.compile_elf(src, inputs, workdir=work)
+            result = run(build, timeout)
         stack = stack_usage(t, work, f"{src.name}.c")
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,

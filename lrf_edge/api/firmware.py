@@ -124,11 +124,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed") -> Result:
+            optimize: str = "speed", emulator: str = "qemu") -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions, flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size' (as in `codegen`).
+    code's mode, 'speed' or 'size' (as in `codegen`). `emulator` 'rtl' runs it on the
+    core's RTL instead (rp2350-riscv: Hazard3, lrf_edge.qemu.rtl), which adds the measured
+    `cycles` per layer and in total.
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -145,6 +147,9 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     if inputs < 1:
         raise LrfError("--inputs must be at least 1")
     tgt.check_toolchain()
+    if emulator == "rtl":
+        from lrf_edge.qemu.rtl import check_target
+        check_target(tgt)
     graph = graph_of(model)
     x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
     model_in = graph
@@ -152,7 +157,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
-                    optimize=optimize)
+                    optimize=optimize, emulator=emulator)
         prog.step(f"measured on {tgt.name}: {m.total} instructions")
     src, counts = m.sources, m.layer_instructions
     layers = []
@@ -174,8 +179,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
               "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
+    if emulator == "rtl":  # measured on the core's RTL: its cycles too
+        cycles = m.result.layer_cycles
+        for layer in layers:
+            layer["cycles"] = cycles.get(layer["name"], 0)
+        totals["cycles"] = m.result.cycles
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
-                   "dtype": dtype, "optimize": optimize,
+                   "dtype": dtype, "optimize": optimize, "emulator": emulator,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,

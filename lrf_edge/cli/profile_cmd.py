@@ -21,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
                    "(default: the target's)")
+    p.add_argument("--emulator", default="qemu", choices=("qemu", "rtl"),
+                   help="qemu (default) or rtl: run on the core's RTL simulation for real "
+                        "cycles (rp2350-riscv: Hazard3; built once, needs yosys and clang-16)")
     add_block(p)
     add_optimize(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
-                  optimize=args.optimize).data
+                  optimize=args.optimize, emulator=args.emulator).data
     if args.json:
         print(dump_json(rep))
         return 0
@@ -48,11 +51,17 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["total", "", t["macs"], t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
                  t["weight_bytes"], t["arena_bytes"]])
+    header = ["layer", "op", "MACs", "instructions", "instr/MAC", "weights B", "arena B"]
+    counted = "instructions counted under QEMU -icount"
+    if rep["emulator"] == "rtl":  # the RTL's cycles after the instructions
+        for row, l in zip(rows, rep["layers"] + [t]):
+            row.insert(4, l["cycles"])
+        header.insert(4, "cycles")
+        counted = "instructions (minstret) and cycles (mcycle) measured on the core's RTL"
     size = " optimized for size" if rep["optimize"] == "size" else ""
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
-          f"{rep['inputs']} input(s), instructions counted under QEMU -icount")
-    print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "weights B",
-                 "arena B"], rows))
+          f"{rep['inputs']} input(s), {counted}")
+    print(table(header, rows))
     b = rep["board"]
     print(f"model: code {t['model_code_bytes']} B + rodata {t['model_rodata_bytes']} B "
           f"(weights and constants) = flash; ELF text {t['elf_text']} B, data "

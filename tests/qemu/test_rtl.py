@@ -3,6 +3,7 @@ QEMU run's outputs and cycles no fewer than instructions."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from lrf_edge import qemu
 from lrf_edge.cgen import CodegenOptions, generate
+from lrf_edge.cli.main import main
 from lrf_edge.errors import LrfError
 from lrf_edge.qemu import rtl
 from lrf_edge.quant import quantize
@@ -64,3 +66,29 @@ def test_int8_model_on_the_core_matches_qemu(tmp_path):
     assert (res.cycle_totals >= res.totals).all() and res.totals.min() > 24 * 10
     # the same program path as under QEMU (libc's copies may branch on alignment)
     assert abs(res.total - ref.total) <= 0.02 * ref.total
+
+
+def test_profile_on_rtl_refuses_other_targets(lenet5_path, capsys):
+    assert main(["profile", str(lenet5_path), "--target", "riscv32", "--emulator", "rtl"]) == 2
+    assert "simulates Hazard3" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_profile_on_rtl_prints_cycles(tmp_path, capsys):
+    need("rp2350-riscv")
+    for tool in rtl.TOOLS:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (apt-get install {rtl.APT})")
+    import keras
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, name="fc")])
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    args = ["profile", str(path), "--target", "rp2350-riscv", "--emulator", "rtl",
+            "--dtype", "int8"]
+    assert main([*args, "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    fc = {l["name"]: l for l in rep["layers"]}["fc"]
+    assert rep["emulator"] == "rtl" and fc["cycles"] >= fc["instructions"] > fc["macs"]
+    assert rep["totals"]["cycles"] >= rep["totals"]["instructions"]
+    assert main(args) == 0
+    assert "cycles (mcycle) measured on the core's RTL" in capsys.readouterr().out
