@@ -23,9 +23,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from lrf_edge.cgen import CodegenOptions, CSources, generate
+from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import rtl
 from lrf_edge.qemu.emulator import RunResult, run
+from lrf_edge.qemu.rtl import RtlResult
 from lrf_edge.targets import Target, get_target
 
 
@@ -41,6 +43,7 @@ class Measurement:
     sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
     stack_bytes: int
     elf: Path | None = None  # kept only when the build folder was given
+    rtl: RtlResult | None = None  # the cycles measured on the core's RTL (emulator="rtl")
 
     @property
     def layer_instructions(self) -> dict[str, int]:
@@ -110,6 +113,16 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
     return sum(frames[k] for k in entry) + others
 
 
+def rtl_cycles(target: Target, src: CSources, inputs: np.ndarray, work: Path,
+               qemu_run: RunResult, timeout: float | None) -> RtlResult:
+    """The same program on the core's RTL (in work/rtl); LrfError unless its outputs are the
+    QEMU run's, bit for bit."""
+    res = rtl.run(rtl.compile_elf(target, src, inputs, workdir=work / "rtl"), timeout)
+    if not np.array_equal(res.outputs.view(np.uint32), qemu_run.outputs.view(np.uint32)):
+        raise LrfError(f"model '{src.name}': the outputs on the RTL differ from QEMU's")
+    return res
+
+
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
@@ -120,8 +133,8 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
     code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
-    `emulator` "rtl" runs the same code on Hazard3's RTL instead (lrf_edge.qemu.rtl; the
-    result is then an RtlResult, with cycles)."""
+    `emulator` "rtl" also runs the same code on the core's RTL (lrf_edge.qemu.rtl), for its
+    cycles (`.rtl`)."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -134,16 +147,13 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         inputs = np.random.default_rng(0).random((1, *float_graph.input_shape), np.float32)
     with tempfile.TemporaryDirectory(prefix="lrf-measure-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
-        if emulator == "rtl":
-            build = rtl.compile_elf(t, src, inputs, workdir=work)
-            result: RunResult = rtl.run(build, timeout)
-        else:
-            build = t.compile_elf(src, inputs, workdir=work)
-            result = run(build, timeout)
+        build = t.compile_elf(src, inputs, workdir=work)
+        result = run(build, timeout)
+        on_rtl = rtl_cycles(t, src, inputs, work, result, timeout) if emulator == "rtl" else None
         stack = stack_usage(t, work, f"{src.name}.c")
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
-                       elf=None if workdir is None else build.elf)
+                       elf=None if workdir is None else build.elf, rtl=on_rtl)
 
 
 __all__ = ["Measurement", "measure", "stack_usage"]

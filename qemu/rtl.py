@@ -7,7 +7,7 @@ with yosys (`write_cxxrtl`) and clang++-16 (about 2 minutes) into
 $LRF_EDGE_CACHE/hazard3/<key>/tb, the key hashing the sources and the tools' versions. The
 core runs in the testbench's default configuration (`config_default.vh`: MUL_FAST and
 MULH_FAST, MULDIV_UNROLL 2, the branch predictor), the one whose timings the RP2350 datasheet
-lists. Verilator (5.006 on Debian 12) would simulate faster, but its run of the same `tb.v`
+lists, but for mtvec, fixed at 0 (MTVEC_WMASK = 0) for the semihosting shim below. Verilator (5.006 on Debian 12) would simulate faster, but its run of the same `tb.v`
 leaves CXXRTL's within 15 cycles (the fetch queue does not stall) and then executes a wrong
 instruction, so it is not used.
 
@@ -15,11 +15,15 @@ The sources: $LRF_EDGE_HAZARD3 (a Hazard3 checkout, or any folder with its `hdl/
 `test/sim/tb_cxxrtl/`), else the copy vendored next to the lrf-edge checkout
 (`../shared/peers/hazard3`). Nothing of Hazard3 is part of lrf-edge.
 
-The ELF: the model and the harness compiled with the target's own flags, as for QEMU, with
-`harness_counter_hazard3.h` (minstret and mcycle around each layer), linked for the testbench
-(`templates/hazard3_start.S`, `hazard3.ld`, `hazard3_io.c`: picolibc's printf writes to the
-print register; no semihosting). `run` returns a `RtlResult`: the QEMU run's `RunResult`
-(outputs, per-layer instructions) plus per-layer cycles.
+The program is the target's own ELF, so that the RTL runs the code QEMU counts at the same
+alignment (a taken jump to a 32-bit instruction at an address that is not 4-aligned costs a
+cycle more): the same objects, libraries and picolibc crt0, with `harness_counter_hazard3.h`
+(mcycle where the QEMU harness reads minstret: the same instruction, another CSR), linked
+with flash and RAM moved from their QEMU addresses by multiples of 1 MB into the testbench's
+16 MB (FLASH, RAM; above 128 KB, so no `lui` is relaxed to `c.lui`). Below the flash,
+`templates/hazard3_start.S` holds the reset code and a semihosting shim at the trap vector
+(the harness prints through semihosting; the shim writes to the testbench's print and exit
+registers). `run` returns a `RtlResult`: the outputs and per-layer cycles.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -45,19 +49,23 @@ TARGETS = ("rp2350-riscv",)  # the targets whose core is Hazard3
 APT = "yosys yosys-dev clang-16"
 TOOLS = ("yosys", "yosys-config", "clang++-16")
 CONFIG = "config_default.vh"
+RECIPE = "tb.cpp, config_default.vh with MTVEC_WMASK 0"  # in the cache key: what is built
+FLASH, RAM, MEMORY = 0x100000, 0xC00000, 0x1000000  # the testbench's map; its 16 MB of RAM
 MAX_CYCLES = 4_000_000_000
 _ROOT = Path(__file__).resolve().parent.parent  # the lrf-edge checkout (editable install)
 
 
 @dataclass
-class RtlResult(RunResult):
-    """A RunResult (instructions from minstret) with the core's cycles from mcycle, read
-    around the same windows."""
+class RtlResult:
+    """Outputs and cycles of one RTL run over n inputs (mcycle read where the QEMU harness
+    reads minstret, the cost of one BEGIN/END pair taken off)."""
 
-    cycle_totals: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    layer_cycle_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    cycle_overhead: int = 0
-    sim_cycles: int = 0  # the whole simulation: start-up, all inputs, printing
+    outputs: np.ndarray            # (n, output size) float32, bit-exact from the core
+    cycle_totals: np.ndarray       # (n,) cycles of each whole inference
+    layers: list[str]
+    layer_cycle_counts: np.ndarray  # (n, layers)
+    overhead: int                  # cycles of one counter BEGIN/END pair
+    sim_cycles: int                # the whole simulation: start-up, all inputs, printing
 
     @property
     def cycles(self) -> int:
@@ -132,7 +140,7 @@ def simulator(source: Path | None = None) -> Path:
     hdl, tbdir = src / "hdl", src / "test" / "sim" / "tb_cxxrtl"
     files = expand_dotf(tbdir / "tb.f", hdl)
     headers = sorted(hdl.glob("*.vh")) + [tbdir / CONFIG, tbdir / "tb.cpp"]
-    key = hashlib.sha256()
+    key = hashlib.sha256(RECIPE.encode())
     for f in files + headers:
         key.update(f.name.encode() + f.read_bytes())
     key.update(_tool_output(["yosys", "-V"]).encode())
@@ -152,7 +160,12 @@ def simulator(source: Path | None = None) -> Path:
 
 def _build(work: Path, files: list[Path], hdl: Path, tbdir: Path) -> None:
     """yosys: tb.v and the core -> dut.cpp; clang++-16: tb.cpp (which includes it) -> tb."""
-    script = (f'read_verilog -I {hdl} -I {tbdir} -DCONFIG_HEADER="{CONFIG}" '
+    config = re.sub(r"(localparam\s+MTVEC_WMASK\s*=\s*)[^;]+;", r"\g<1>32'h0;",
+                    (tbdir / CONFIG).read_text())
+    if "MTVEC_WMASK" not in config:
+        raise LrfError(f"building the Hazard3 simulator: {tbdir / CONFIG} sets no MTVEC_WMASK")
+    (work / "config_lrf.vh").write_text(config)
+    script = (f'read_verilog -I {hdl} -I {work} -DCONFIG_HEADER="config_lrf.vh" '
               + " ".join(str(f) for f in files) + "; hierarchy -top tb; write_cxxrtl dut.cpp")
     _step(["yosys", "-q", "-p", script], work)
     datdir = Path(_tool_output(["yosys-config", "--datdir"]))
@@ -178,31 +191,62 @@ def _step(args: list[str], cwd: Path) -> None:
 
 
 # -- the ELF and its run ------------------------------------------------------------------
+def _rebased(ldflags: tuple[str, ...], target: Target) -> tuple[str, ...]:
+    """The link flags with picolibc's flash and RAM (`--defsym=__flash=`, `__ram=`) moved to
+    FLASH and RAM, each by a multiple of 1 MB."""
+    out, size = [], {}
+    for flag in ldflags:
+        m = re.fullmatch(r"-Wl,--defsym=(__flash|__ram)(_size)?=(\w+)", flag)
+        if m:
+            size[m.group(1) + (m.group(2) or "")] = int(m.group(3), 0)
+            if not m.group(2):
+                base = FLASH if m.group(1) == "__flash" else RAM
+                if (int(m.group(3), 0) - base) % 0x100000:
+                    raise LrfError(f"target '{target.name}': {m.group(1)} is not on a 1 MB "
+                                   "boundary, which the RTL's rebased link needs")
+                flag = f"-Wl,--defsym={m.group(1)}={base:#x}"
+        out.append(flag)
+    if (len(size) != 4 or FLASH + size["__flash_size"] > RAM
+            or RAM + size["__ram_size"] > MEMORY):
+        raise LrfError(f"target '{target.name}': its flash and RAM (picolibc's __flash, "
+                       "__ram and their sizes) do not fit the Hazard3 testbench's 16 MB")
+    return tuple(out)
+
+
 def compile_elf(target: Target, sources: CSources, inputs: np.ndarray,
                 workdir: str | Path | None = None) -> ElfBuild:
-    """The profiling harness ELF for the testbench: the target's compile flags, the Hazard3
-    counter header, the testbench's start-up, link map and stdout."""
+    """The target's profiling harness ELF, reading mcycle, rebased for the testbench; next to
+    it `<name>.bin`, the testbench's memory image (the shim below the flash)."""
     check_target(target)
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="lrf-rtl-"))
     work.mkdir(parents=True, exist_ok=True)
-    tpl = resources.files("lrf_edge.templates")
-    for name in ("hazard3_start.S", "hazard3.ld", "hazard3_io.c"):
-        (work / name).write_text((tpl / name).read_text())
+    rtl_target = replace(target, counter_header="harness_counter_hazard3.h",
+                         ldflags=_rebased(target.ldflags, target))
+    build = rtl_target.compile_elf(sources, inputs, workdir=work)
+    shim = work / "hazard3_start.S"
+    shim.write_text((resources.files("lrf_edge.templates") / shim.name).read_text())
     arch = [f for f in target.ldflags if f.startswith(("-march=", "-mabi="))]
-    rtl_target = replace(target, counter_header="harness_counter_hazard3.h", ldflags=(
-        *arch, "--specs=picolibc.specs", "-nostartfiles", "-T", "hazard3.ld",
-        "-Wl,--gc-sections", "hazard3_start.S", "hazard3_io.c"))
-    return rtl_target.compile_elf(sources, inputs, workdir=work)
+    target.compile([target.cc, *arch, f"-DLRF_FLASH={FLASH:#x}", "-nostdlib",
+                    "-Wl,-Ttext=0", "-o", "shim.elf", shim.name], work)
+    objcopy = re.sub(r"size$", "objcopy", target.size_tool)
+    target.compile([objcopy, "-O", "binary", "shim.elf", "shim.bin"], work)
+    target.compile([objcopy, "-O", "binary", build.elf.name, "elf.bin"], work)
+    shim_bin, elf_bin = (work / "shim.bin").read_bytes(), (work / "elf.bin").read_bytes()
+    if len(shim_bin) > FLASH or FLASH + len(elf_bin) > RAM:
+        raise LrfError(f"the program ({len(elf_bin):,} bytes of flash) does not fit the "
+                       "Hazard3 testbench's memory below its RAM")
+    image = shim_bin + bytes(FLASH - len(shim_bin)) + elf_bin
+    build.elf.with_suffix(".bin").write_bytes(image)
+    return build
 
 
 def run(build: ElfBuild, timeout: float | None = None, max_cycles: int = MAX_CYCLES,
         source: Path | None = None) -> RtlResult:
-    """Run the build's ELF on the simulated core; LrfError on a hang, a trap or no tools."""
+    """Run a `compile_elf` build on the simulated core; LrfError on a hang, a trap or no
+    tools."""
     exe = simulator(source)
-    objcopy = re.sub(r"size$", "objcopy", build.target.size_tool)
-    binary = build.elf.with_suffix(".bin")
-    subprocess.run([objcopy, "-O", "binary", str(build.elf), str(binary)], check=True)
-    cmd = [str(exe), "--bin", str(binary), "--cycles", str(max_cycles), "--cpuret"]
+    cmd = [str(exe), "--bin", str(build.elf.with_suffix(".bin")), "--cycles", str(max_cycles),
+           "--cpuret"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
@@ -215,33 +259,11 @@ def run(build: ElfBuild, timeout: float | None = None, max_cycles: int = MAX_CYC
         tail = "\n".join((text + proc.stderr).strip().splitlines()[-15:])
         raise LrfError(f"the Hazard3 simulation exited with status {proc.returncode} before "
                        f"the harness finished; last output:\n{tail}")
-    return _with_cycles(parse(text, build), text)
-
-
-def _with_cycles(res: RunResult, text: str) -> RtlResult:
-    """The harness's '2' records (mcycle) -> cycles, the overhead of a BEGIN/END pair taken
-    off as for the instructions."""
-    n, n_layers = len(res.totals), len(res.layers)
-    totals = np.zeros(n, np.int64)
-    layers = np.zeros((n, n_layers), np.int64)
-    overhead, sim_cycles, seen = None, 0, 0
-    for line in text.splitlines():
-        parts = line.split()
-        if parts[:2] == ["LRF", "overhead2"]:
-            overhead = int(parts[2])
-        elif parts[:2] == ["LRF", "total2"]:
-            totals[int(parts[2])] = int(parts[3])
-            seen += 1
-        elif parts[:2] == ["LRF", "layers2"]:
-            layers[int(parts[2])] = [int(v) for v in parts[3:]]
-            seen += 1
-        elif line.startswith("Ran for "):
-            sim_cycles = int(line.split()[2])
-    if overhead is None or seen != 2 * n:
-        raise LrfError(f"the harness's cycle records are incomplete ({seen} of {2 * n})")
-    return RtlResult(**vars(res), cycle_totals=totals - overhead,
-                     layer_cycle_counts=np.maximum(layers - overhead, 0),
-                     cycle_overhead=overhead, sim_cycles=sim_cycles)
+    res: RunResult = parse(text, build)  # its "instructions" are mcycle's cycles
+    sim = re.search(r"^Ran for (\d+) cycles", text, re.M)
+    return RtlResult(outputs=res.outputs, cycle_totals=res.totals, layers=res.layers,
+                     layer_cycle_counts=res.layer_counts, overhead=res.overhead,
+                     sim_cycles=int(sim.group(1)) if sim else 0)
 
 
 __all__ = ["RtlResult", "check_target", "compile_elf", "expand_dotf", "hazard3_source", "run",

@@ -1,8 +1,6 @@
 /* Emulator harness: runs the model on the inputs compiled in (harness_config.h) and prints,
  * through semihosting, each output (float bits in hex, exact) and the counter units of the
- * whole inference and of each layer. The host converts units to instructions. A counter header
- * that defines LRF_COUNTER2 (Hazard3's RTL: mcycle) has a second counter read with the first;
- * its readings are printed as the same records with a "2" suffix. */
+ * whole inference and of each layer. The host converts units to instructions. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +11,6 @@
 uint32_t lrf_t0;
 uint32_t lrf_layer_raw[LRF_NUM_LAYERS + 1];
 static float lrf_output[LRF_OUTPUT_SIZE];
-#ifdef LRF_COUNTER2
-uint32_t lrf_c0;
-uint32_t lrf_layer_raw2[LRF_NUM_LAYERS + 1];
-#endif
 
 static unsigned long lrf_bits(float f)
 {
@@ -32,20 +26,11 @@ int main(void)
     LRF_LAYER_BEGIN(LRF_NUM_LAYERS);
     LRF_LAYER_END(LRF_NUM_LAYERS);
     printf("LRF overhead %lu\n", (unsigned long)lrf_layer_raw[LRF_NUM_LAYERS]);
-#ifdef LRF_COUNTER2
-    printf("LRF overhead2 %lu\n", (unsigned long)lrf_layer_raw2[LRF_NUM_LAYERS]);
-#endif
     for (int n = 0; n < LRF_NUM_INPUTS; n++) {
         memset(lrf_layer_raw, 0, sizeof lrf_layer_raw);
-#ifdef LRF_COUNTER2
-        uint32_t c0 = lrf_counter2_read();
-#endif
         uint32_t t0 = lrf_counter_read();
         int rc = LRF_INFER(lrf_inputs[n], lrf_output);
         uint32_t t1 = lrf_counter_read();
-#ifdef LRF_COUNTER2
-        uint32_t c1 = lrf_counter2_read();
-#endif
         if (rc != 0) {
             printf("LRF error %d %d\n", n, rc);
             return 3;
@@ -55,13 +40,6 @@ int main(void)
         for (int i = 0; i < LRF_NUM_LAYERS; i++) {
             printf(" %lu", (unsigned long)lrf_layer_raw[i]);
         }
-#ifdef LRF_COUNTER2
-        printf("\nLRF total2 %d %lu\nLRF layers2 %d", n, (unsigned long)lrf_counter_elapsed(c0, c1),
-               n);
-        for (int i = 0; i < LRF_NUM_LAYERS; i++) {
-            printf(" %lu", (unsigned long)lrf_layer_raw2[i]);
-        }
-#endif
         printf("\nLRF out %d", n);
         for (int i = 0; i < LRF_OUTPUT_SIZE; i++) {
             printf(" %08lx", lrf_bits(lrf_output[i]));

@@ -180,10 +180,10 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
     if emulator == "rtl":  # measured on the core's RTL: its cycles too
-        cycles = m.result.layer_cycles
+        cycles = m.rtl.layer_cycles
         for layer in layers:
             layer["cycles"] = cycles.get(layer["name"], 0)
-        totals["cycles"] = m.result.cycles
+        totals["cycles"] = m.rtl.cycles
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
                    "dtype": dtype, "optimize": optimize, "emulator": emulator,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from lrf_edge import qemu
-from lrf_edge.cgen import CodegenOptions, generate
+from lrf_edge.cgen import generate
 from lrf_edge.cli.main import main
 from lrf_edge.errors import LrfError
-from lrf_edge.qemu import rtl
+from lrf_edge.qemu import measure, rtl
 from lrf_edge.quant import quantize
 from lrf_edge.targets import get_target
 from graphs import dense_graph
@@ -48,6 +49,37 @@ def test_other_cores_are_refused():
         rtl.check_target(get_target("riscv32"))
 
 
+def test_the_rtl_elf_is_the_qemu_elf_rebased(tmp_path):
+    t = need("rp2350-riscv")
+    x = np.random.default_rng(1).standard_normal((1, 24)).astype(np.float32)
+    src = generate(dense_graph(24, 10, activation="relu"))
+    symbols = []
+    for build in (t.compile_elf(src, x, workdir=tmp_path / "qemu"),
+                  rtl.compile_elf(t, src, x, workdir=tmp_path / "rtl")):
+        out = subprocess.run([t.size_tool.replace("size", "nm"), str(build.elf)],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        symbols.append({f[2]: int(f[0], 16) for f in map(str.split, out)
+                        if len(f) == 3 and f[1] in "tT"})
+    qemu_syms, rtl_syms = symbols
+    # every function (model, harness, libc, soft float) at the same address modulo 1 MB
+    assert f"{src.name}_infer" in rtl_syms and "__mulsf3" in rtl_syms
+    assert {n: a % 0x100000 for n, a in rtl_syms.items()} == \
+        {n: a % 0x100000 for n, a in qemu_syms.items()}
+    image = (tmp_path / "rtl" / f"{src.name}.bin").read_bytes()
+    assert len(image) == rtl.FLASH + (tmp_path / "rtl" / "elf.bin").stat().st_size
+
+
+@pytest.mark.parametrize("ram, error", [("0x84000000", "do not fit the Hazard3 testbench"),
+                                        ("0x84080000", "not on a 1 MB boundary")])
+def test_memory_maps_the_testbench_cannot_hold_are_refused(ram, error, tmp_path):
+    t = replace(get_target("rp2350-riscv"), ldflags=(
+        "-Wl,--defsym=__flash=0x80000000", "-Wl,--defsym=__flash_size=0x4000000",
+        f"-Wl,--defsym=__ram={ram}", "-Wl,--defsym=__ram_size=0x1000000"))
+    src = generate(dense_graph(4, 2))
+    with pytest.raises(LrfError, match=error):
+        rtl.compile_elf(t, src, np.zeros((1, 4), np.float32), workdir=tmp_path)
+
+
 @pytest.mark.slow
 def test_int8_model_on_the_core_matches_qemu(tmp_path):
     t = need("rp2350-riscv")
@@ -55,17 +87,13 @@ def test_int8_model_on_the_core_matches_qemu(tmp_path):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (apt-get install {rtl.APT})")
     x = np.random.default_rng(1).standard_normal((2, 24)).astype(np.float32)
-    src = generate(quantize(dense_graph(24, 10, activation="relu"), x),
-                   options=CodegenOptions(dtype="int8"))
-    ref = qemu.run(t.compile_elf(src, x, workdir=tmp_path / "qemu"))
-    res = rtl.run(rtl.compile_elf(t, src, x, workdir=tmp_path / "rtl"))
-    np.testing.assert_array_equal(res.outputs.view(np.uint32), ref.outputs.view(np.uint32))
-    assert res.layers == ref.layers
+    m = measure(quantize(dense_graph(24, 10, activation="relu"), x), t, x,
+                workdir=tmp_path, emulator="rtl")
+    # measure checks the outputs bit for bit; the RTL ran QEMU's code at QEMU's alignment
+    assert m.rtl.layers == m.result.layers and m.rtl.outputs.shape == (2, 10)
     # a 3-stage core retires at most one instruction a cycle; the layer did run
-    assert (res.layer_cycle_counts >= res.layer_counts).all()
-    assert (res.cycle_totals >= res.totals).all() and res.totals.min() > 24 * 10
-    # the same program path as under QEMU (libc's copies may branch on alignment)
-    assert abs(res.total - ref.total) <= 0.02 * ref.total
+    assert (m.rtl.layer_cycle_counts >= m.result.layer_counts).all()
+    assert (m.rtl.cycle_totals >= m.result.totals).all() and m.total > 24 * 10
 
 
 def test_profile_on_rtl_refuses_other_targets(lenet5_path, capsys):
