@@ -6,8 +6,9 @@
                  `Measurement` (instructions, outputs, code, rodata, flash, arena, stack):
                  what profile, build, the benches and the latency-model calibration use,
                  with the one definition of flash and RAM
-    rtl.py       `--emulator rtl`: the same harness on Hazard3's RTL (the RP2350's RISC-V core),
-                 its simulator built once into the cache -> RtlResult (RunResult + cycles)
+    rtl.py       `--emulator rtl`: the same ELF, rebased, on Hazard3's RTL (the RP2350's RISC-V
+                 core), its simulator built once into the cache -> RtlResult (outputs, cycles
+                 per layer); `measure(..., emulator="rtl")` adds it as `.rtl`
 """
 
 from lrf_edge.qemu.emulator import RunResult, parse, run

@@ -7,8 +7,9 @@ with yosys (`write_cxxrtl`) and clang++-16 (about 2 minutes) into
 $LRF_EDGE_CACHE/hazard3/<key>/tb, the key hashing the sources and the tools' versions. The
 core runs in the testbench's default configuration (`config_default.vh`: MUL_FAST and
 MULH_FAST, MULDIV_UNROLL 2, the branch predictor), the one whose timings the RP2350 datasheet
-lists, but for mtvec, fixed at 0 (MTVEC_WMASK = 0) for the semihosting shim below. Verilator (5.006 on Debian 12) would simulate faster, but its run of the same `tb.v`
-leaves CXXRTL's within 15 cycles (the fetch queue does not stall) and then executes a wrong
+lists, but for mtvec, fixed at 0 (MTVEC_WMASK = 0) for the semihosting shim below.
+Verilator (5.006 on Debian 12) would simulate faster, but its run of the same `tb.v` leaves
+CXXRTL's within 15 cycles (the fetch queue does not stall) and then executes a wrong
 instruction, so it is not used.
 
 The sources: $LRF_EDGE_HAZARD3 (a Hazard3 checkout, or any folder with its `hdl/` and
