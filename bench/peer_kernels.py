@@ -194,24 +194,31 @@ def header(qg: QuantizedGraph, x: np.ndarray, lib: Library) -> str:
     return "\n".join(lines) + "\n"
 
 
+def peer_elf(qg: QuantizedGraph, x: np.ndarray, target: Target, archive: Path,
+             work: Path) -> Path:
+    """The peer harness (bench/peer_layer.c) for the layer, built in `work`."""
+    lib = LIBRARIES[target.name]
+    inc = archive.parents[2] / "Include"
+    (work / "peer_layer.h").write_text(header(qg, x, lib))
+    counter = resources.files("lrf_edge.templates") / target.counter_header
+    (work / "lrf_profile.h").write_text(counter.read_text())
+    rnd = [f"-D{lib.single_rounding}"] if qg.layers[qg.graph.nodes[1].name].rounding \
+        == "single" else []
+    target.compile([target.cc, *target.cflags, *rnd, "-I.", f"-I{inc}", f"-I{inc / 'Internal'}",
+                    "-c", str(HERE / "peer_layer.c"), "-o", "peer.o"], work)
+    target.compile([target.cc, *target.ldflags, "peer.o", str(archive), "-o", "peer.elf",
+                    *target.libs], work)
+    return work / "peer.elf"
+
+
 def peer(qg: QuantizedGraph, x: np.ndarray, target: Target, archive: Path
          ) -> tuple[int, np.ndarray]:
     """(instructions of the library call, int8 output) of the peer under QEMU."""
-    lib = LIBRARIES[target.name]
-    inc = archive.parents[2] / "Include"
     with tempfile.TemporaryDirectory(prefix="lrf-peer-") as tmp:
         work = Path(tmp)
-        (work / "peer_layer.h").write_text(header(qg, x, lib))
-        counter = resources.files("lrf_edge.templates") / target.counter_header
-        (work / "lrf_profile.h").write_text(counter.read_text())
-        rnd = [f"-D{lib.single_rounding}"] if qg.layers[qg.graph.nodes[1].name].rounding \
-            == "single" else []
-        target.compile([target.cc, *target.cflags, *rnd, "-I.", f"-I{inc}", f"-I{inc / 'Internal'}",
-                        "-c", str(HERE / "peer_layer.c"), "-o", "peer.o"], work)
-        target.compile([target.cc, *target.ldflags, "peer.o", str(archive), "-o", "peer.elf",
-                        *target.libs], work)
+        elf = peer_elf(qg, x, target, archive, work)
         log = work / "log.txt"
-        cmd = [a.replace("{elf}", str(work / "peer.elf")).replace("{log}", str(log))
+        cmd = [a.replace("{elf}", str(elf)).replace("{log}", str(log))
                for a in target.emulator]
         subprocess.run(cmd, capture_output=True, timeout=target.timeout_s,
                        stdin=subprocess.DEVNULL)

@@ -1,5 +1,5 @@
 """Measure a model on a target: generate its C, build the ELF with the profiling harness, run
-it under QEMU and read the sizes of what was linked.
+it under QEMU and read the sizes of what was linked (and, asked, model its cycles).
 
 The one definition of a model's memory, used by `lrf-edge profile`, `lrf-edge build`, the
 benches and the latency-model calibration:
@@ -26,6 +26,7 @@ from lrf_edge.cgen import CodegenOptions, CSources, generate
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
 from lrf_edge.qemu import rtl
+from lrf_edge.qemu.cycles import Cycles, measure_cycles
 from lrf_edge.qemu.emulator import RunResult, run
 from lrf_edge.qemu.rtl import RtlResult
 from lrf_edge.targets import Target, get_target
@@ -43,7 +44,9 @@ class Measurement:
     sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
     stack_bytes: int
     elf: Path | None = None  # kept only when the build folder was given
-    rtl: RtlResult | None = None  # the cycles measured on the core's RTL (emulator="rtl")
+    cycles: Cycles | None = None  # modelled on the target's core and board (cycles=True),
+    # or measured on its RTL (emulator="rtl")
+    rtl: RtlResult | None = None  # that RTL run (emulator="rtl")
 
     @property
     def layer_instructions(self) -> dict[str, int]:
@@ -126,15 +129,19 @@ def rtl_cycles(target: Target, src: CSources, inputs: np.ndarray, work: Path,
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
-            layers: Mapping[str, str] | None = None, emulator: str = "qemu") -> Measurement:
+            layers: Mapping[str, str] | None = None, cycles: bool = False,
+            cycles_limit: int | None = None, emulator: str = "qemu") -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
     C prefix (None: the graph's name); `block` the dense/conv outputs per pass (None: the
     generator's default); `optimize` "speed" or "size" and `layers` (name -> mode) the
     code's modes (CodegenOptions); with `workdir` the build (sources, ELF) stays there.
-    `emulator` "rtl" also runs the same code on the core's RTL (lrf_edge.qemu.rtl), for its
-    cycles (`.rtl`)."""
+    `cycles`: also trace the run's instruction stream and model its cycles on the target's
+    core and board (lrf_edge.qemu.cycles; a second emulator run, about a second per million
+    instructions), only when the run has at most `cycles_limit` instructions if given.
+    `emulator` "rtl": the cycles are instead measured, running the same code on the core's
+    RTL (lrf_edge.qemu.rtl; `.rtl` keeps that run)."""
     t = get_target(target) if isinstance(target, str) else target
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
@@ -151,9 +158,15 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         result = run(build, timeout)
         on_rtl = rtl_cycles(t, src, inputs, work, result, timeout) if emulator == "rtl" else None
         stack = stack_usage(t, work, f"{src.name}.c")
+        trace = cycles and on_rtl is None and (cycles_limit is None or
+                                               int(result.totals.sum()) <= cycles_limit)
+        modelled = measure_cycles(build, dtype, timeout) if trace else None
+        if on_rtl is not None:
+            modelled = rtl.as_cycles(on_rtl, t, result)
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
-                       elf=None if workdir is None else build.elf, rtl=on_rtl)
+                       elf=None if workdir is None else build.elf, cycles=modelled,
+                       rtl=on_rtl)
 
 
 __all__ = ["Measurement", "measure", "stack_usage"]

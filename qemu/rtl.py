@@ -43,10 +43,11 @@ import numpy as np
 
 from lrf_edge.cgen import CSources
 from lrf_edge.errors import LrfError
+from lrf_edge.qemu.cycles import Cycles
 from lrf_edge.qemu.emulator import RunResult, parse
 from lrf_edge.targets import ElfBuild, Target
 
-TARGETS = ("rp2350-riscv",)  # the targets whose core is Hazard3
+CORE = "hazard3"  # the targets whose `core` this is run on the RTL
 APT = "yosys yosys-dev clang-16"
 TOOLS = ("yosys", "yosys-config", "clang++-16")
 CONFIG = "config_default.vh"
@@ -80,9 +81,18 @@ class RtlResult:
 
 
 def check_target(target: Target) -> None:
-    if target.name not in TARGETS:
-        raise LrfError(f"--emulator rtl simulates Hazard3, the core of target(s) "
-                       f"{', '.join(TARGETS)}, not target '{target.name}'")
+    if target.core != CORE:
+        raise LrfError(f"--emulator rtl simulates Hazard3, the core of target rp2350-riscv, "
+                       f"not target '{target.name}' (core '{target.core or 'none'}')")
+
+
+def as_cycles(res: RtlResult, target: Target, qemu_run: RunResult) -> Cycles:
+    """The RTL run's cycles in the cycle model's terms (no wait states: the testbench's
+    memory has none), with the QEMU run's instructions of the same code."""
+    return Cycles(core_name=CORE, clock_hz=target.board.clock_hz, total=res.cycles,
+                  layers=res.layer_cycles, instructions=qemu_run.total,
+                  layer_instructions=qemu_run.layer_instructions, fetch=0, data=0,
+                  layer_data={name: 0 for name in res.layers})
 
 
 # -- the simulator ------------------------------------------------------------------------
@@ -267,5 +277,5 @@ def run(build: ElfBuild, timeout: float | None = None, max_cycles: int = MAX_CYC
                      sim_cycles=int(sim.group(1)) if sim else 0)
 
 
-__all__ = ["RtlResult", "check_target", "compile_elf", "expand_dotf", "hazard3_source", "run",
+__all__ = ["RtlResult", "as_cycles", "check_target", "compile_elf", "expand_dotf", "hazard3_source", "run",
            "simulator"]

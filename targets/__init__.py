@@ -1,9 +1,13 @@
 """Targets: a toolchain, its flags, a memory map, an emulator and a typical board.
 
-One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`): its
-toolchain, memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the
-latency model), the int8 kernels' SIMD (`[codegen] simd`: "arm-dsp" on cortex-m4, passed to
-the generator as CodegenOptions.simd) and typical board.
+One TOML file per target in this package (`host`, `riscv32`, `riscv32f`, `cortex-m4`, and
+the named boards `stm32l4r5`, `cortex-m33`, `rp2350-arm`, `rp2350-riscv`): its toolchain,
+memory map, emulator, counter, timing (CPI, the instructions-per-MAC prior of the latency
+model), the int8 kernels' SIMD (`[codegen] simd`: "arm-dsp" on the Cortex-M targets, passed
+to the generator as CodegenOptions.simd), its `core` (the cycle model's timing table,
+lrf_edge/qemu/cores/) and its board: flash, RAM, clock and `[board.memory]` (flash wait
+states and caches). A board target may say `like = "cortex-m4"`: that target's tables, with
+the ones it gives replaced (a table is replaced whole).
 `get_target(name)` loads it; `Target.compile_elf(sources, inputs)` compiles generated C with the
 harness (templates/harness_main.c) into an ELF that runs the model on the given inputs;
 `lrf_edge.qemu.run` runs that ELF. The host target instead builds a shared library that
@@ -33,10 +37,31 @@ from lrf_edge.errors import LrfError
 
 
 @dataclass(frozen=True)
+class Memory:
+    """Where a board keeps code and constants and what reading them costs ([board.memory];
+    none: every access at the core's speed, e.g. a program copied to SRAM). The cycle model
+    (lrf_edge.qemu.cycles) charges the wait states."""
+
+    flash_wait_states: int = 0   # extra cycles per flash read that misses the cache
+    flash_start: int = 0         # code/constant addresses in [start, start + size) are flash
+    flash_size: int = 0
+    cache_lines: int = 0         # instruction cache (ART, XIP cache): lines of line_bytes
+    line_bytes: int = 16
+    data_cache_bytes: int = 0    # constant data a layer re-reads without new wait states
+    word_bytes: int = 8          # bytes per flash read (one wait-state charge)
+
+    @property
+    def waits(self) -> bool:
+        return self.flash_wait_states > 0 and self.flash_size > 0
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     flash_bytes: int  # 0: no limit
     ram_bytes: int
+    clock_hz: float = 0.0  # the core clock the board runs the model at (0: none given)
+    memory: Memory = Memory()
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,7 @@ class Target:
     cpi: float = 1.0                           # cycles per emulated instruction
     instructions_per_mac: float | None = None  # the latency prior without a calibrated model
     simd: str = ""  # [codegen] simd: the int8 kernels' SIMD flavour ("arm-dsp"; "": generic C)
+    core: str = ""  # the timing table of the core (lrf_edge/qemu/cores/<core>.toml)
 
     # -- toolchain ---------------------------------------------------------------------
     def install_hint(self) -> str:
@@ -235,6 +261,12 @@ def _load(name: str) -> Target:
     if not path.is_file():
         raise LrfError(f"unknown target '{name}'; targets: {', '.join(target_names())}")
     d: dict[str, Any] = tomllib.loads(path.read_text())
+    if "like" in d:  # a board of another target's core and toolchain: its tables, replaced
+        base = tomllib.loads((resources.files("lrf_edge.targets") / f"{d['like']}.toml")
+                             .read_text())
+        d = {**base, **{k: v for k, v in d.items() if k != "like"}}
+    board = dict(d["board"])
+    memory = Memory(**board.pop("memory", {}))
     emu = d.get("emulator", {})
     counter = d.get("counter", {})
     timing = d.get("timing", {})
@@ -245,12 +277,13 @@ def _load(name: str) -> Target:
     return Target(
         name=d["name"], description=d["description"], kind=d["kind"], cc=d["cc"],
         size_tool=d["size"], cflags=tuple(d["cflags"]), ldflags=tuple(d["ldflags"]),
-        libs=tuple(d.get("libs", [])), apt=d["apt"], board=Board(**d["board"]),
+        libs=tuple(d.get("libs", [])), apt=d["apt"], board=Board(**board, memory=memory),
         counter_header=counter.get("header", ""),
         instructions_per_unit=float(counter.get("instructions_per_unit", 1.0)),
         emulator=tuple(emu.get("command", [])), timeout_s=float(emu.get("timeout_s", 120)),
         cpi=float(timing.get("cpi", 1.0)),
-        instructions_per_mac=timing.get("instructions_per_mac"), simd=simd)
+        instructions_per_mac=timing.get("instructions_per_mac"), simd=simd,
+        core=d.get("core", ""))
 
 
 def target_names(kind: str | None = None) -> list[str]:
@@ -264,4 +297,4 @@ def get_target(name: str) -> Target:
     return _load(name)
 
 
-__all__ = ["Board", "ElfBuild", "HostModel", "Target", "get_target", "target_names"]
+__all__ = ["Board", "ElfBuild", "Memory", "HostModel", "Target", "get_target", "target_names"]

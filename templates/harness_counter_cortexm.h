@@ -1,15 +1,18 @@
 /* lrf_profile.h for Cortex-M under QEMU mps2: the CMSDK APB timer 0 (32-bit down counter,
- * 25 MHz PCLK). QEMU 7.2 implements no DWT cycle counter; under -icount shift=7 one
- * instruction lasts 128 ns of virtual time, i.e. 3.2 timer ticks, so the host recovers
- * the exact instruction count of an interval as round(ticks / 3.2) (intervals < 1.3e9
- * instructions). On real hardware use DWT->CYCCNT instead (cycles, not instructions). */
+ * 25 MHz PCLK on mps2-an386; 20 MHz on mps2-an505, 2.56 ticks per instruction). QEMU 7.2
+ * implements no DWT cycle counter; under -icount shift=7 one instruction lasts 128 ns of
+ * virtual time, i.e. 3.2 timer ticks, so the host recovers the exact instruction count of
+ * an interval as round(ticks / 3.2) (intervals < 1.3e9 instructions). On real hardware use DWT->CYCCNT instead (cycles, not instructions). */
 #ifndef LRF_PROFILE_H
 #define LRF_PROFILE_H
 #include <stdint.h>
 
-#define LRF_TIMER0_CTRL (*(volatile uint32_t *)0x40000000u)
-#define LRF_TIMER0_VALUE (*(volatile uint32_t *)0x40000004u)
-#define LRF_TIMER0_RELOAD (*(volatile uint32_t *)0x40000008u)
+#ifndef LRF_TIMER0_BASE /* mps2-an386; a target's cflags give mps2-an505's secure alias */
+#define LRF_TIMER0_BASE 0x40000000u
+#endif
+#define LRF_TIMER0_CTRL (*(volatile uint32_t *)(LRF_TIMER0_BASE))
+#define LRF_TIMER0_VALUE (*(volatile uint32_t *)(LRF_TIMER0_BASE + 4u))
+#define LRF_TIMER0_RELOAD (*(volatile uint32_t *)(LRF_TIMER0_BASE + 8u))
 
 extern uint32_t lrf_t0;
 extern uint32_t lrf_layer_raw[];

@@ -124,13 +124,16 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             timeout: float | None = None, block: int = 8, dtype: str = "float32",
             data: DataLike = None, keep: str | os.PathLike | None = None,
             progress: ProgressLike = True, int8_runtime: str = "tflm",
-            optimize: str = "speed", emulator: str = "qemu") -> Result:
+            optimize: str = "speed", clock: float | None = None,
+            emulator: str = "qemu") -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
-    and report per layer and in total: MACs, instructions, flash (code + rodata of the
+    and report per layer and in total: MACs, instructions counted, cycles modelled on the
+    target's core and board (lrf_edge.qemu.cycles) and their milliseconds at `clock` Hz
+    (default: the board's clock), flash (code + rodata of the
     model's object), RAM (arena + stack) and whether it fits the board. `optimize`: the
-    code's mode, 'speed' or 'size' (as in `codegen`). `emulator` 'rtl' runs it on the
-    core's RTL instead (rp2350-riscv: Hazard3, lrf_edge.qemu.rtl), which adds the measured
-    `cycles` per layer and in total.
+    code's mode, 'speed' or 'size' (as in `codegen`). `emulator` 'rtl' measures the cycles
+    instead, running the same code on the core's RTL (rp2350-riscv: Hazard3,
+    lrf_edge.qemu.rtl).
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -157,20 +160,24 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
         model_in = _int8(graph, data, CALIBRATION_SAMPLES, int8_runtime, fallback=x)
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x, workdir=keep, name=None, timeout=timeout, block=block,
-                    optimize=optimize, emulator=emulator)
-        prog.step(f"measured on {tgt.name}: {m.total} instructions")
-    src, counts = m.sources, m.layer_instructions
+                    optimize=optimize, cycles=True, emulator=emulator)
+        prog.step(f"measured on {tgt.name}: {m.total} instructions, {m.cycles.total} cycles")
+    src, counts, cyc = m.sources, m.layer_instructions, m.cycles
+    clock_hz = clock or tgt.board.clock_hz or None
     layers = []
     for info in src.layers:
-        n = counts.get(info.name, 0)
+        n, c = counts.get(info.name, 0), cyc.layers.get(info.name, 0)
         layers.append({"name": info.name, "op": info.op, "macs": info.macs,
                        "instructions": n,
                        "instructions_per_mac": n / info.macs if info.macs else None,
+                       "cycles": c, "ms": cyc.ms(c, clock_hz),
                        "weight_bytes": info.weight_bytes, "arena_bytes": info.live_bytes,
                        "mode": info.mode})
     board, sizes = tgt.board, m.sizes
     totals = {"macs": graph.macs, "instructions": m.total,
               "instructions_per_mac": m.total / graph.macs if graph.macs else None,
+              "cycles": cyc.total, "ms": cyc.ms(cyc.total, clock_hz),
+              "cycles_per_mac": cyc.total / graph.macs if graph.macs else None,
               "weight_bytes": src.weight_bytes, "arena_bytes": src.arena_bytes,
               "stack_bytes": m.stack_bytes, "model_code_bytes": m.text_bytes,
               "model_rodata_bytes": m.rodata_bytes,
@@ -179,16 +186,17 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
               "model_flash_bytes": m.flash_bytes, "model_ram_bytes": m.ram_bytes}
     fits = {"flash": not board.flash_bytes or m.flash_bytes <= board.flash_bytes,
             "ram": not board.ram_bytes or m.ram_bytes <= board.ram_bytes}
-    if emulator == "rtl":  # measured on the core's RTL: its cycles too
-        cycles = m.rtl.layer_cycles
-        for layer in layers:
-            layer["cycles"] = cycles.get(layer["name"], 0)
-        totals["cycles"] = m.rtl.cycles
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
                    "dtype": dtype, "optimize": optimize, "emulator": emulator,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
+                   "timing": {"instructions": "counted under QEMU -icount",
+                              "cycles": "measured on the core's RTL (mcycle, lrf_edge.qemu.rtl)"
+                              if emulator == "rtl" else f"modelled on {cyc.core_name} "
+                                        "(lrf_edge/qemu/cores) and the board's memory",
+                              "core": cyc.core_name, "clock_hz": clock_hz,
+                              "flash_wait_cycles": {"fetch": cyc.fetch, "data": cyc.data}},
                    "counter_overhead": m.result.overhead})
 
 

@@ -24,9 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", help="flash for the model, weights + code as linked "
                                     "(e.g. 256KB; KB = KiB = 1024 bytes)")
     p.add_argument("--ram", help="RAM for the activation arena + the stack (e.g. 64KB)")
-    p.add_argument("--latency", help="time of one inference (e.g. 20ms); needs --clock")
-    p.add_argument("--clock", help="core clock (e.g. 100MHz); CPI 1 on the emulator's "
-                                   "instruction count")
+    p.add_argument("--latency", help="one inference's time at the clock (e.g. 20ms) or "
+                   "cycles (e.g. 5Mcycles); met by cycles modelled on the target's core")
+    p.add_argument("--clock", help="core clock (e.g. 100MHz; default: the target board's)")
     p.add_argument("--data", help="mnist5k, digits or a data.npz; without it the build is "
                                   "data-free (decompositions only, no fine-tuning)")
     p.add_argument("--dtype", default="auto", choices=("float32", "int8", "auto"),

@@ -1,5 +1,5 @@
-"""`lrf-edge profile MODEL --target T`: per-layer instructions measured under QEMU
-(lrf_edge.api.profile)."""
+"""`lrf-edge profile MODEL --target T`: per-layer instructions counted under QEMU, cycles
+modelled on the target's core and milliseconds at its clock (lrf_edge.api.profile)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from lrf_edge.cli.model_args import (add_block, add_data, add_int8_runtime, add_
 from lrf_edge.cli.render import dump_json, human, table
 
 HELP = ("build the model's C for a target, run it under QEMU and print per-layer MACs, "
-        "instructions, instructions/MAC, flash and RAM")
+        "instructions, instructions/MAC, cycles, ms, flash and RAM")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,37 +31,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "count 1 byte each)")
     add_data(p, "default: a full-int8 .tflite's own scales, else the random profiling inputs")
     add_int8_runtime(p)
+    p.add_argument("--clock", help="clock for the milliseconds, e.g. 100MHz (default: the "
+                   "target board's)")
     p.add_argument("--keep", metavar="DIR", help="keep the build (sources, ELF) in DIR")
     add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from lrf_edge.api import profile
+    from lrf_edge.deploy.budgets import parse_clock
+    clock = parse_clock(args.clock) if args.clock else None
     rep = profile(args.model, args.target, inputs=args.inputs, seed=args.seed,
                   timeout=args.timeout, block=args.block, dtype=args.dtype, data=args.data,
                   keep=args.keep, int8_runtime=args.int8_runtime,
-                  optimize=args.optimize, emulator=args.emulator).data
+                  optimize=args.optimize, clock=clock, emulator=args.emulator).data
     if args.json:
         print(dump_json(rep))
         return 0
+    def ms(v: float | None) -> str:
+        return f"{v:.3f}" if v is not None else "-"
+
     rows = [[l["name"], l["op"], l["macs"], l["instructions"],
              f"{l['instructions_per_mac']:.2f}" if l["instructions_per_mac"] else "-",
-             l["weight_bytes"], l["arena_bytes"]] for l in rep["layers"]]
-    t = rep["totals"]
+             l["cycles"], ms(l["ms"]), l["weight_bytes"], l["arena_bytes"]]
+            for l in rep["layers"]]
+    t, tm = rep["totals"], rep["timing"]
     rows.append(["total", "", t["macs"], t["instructions"],
                  f"{t['instructions_per_mac']:.2f}" if t["instructions_per_mac"] else "-",
-                 t["weight_bytes"], t["arena_bytes"]])
-    header = ["layer", "op", "MACs", "instructions", "instr/MAC", "weights B", "arena B"]
-    counted = "instructions counted under QEMU -icount"
-    if rep["emulator"] == "rtl":  # the RTL's cycles after the instructions
-        for row, l in zip(rows, rep["layers"] + [t]):
-            row.insert(4, l["cycles"])
-        header.insert(4, "cycles")
-        counted = "instructions (minstret) and cycles (mcycle) measured on the core's RTL"
+                 t["cycles"], ms(t["ms"]), t["weight_bytes"], t["arena_bytes"]])
     size = " optimized for size" if rep["optimize"] == "size" else ""
+    clock = f" at {tm['clock_hz'] / 1e6:g} MHz" if tm["clock_hz"] else ""
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
-          f"{rep['inputs']} input(s), {counted}")
-    print(table(header, rows))
+          f"{rep['inputs']} input(s): instructions counted under QEMU -icount, cycles "
+          f"{'measured on the RTL of' if rep['emulator'] == 'rtl' else 'modelled on'} "
+          f"{tm['core']}, ms{clock}")
+    print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "cycles", "ms",
+                 "weights B", "arena B"], rows))
     b = rep["board"]
     print(f"model: code {t['model_code_bytes']} B + rodata {t['model_rodata_bytes']} B "
           f"(weights and constants) = flash; ELF text {t['elf_text']} B, data "

@@ -5,11 +5,13 @@ matter). Microcontroller data sheets count memory in binary units, so KB = KiB =
 and MB = MiB = 1024 * 1024 bytes. Times: `s`, `ms`, `us` (a bare number is milliseconds).
 Clocks: `Hz`, `kHz`, `MHz`, `GHz` (a bare number is MHz).
 
-A latency budget at a clock becomes an instruction budget through the target's CPI (cycles
-per instruction, `cpi` in the [timing] table of targets/<name>.toml). The emulator counts
-instructions exactly (QEMU -icount); it models no pipeline or memory wait states, so CPI is
-1 on every target for now: a budget of 20 ms at 100 MHz is 2,000,000 instructions. Change
-it in the target's file once a board is measured.
+A latency budget is a number of cycles: a time at a clock (`--clock`, or else the target
+board's clock, e.g. 120 MHz on `stm32l4r5`), or plain cycles (`cycles`, `kcycles`,
+`Mcycles`: `--latency 5Mcycles`). A candidate meets it by its cycles: modelled on the
+target's core from its measured run (lrf_edge.qemu.cycles), predicted by the latency model
+before it is measured. `instructions` (cycles / the target's `cpi`, [timing] in
+targets/<name>.toml, 1 on every target) is what the reachability checks compare with the
+predicted instructions.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lrf_edge.targets import get_target
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024,
                "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2}
 _TIME_UNITS = {"": 1e-3, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+_CYCLE_UNITS = {"cycles": 1.0, "kcycles": 1e3, "mcycles": 1e6}
 _CLOCK_UNITS = {"": 1e6, "hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
 _NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-zµ]*)\s*$", re.I)
 
@@ -80,13 +83,20 @@ class Budgets:
     latency_s: float | None = None    # seconds of one inference at `clock_hz`
     clock_hz: float | None = None
     cpi: float = 1.0
+    latency_cycles: float | None = None  # a budget given in cycles (no clock needed)
+
+    @property
+    def cycles(self) -> float | None:
+        """The latency budget in core cycles (given, or latency x clock)."""
+        if self.latency_cycles is not None:
+            return self.latency_cycles
+        return None if self.latency_s is None else self.latency_s * self.clock_hz
 
     @property
     def instructions(self) -> float | None:
-        """The latency budget as emulated instructions (latency x clock / CPI)."""
-        if self.latency_s is None:
-            return None
-        return self.latency_s * self.clock_hz / self.cpi
+        """The latency budget as emulated instructions (cycles / CPI)."""
+        cycles = self.cycles
+        return None if cycles is None else cycles / self.cpi
 
     def seconds(self, instructions: float) -> float | None:
         """Latency of `instructions` at the clock, None without a clock."""
@@ -94,19 +104,25 @@ class Budgets:
 
     def as_dict(self) -> dict:
         return {"flash_bytes": self.flash, "ram_bytes": self.ram, "latency_s": self.latency_s,
-                "clock_hz": self.clock_hz, "cpi": self.cpi,
+                "clock_hz": self.clock_hz, "cpi": self.cpi, "cycles": self.cycles,
                 "instructions": self.instructions}
 
 
 def budgets_from_args(target: str, budget: str | None, ram: str | None = None,
                       latency: str | None = None, clock: str | None = None) -> Budgets:
-    """Budgets from the command-line strings; a latency needs a clock."""
-    if latency is not None and clock is None:
-        raise LrfError("--latency needs --clock (e.g. --latency 20ms --clock 100MHz): the "
-                       "latency budget is counted in instructions at that clock")
+    """Budgets from the command-line strings; a latency in time needs a clock (--clock or
+    the target board's), one in cycles does not."""
+    t = get_target(target)
+    clock_hz = parse_clock(clock) if clock else (t.board.clock_hz or None) if latency else None
+    cycles = None
+    if latency is not None and latency.strip().lower().endswith("cycles"):
+        cycles, latency = _parse(latency, _CYCLE_UNITS, "latency", "5Mcycles"), None
+    if latency is not None and clock_hz is None:
+        raise LrfError("--latency needs --clock (e.g. --latency 20ms --clock 100MHz), or a "
+                       "budget in cycles (e.g. --latency 5Mcycles): target "
+                       f"'{target}' names no board clock")
     return Budgets(
         flash=parse_size(budget, "flash budget") if budget else None,
         ram=parse_size(ram, "RAM budget") if ram else None,
         latency_s=parse_time(latency) if latency else None,
-        clock_hz=parse_clock(clock) if clock else None,
-        cpi=get_target(target).cpi)
+        clock_hz=clock_hz, cpi=t.cpi, latency_cycles=cycles)

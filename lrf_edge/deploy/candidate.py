@@ -24,6 +24,7 @@ class Candidate:
     pred_flash: float = 0.0
     pred_ram: float | None = None
     pred_instructions: float = 0.0
+    pred_cycles: float | None = None  # the latency model's cycles on the target's core
     score: float | None = None             # the test metric (reported)
     score_decomposed: float | None = None  # the test metric before fine-tuning
     val: float | None = None               # the validation metric (choices are made on it)
@@ -53,6 +54,21 @@ class Candidate:
     def instructions(self) -> float:
         return self.measured.total if self.measured else self.pred_instructions
 
+    @property
+    def cycles_modelled(self) -> bool:
+        """Whether `cycles` come from the cycle model over the measured run."""
+        return self.measured is not None and self.measured.cycles is not None
+
+    def cycles(self, cpi: float) -> float:
+        """Cycles of one inference: modelled on the target's core from the measured run
+        (lrf_edge.qemu.cycles) when it was measured so, else the latency model's predicted
+        cycles, else instructions x `cpi`."""
+        if self.cycles_modelled:
+            return float(self.measured.cycles.total)
+        if self.measured is None and self.pred_cycles is not None:
+            return self.pred_cycles
+        return self.instructions * cpi
+
     def misses(self, b: Budgets) -> list[str]:
         """The budgets this candidate misses (measured where measured, else predicted)."""
         out = []
@@ -60,7 +76,7 @@ class Candidate:
             out.append("flash")
         if b.ram is not None and self.ram > b.ram:
             out.append("ram")
-        if b.instructions is not None and self.instructions > b.instructions:
+        if b.cycles is not None and self.cycles(b.cpi) > b.cycles:
             out.append("latency")
         return out
 
@@ -74,11 +90,13 @@ class Candidate:
                 "score_decomposed": self.score_decomposed,
                 "validation": {"decomposed": self.val_decomposed, "fine_tuned": self.val},
                 "predicted": {"flash_bytes": self.pred_flash, "ram_bytes": self.pred_ram,
-                              "instructions": self.pred_instructions},
+                              "instructions": self.pred_instructions,
+                              "cycles": self.pred_cycles},
                 "measured": None if m is None else {
                     "flash_bytes": m.flash_bytes, "ram_bytes": m.ram_bytes,
                     "arena_bytes": m.arena_bytes, "stack_bytes": m.stack_bytes,
-                    "code_bytes": m.code_bytes, "instructions": m.total},
+                    "code_bytes": m.code_bytes, "instructions": m.total,
+                    "cycles": m.cycles.total if m.cycles else None},
                 "predicted_at_measurement": self.pred_at_measure or None,
                 "rejected": self.rejected or None}
 

@@ -83,9 +83,10 @@ def numbers(res: BuildResult, c: Candidate) -> dict[str, Any]:
     out = {"dtype": c.dtype, "score": c.score, "score_float": c.score_float,
            "params": c.graph.params, "macs": c.graph.macs,
            "weight_bytes": c.weight_bytes, "flash_bytes": c.flash, "ram_bytes": c.ram,
-           "instructions": c.instructions, "measured": c.measured is not None}
+           "instructions": c.instructions, "measured": c.measured is not None,
+           "cycles": c.cycles(b.cpi), "cycles_modelled": c.cycles_modelled}
     if b.clock_hz:
-        out["latency_s"] = b.seconds(c.instructions)
+        out["latency_s"] = out["cycles"] / b.clock_hz
     return out
 
 
@@ -253,10 +254,16 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
             ["instructions", f"{before['instructions']:,.0f}" + src(before),
              f"{after['instructions']:,.0f}" + src(after),
              f"{b.instructions:,.0f}" if b.instructions else "-"]]
+    def how(n: dict) -> str:
+        return " (modelled)" if n["cycles_modelled"] else f" (x CPI {b.cpi:g})" + src(n)
+
+    if b.cycles is not None:
+        rows.append(["cycles", f"{before['cycles']:,.0f}" + how(before),
+                     f"{after['cycles']:,.0f}" + how(after), f"{b.cycles:,.0f}"])
     if b.clock_hz:
-        rows.append([f"latency at {b.clock_hz / 1e6:g} MHz (CPI {b.cpi:g})",
-                     fmt_time(before["latency_s"]) + src(before),
-                     fmt_time(after["latency_s"]) + src(after),
+        rows.append([f"latency at {b.clock_hz / 1e6:g} MHz",
+                     fmt_time(before["latency_s"]) + how(before),
+                     fmt_time(after["latency_s"]) + how(after),
                      fmt_time(b.latency_s) if b.latency_s else "-"])
     return ["", "before", "after", "budget"], rows
 
@@ -336,7 +343,9 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
            f"finalists (before their own measurement): mean "
            f"{100 * (errs['instructions_mean_abs'] or 0):.1f}%, max "
            f"{100 * (errs['instructions_max_abs'] or 0):.1f}%. Instructions are counted "
-           f"exactly under QEMU -icount; latency = instructions x CPI {b.cpi:g} / clock.")
+           f"exactly under QEMU -icount; cycles are modelled on the target's core from the "
+           f"measured run's instruction stream (lrf_edge.qemu.cycles) when the build has a "
+           f"latency budget, else instructions x CPI {b.cpi:g}; latency = cycles / clock.")
     return [("Summary", intro, summary_rows(res)),
             ("Per layer", "Instructions measured under QEMU (per layer, the factorized "
              "nodes summed); predicted: the refit latency model.", layer_table(res)),

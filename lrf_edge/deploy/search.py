@@ -206,6 +206,7 @@ class Builder:
             c.modes = self.code_modes(c, lm)
         c.pred_flash = c.weight_bytes + lm.code_bytes(c.graph, c.modes)
         c.pred_instructions = lm.predict(c.graph, c.modes)
+        c.pred_cycles = lm.predict_cycles(c.graph, c.modes)
         if arena:  # cached per structure and modes
             c.arena_bytes = self.arena(c.graph, c.dtype, c.modes)
         if c.arena_bytes is not None:
@@ -229,15 +230,16 @@ class Builder:
         """Measure the candidate. Layers switched to size mode on a predicted flash are
         measured in speed mode first and stay there when that fits the budget, or when size
         mode, measured too, saves no flash: the code prediction decides when to try, the
-        measured flash what to keep."""
+        measured flash what to keep. With a latency budget the cycles are modelled too."""
         model = c.qgraph if c.dtype == "int8" else c.tuned
         x, flash = self.inputs.measurement(), self.opts.budgets.flash
+        cycles = self.opts.budgets.cycles is not None  # a latency budget: model the cycles
         fast = None
         if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir)
+            fast = measure(model, self.opts.target, x, workdir=workdir, cycles=cycles)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes, cycles=cycles)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m
@@ -388,7 +390,8 @@ class Builder:
             self.note(f"  {c.label}: {len(c.modes)} layers in size mode to fit the flash "
                       f"budget: {', '.join(c.modes)}")
         self.lms[c.dtype].refit(c.tuned, m.layer_instructions, m.code_bytes,
-                                m.stack_bytes, m.total, modes=c.modes)
+                                m.stack_bytes, m.total, modes=c.modes,
+                                layer_cycles=m.cycles.layers if m.cycles else None)
         miss = c.misses(self.opts.budgets)
         if miss:
             c.rejected = "measured " + ", ".join(miss) + " over budget"

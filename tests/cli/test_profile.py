@@ -30,6 +30,11 @@ def test_profile_json(lenet5_path, capsys):
     assert t["macs"] == 416520 and t["weight_bytes"] == 246824
     assert 0 < t["model_code_bytes"] < t["elf_text"]
     assert rep["board"]["fits"] == {"flash": True, "ram": True}
+    # cycles modelled on the target's core, ms at the board's clock (BL602: 192 MHz)
+    assert t["cycles"] >= t["instructions"] and rep["timing"]["core"] == "rv32-generic"
+    assert t["ms"] == pytest.approx(1e3 * t["cycles"] / 192e6)
+    assert layers["fc1"]["cycles"] >= layers["fc1"]["instructions"] > 0
+    assert layers["flatten"]["cycles"] == 0
 
 
 @pytest.mark.slow
@@ -37,9 +42,10 @@ def test_profile_table(lenet5_path, capsys):
     t = get_target("cortex-m4")
     if shutil.which(t.cc) is None or shutil.which(t.emulator[0]) is None:
         pytest.skip(f"cortex-m4 toolchain not installed ({t.install_hint()})")
-    assert main(["profile", str(lenet5_path), "--target", "cortex-m4"]) == 0
+    assert main(["profile", str(lenet5_path), "--target", "cortex-m4", "--clock", "100MHz"]) == 0
     out = capsys.readouterr().out
-    for word in ("instr/MAC", "conv2", "total", "ELF text", "NUCLEO-F429ZI"):
+    for word in ("instr/MAC", "conv2", "total", "ELF text", "NUCLEO-F429ZI", "cycles", "ms",
+                 "modelled on cortex-m4", "at 100 MHz"):
         assert word in out
 
 

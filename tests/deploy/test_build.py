@@ -128,6 +128,10 @@ def test_data_free_with_latency_budget(mlp, tmp_path, capfd):
     assert sol["data_free"] and sol["metric"] == "fidelity"
     assert sol["after"]["instructions"] <= 10_000 and sol["after"]["flash_bytes"] <= BUDGET
     assert sol["after"]["latency_s"] <= 1e-4
+    # the latency budget is 10,000 cycles, met by cycles modelled on the target's core
+    assert sol["after"]["cycles_modelled"] and sol["after"]["cycles"] <= 10_000
+    assert sol["after"]["latency_s"] == pytest.approx(sol["after"]["cycles"] / 1e8)
+    assert "modelled" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_bad_arguments(mlp, capfd):

@@ -35,9 +35,39 @@ def test_bad_sizes(text):
         parse_size(text, "flash budget")
 
 
+def test_cycles_fitted_beside_instructions():
+    """Each op's cycles get their own coefficients where the samples were traced; an op
+    without traced samples costs its instructions x the overall CPI."""
+    from lrf_edge.deploy.latency import LatencyModel
+    from lrf_edge.deploy.latency.features import layer_features
+    from lrf_edge.deploy.latency.model import Sample
+    from graphs import dense_graph
+    g = dense_graph(32, 16)
+    fc = g["fc"]
+    feats = layer_features(fc).tolist()
+    lm = LatencyModel("riscv32f", "k")
+    lm.samples = [Sample("dense", feats, 1000.0, cycles=1500.0),
+                  Sample("dense", [2 * f for f in feats], 2000.0, cycles=3000.0),
+                  Sample("conv2d", feats, 700.0)]
+    lm.fit()
+    assert lm.cpi == pytest.approx(1.5) and set(lm.cycle_coef) == {"dense"}
+    assert lm.layer_cycles(fc) == pytest.approx(1500.0, rel=1e-6)
+    assert lm.layer(fc) == pytest.approx(1000.0, rel=1e-6)
+    again = LatencyModel.from_json(lm.to_json())
+    assert again.predict_cycles(g) == pytest.approx(lm.predict_cycles(g))
+    assert lm.errors(value="cycles")["n"] == 2
+    untraced = LatencyModel("riscv32f", "k")
+    untraced.samples = [Sample("dense", feats, 1000.0), Sample("conv2d", feats, 500.0,
+                                                                 cycles=1000.0)]
+    untraced.fit()
+    assert untraced.layer_cycles(fc) == pytest.approx(2 * untraced.layer(fc))
+
+
 def test_latency_needs_clock():
+    # a target whose board names a clock (BL602: 192 MHz) gives it; the host names none
+    assert budgets_from_args("riscv32f", None, latency="20ms").cycles == pytest.approx(3.84e6)
     with pytest.raises(LrfError, match="--clock"):
-        budgets_from_args("riscv32f", None, latency="20ms")
+        budgets_from_args("host", None, latency="20ms")
 
 
 @needs_riscv
@@ -55,10 +85,14 @@ def test_calibrated_model_predicts_lenet300(lenet300):
     assert model.errors()["mean"] < 0.1
     fac = lenet300.replace("fc1", METHODS["svd"].decompose(
         lenet300["fc1"], METHODS["svd"].solution(lenet300["fc1"], METHODS["svd"].Params(20))[0]))
+    assert model.errors(value="cycles")["mean"] < 0.1 and model.cpi > 1.0
     for graph in (lenet300, fac):
-        m = measure(graph, "riscv32f")
+        m = measure(graph, "riscv32f", cycles=True)
         pred = model.predict(graph)
         assert abs(pred - m.total) / m.total < 0.10, (graph.name, pred, m.total)
+        # and its cycles, modelled on the target's core
+        cyc = model.predict_cycles(graph)
+        assert abs(cyc - m.cycles.total) / m.cycles.total < 0.10, (graph.name, cyc)
         assert predict_latency(graph, "riscv32f") == pytest.approx(pred)
         assert m.stack_bytes > 0 and m.flash_bytes > m.weight_bytes
     # a refit on the measurement makes that graph's prediction (nearly) exact

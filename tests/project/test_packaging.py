@@ -17,10 +17,11 @@ def test_every_package_folder_is_declared():
     assert found == set(cfg["packages"])
 
 
-def test_templates_and_targets_are_package_data():
+def test_templates_targets_and_cores_are_package_data():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     globs = {pkg: pats for pkg, pats in cfg["package-data"].items()}
-    for pkg, folder in (("lrf_edge.templates", "templates"), ("lrf_edge.targets", "targets")):
+    for pkg, folder in (("lrf_edge.templates", "templates"), ("lrf_edge.targets", "targets"),
+                        ("lrf_edge.qemu", "qemu")):
         root = ROOT / folder
         files = [f for f in root.rglob("*") if f.is_file() and f.suffix not in (".py", ".pyc")]
         assert files

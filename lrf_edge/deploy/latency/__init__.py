@@ -1,5 +1,8 @@
-"""A per-target latency model: instructions of each layer from its kind, MACs, shapes and
-weight bytes, calibrated from QEMU micro-benchmarks and refit from measured finalists.
+"""A per-target latency model: instructions and cycles of each layer from its kind, MACs,
+shapes and weight bytes, calibrated from QEMU micro-benchmarks and refit from measured
+finalists. Cycles are fitted on the same features, on the cycles the cycle model gives each
+calibration run on the target's core (lrf_edge.qemu.cycles; runs of at most 5 M
+instructions are traced); `predict_cycles(graph)` predicts them.
 
 For one layer of op `op`, instructions = coef[op] . features(layer), with the features
 (features.py; zero where a group does not concern the op)
