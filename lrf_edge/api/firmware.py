@@ -238,7 +238,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           output: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
           progress: ProgressLike = True, tolerance: float | None = None,
           lr: float | None = None, distill: float | None = None, optimize: str = "speed",
-          validation_split: float | None = None) -> Built:
+          validation_split: float | None = None, emulator: str = "qemu") -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -255,7 +255,9 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     `validation_split`: the fraction of the training data held out for the choices (None:
     0.1). What the build doubts (a chosen model far worse than the original, a validation
     split too small to choose on, a family of candidates that all just missed a budget) is
-    printed on stderr and listed in the result's `warnings` and the report.
+    printed on stderr and listed in the result's `warnings` and the report. `emulator`
+    'rtl': the finalists' cycles are measured on the core's RTL (rp2350-riscv: Hazard3,
+    lrf_edge.qemu.rtl) instead of modelled.
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -277,6 +279,10 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     budgets = budgets_from_args(target, text(budget), text(ram), text(latency), text(clock))
     if optimize not in ("speed", "size"):
         raise LrfError(f"unknown optimize mode '{optimize}'; valid: speed, size")
+    if emulator == "rtl":
+        from lrf_edge.qemu.rtl import check_target
+        from lrf_edge.targets import get_target
+        check_target(get_target(target))
     if epochs < 0 or max_evaluations < 1 or finalists < 1:
         raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
     validation = VALIDATION if validation_split is None else float(validation_split)
@@ -304,7 +310,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         methods=list(methods) if methods else None,
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
-                        validation=validation, **finetune_options(lr, distill))
+                        validation=validation, emulator=emulator,
+                        **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     with Progress(f"build {graph.name}", progress) as prog, Store(store_path) as st:
         res = Builder(path, opts, st, base.with_name(base.name + ".models"), prog.step).run()

@@ -38,6 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
                         f"(every {size_mode_ops()} layer calls its family's shared loop)")
+    p.add_argument("--emulator", default="qemu", choices=("qemu", "rtl"),
+                   help="qemu (default) or rtl: the finalists' cycles measured on the core's "
+                        "RTL simulation, not modelled (rp2350-riscv: Hazard3; slow, ~150k "
+                        "cycles/s; built once, needs yosys and clang-16)")
     p.add_argument("--tolerance", type=float,
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
               max_evaluations=args.max_evaluations, finalists=args.finalists, task=args.task,
               seed=args.seed, output=out, store=args.store, tolerance=args.tolerance,
               lr=args.lr, distill=args.distill, optimize=args.optimize,
-              validation_split=args.validation_split)
+              validation_split=args.validation_split, emulator=args.emulator)
     if args.json:
         print(b.to_json())
         return 0

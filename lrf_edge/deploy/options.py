@@ -35,6 +35,7 @@ class BuildOptions:
     patience: int = 3                # stop evaluating after this many that beat nothing
     optimize: str = "speed"          # "size": every layer; "speed": size only to fit flash
     validation: float = VALIDATION   # fraction of the training data held out for choices
+    emulator: str = "qemu"           # "rtl": the candidates' cycles measured on the core's RTL
 
     def tolerance_for(self, metric: str | None) -> float:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""

@@ -234,12 +234,15 @@ class Builder:
         model = c.qgraph if c.dtype == "int8" else c.tuned
         x, flash = self.inputs.measurement(), self.opts.budgets.flash
         cycles = self.opts.budgets.cycles is not None  # a latency budget: model the cycles
+        emulator = self.opts.emulator  # "rtl": measure them on the core's RTL instead
         fast = None
         if c.modes and self.opts.optimize != SIZE:
-            fast = measure(model, self.opts.target, x, workdir=workdir, cycles=cycles)
+            fast = measure(model, self.opts.target, x, workdir=workdir, cycles=cycles,
+                           emulator=emulator)
             if flash is None or fast.flash_bytes <= flash:
                 return self._measured_in_speed_mode(c, fast)
-        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes, cycles=cycles)
+        m = measure(model, self.opts.target, x, workdir=workdir, layers=c.modes, cycles=cycles,
+                    emulator=emulator)
         if fast is not None and m.flash_bytes >= fast.flash_bytes:
             return self._measured_in_speed_mode(c, fast)
         c.measured = m

@@ -120,3 +120,9 @@ def test_profile_on_rtl_prints_cycles(tmp_path, capsys):
     assert rep["totals"]["cycles"] >= rep["totals"]["instructions"]
     assert main(args) == 0
     assert "cycles measured on the RTL of hazard3" in capsys.readouterr().out
+
+
+def test_build_on_rtl_refuses_other_targets(lenet5_path, capsys):
+    assert main(["build", str(lenet5_path), "--target", "cortex-m4", "--budget", "64KB",
+                 "--emulator", "rtl"]) == 2
+    assert "simulates Hazard3" in capsys.readouterr().err
