@@ -25,8 +25,10 @@ import numpy as np
 from lrf_edge.cgen import CodegenOptions, CSources, generate, generate_stream
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
+from lrf_edge.qemu import rtl
 from lrf_edge.qemu.cycles import Cycles, measure_cycles
 from lrf_edge.qemu.emulator import RunResult, run
+from lrf_edge.qemu.rtl import RtlResult
 from lrf_edge.targets import Target, get_target
 
 
@@ -42,7 +44,9 @@ class Measurement:
     sizes: dict[str, int]  # ELF text/data/bss and the model object's code/rodata bytes
     stack_bytes: int
     elf: Path | None = None  # kept only when the build folder was given
-    cycles: Cycles | None = None  # modelled on the target's core and board (cycles=True)
+    cycles: Cycles | None = None  # modelled on the target's core and board (cycles=True),
+    # or measured on its RTL (emulator="rtl")
+    rtl: RtlResult | None = None  # that RTL run (emulator="rtl")
 
     @property
     def layer_instructions(self) -> dict[str, int]:
@@ -113,11 +117,22 @@ def stack_usage(target: Target, workdir: Path, model_c: str) -> int:
     return sum(frames[k] for k in entry) + others
 
 
+def rtl_cycles(target: Target, src: CSources, inputs: np.ndarray, work: Path,
+               qemu_run: RunResult, timeout: float | None) -> RtlResult:
+    """The same program on the core's RTL (in work/rtl); LrfError unless its outputs are the
+    QEMU run's, bit for bit."""
+    res = rtl.run(rtl.compile_elf(target, src, inputs, workdir=work / "rtl"), timeout)
+    if not np.array_equal(res.outputs.view(np.uint32), qemu_run.outputs.view(np.uint32)):
+        raise LrfError(f"model '{src.name}': the outputs on the RTL differ from QEMU's")
+    return res
+
+
 def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
             workdir: str | Path | None = None, name: str | None = "model",
             timeout: float | None = None, block: int | None = None, optimize: str = "speed",
             layers: Mapping[str, str] | None = None, streaming: bool = False,
-            cycles: bool = False, cycles_limit: int | None = None) -> Measurement:
+            cycles: bool = False, cycles_limit: int | None = None,
+            emulator: str = "qemu") -> Measurement:
     """Generate C for `graph` (a Graph: float32; a lrf_edge.quant.QuantizedGraph: int8),
     build it for the target with the profiling harness, run it under QEMU on `inputs`
     (default: one seeded uniform random input) and return the Measurement. `name` is the
@@ -129,8 +144,13 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
     then those of the hops after the warm-up (T - 1 frames), averaged per hop.
     `cycles`: also trace the run's instruction stream and model its cycles on the target's
     core and board (lrf_edge.qemu.cycles; a second emulator run, about a second per million
-    instructions), only when the run has at most `cycles_limit` instructions if given."""
+    instructions), only when the run has at most `cycles_limit` instructions if given.
+    `emulator` "rtl": the cycles are instead measured, running the same code on the core's
+    RTL (lrf_edge.qemu.rtl; `.rtl` keeps that run)."""
     t = get_target(target) if isinstance(target, str) else target
+    if streaming and emulator == "rtl":
+        raise LrfError("the RTL measures the window model's C only: profile the streaming C "
+                       "without --emulator rtl (its cycles are then modelled)")
     dtype = "float32" if isinstance(graph, Graph) else "int8"
     options = CodegenOptions(dtype=dtype, simd=t.simd, optimize=optimize,
                              layers=dict(layers or {}))
@@ -145,16 +165,20 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         work = Path(workdir) if workdir is not None else Path(tmp)
         build = t.compile_elf(src, inputs, workdir=work)
         result = run(build, timeout)
+        on_rtl = rtl_cycles(t, src, inputs, work, result, timeout) if emulator == "rtl" else None
         stack = stack_usage(t, work, f"{src.name}.c")
         warmup = src.frames - 1 if streaming else 0
-        trace = cycles and (cycles_limit is None or
-                            int(result.totals.sum()) <= cycles_limit)
+        trace = cycles and on_rtl is None and (cycles_limit is None or
+                                               int(result.totals.sum()) <= cycles_limit)
         modelled = measure_cycles(build, dtype, timeout, skip=warmup) if trace else None
+        if on_rtl is not None:
+            modelled = rtl.as_cycles(on_rtl, t, result)
     if streaming:
         result = _warm_hops(result, warmup)
     return Measurement(graph=float_graph, dtype=dtype, sources=src, result=result,
                        sizes=dict(build.sizes), stack_bytes=stack,
-                       elf=None if workdir is None else build.elf, cycles=modelled)
+                       elf=None if workdir is None else build.elf, cycles=modelled,
+                       rtl=on_rtl)
 
 
 def _warm_hops(result: RunResult, warmup: int) -> RunResult:

@@ -2,7 +2,8 @@
 # One-time set-up, a no-op of a few seconds when already done:
 #  1. Debian packages: RISC-V and ARM cross compilers with picolibc, QEMU, cmake (the bundle's
 #     CMake test) and python3-venv; with --browser also chromium (the report's browser
-#     test; `make test` passes it, so CI runs that test).
+#     test; `make test` passes it, so CI runs that test) and yosys + clang-16 (Hazard3's RTL
+#     simulator, lrf_edge.qemu.rtl, built once into the cache by its test).
 #  2. .venv with the pinned Python dependencies (requirements.txt + constraints.txt) and
 #     lrf-edge itself installed editable.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
               gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm cmake)
 if [ "${1:-}" = "--browser" ]; then
-  APT_PACKAGES+=(chromium)
+  APT_PACKAGES+=(chromium yosys yosys-dev clang-16)
 fi
 PYTHON=${PYTHON:-python3}
 

@@ -180,7 +180,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
             progress: ProgressLike = True, int8_runtime: str = "tflm",
             optimize: str = "speed", weight_bits: int = 8,
             activation_bits: Any = None, streaming: bool = False,
-            clock: float | None = None) -> Result:
+            clock: float | None = None, emulator: str = "qemu") -> Result:
     """Build the model's C for a target, run it under QEMU on `inputs` seeded random inputs
     and report per layer and in total: MACs, instructions counted, cycles modelled on the
     target's core and board (lrf_edge.qemu.cycles) and their milliseconds at `clock` Hz
@@ -189,7 +189,9 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     code's mode, 'speed' or 'size'; `weight_bits` 8 or 4 and `activation_bits` (int8 only)
     as in `codegen`. `streaming`: the streaming C, fed T - 1 + inputs x period random
     frames; the figures are per hop after the warm-up (layers' MACs and instructions
-    averaged over the hops), with `streaming` (state vs arena).
+    averaged over the hops), with `streaming` (state vs arena). `emulator` 'rtl' measures
+    the cycles instead, running the same code on the core's RTL (rp2350-riscv: Hazard3,
+    lrf_edge.qemu.rtl).
 
     >>> import lrf_edge
     >>> p = lrf_edge.profile(lrf_edge.example("lenet300"), "riscv32f", progress=False)
@@ -207,6 +209,9 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
         raise LrfError("--inputs must be at least 1")
     _check_bits(dtype, weight_bits, activation_bits)
     tgt.check_toolchain()
+    if emulator == "rtl":
+        from lrf_edge.qemu.rtl import check_target
+        check_target(tgt)
     graph = graph_of(model)
     x = np.random.default_rng(seed).random((inputs, *graph.input_shape), np.float32)
     model_in = graph
@@ -223,7 +228,7 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     with Progress(f"profile {graph.name}", progress) as prog:
         m = measure(model_in, tgt, x if frames is None else frames, workdir=keep, name=None,
                     timeout=timeout, block=block, optimize=optimize, streaming=streaming,
-                    cycles=True)
+                    cycles=True, emulator=emulator)
         prog.step(f"measured on {tgt.name}: {m.total} instructions, {m.cycles.total} cycles"
                   + (" per hop" if streaming else ""))
     src, counts, cyc = m.sources, m.layer_instructions, m.cycles
@@ -255,12 +260,13 @@ def profile(model: ModelLike, target: str = "riscv32f", *, inputs: int = 1, seed
     widths = sorted({q.bits for q in model_in.tensors.values()}) if dtype == "int8" else []
     return Result({"model": graph.name, "target": tgt.name, "description": tgt.description,
                    "dtype": dtype, "weight_bits": weight_bits, "optimize": optimize,
-                   "activation_bits": widths,
+                   "activation_bits": widths, "emulator": emulator,
                    "board": {"name": board.name, "flash_bytes": board.flash_bytes,
                              "ram_bytes": board.ram_bytes, "fits": fits},
                    "inputs": inputs, "layers": layers, "totals": totals,
                    "timing": {"instructions": "counted under QEMU -icount",
-                              "cycles": f"modelled on {cyc.core_name} "
+                              "cycles": "measured on the core's RTL (mcycle, lrf_edge.qemu.rtl)"
+                              if emulator == "rtl" else f"modelled on {cyc.core_name} "
                                         "(lrf_edge/qemu/cores) and the board's memory",
                               "core": cyc.core_name, "clock_hz": clock_hz,
                               "flash_wait_cycles": {"fetch": cyc.fetch, "data": cyc.data}},
@@ -307,7 +313,8 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
           lr: float | None = None, distill: float | None = None, optimize: str = "speed",
           validation_split: float | None = None, streaming: bool = False,
           weight_bits: int | str = 8, qat: bool = True, executor: str = "local",
-          jobs: int | None = None, ray_address: str | None = None) -> Built:
+          jobs: int | None = None, ray_address: str | None = None,
+          emulator: str = "qemu") -> Built:
     """The budget-driven closed loop: compress to fit the target's flash (`budget`), RAM
     and latency (with `clock`), measure the finalists under QEMU, and write the firmware
     bundle (C, ELF, Make/CMake/Zephyr/Arduino files, model.keras, solution.json, report)
@@ -326,13 +333,14 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     split too small to choose on, a family of candidates that all just missed a budget) is
     printed on stderr and listed in the result's `warnings` and the report. `streaming`: the
     bundle's C is the streaming C (as `codegen`), latency and RAM judged per hop.
-    printed on stderr and listed in the result's `warnings` and the report. `weight_bits`:
-    the int8 kernels' bits, 8, 4 or 'auto' (both, and per-layer allocations of method, rank
-    and bits under the flash budget); `qat`: fine-tune candidates with 4-bit kernels
-    through their deployed numerics (False: post-training quantization of the float
-    fine-tuning, to compare). `executor`: where the candidates' fine-tunes and QEMU
+    `weight_bits`: the int8 kernels' bits, 8, 4 or 'auto' (both, and per-layer allocations
+    of method, rank and bits under the flash budget); `qat`: fine-tune candidates with 4-bit
+    kernels through their deployed numerics (False: post-training quantization of the
+    float fine-tuning, to compare). `executor`: where the candidates' fine-tunes and QEMU
     measurements run, 'local' (this process, or `jobs` processes) or 'ray' (Ray tasks on a
-    local instance or the cluster at `ray_address`); the result is the same.
+    local instance or the cluster at `ray_address`); the result is the same. `emulator`
+    'rtl': the finalists' cycles are measured on the core's RTL (rp2350-riscv: Hazard3,
+    lrf_edge.qemu.rtl) instead of modelled.
 
     >>> import lrf_edge
     >>> b = lrf_edge.build(lrf_edge.example("lenet300"), budget="64KB", epochs=0,
@@ -355,6 +363,10 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
     budgets = budgets_from_args(target, text(budget), text(ram), text(latency), text(clock))
     if optimize not in ("speed", "size"):
         raise LrfError(f"unknown optimize mode '{optimize}'; valid: speed, size")
+    if emulator == "rtl":
+        from lrf_edge.qemu.rtl import check_target
+        from lrf_edge.targets import get_target
+        check_target(get_target(target))
     if epochs < 0 or max_evaluations < 1 or finalists < 1:
         raise LrfError("--epochs must be >= 0, --max-evaluations and --finalists >= 1")
     validation = VALIDATION if validation_split is None else float(validation_split)
@@ -383,7 +395,7 @@ def build(model: ModelLike, target: str = "riscv32f", *, budget: str | int | Non
                         max_evaluations=max_evaluations, finalists=finalists, seed=seed,
                         dtype=dtype, tolerance=tolerance, optimize=optimize,
                         validation=validation, streaming=streaming,
-                        weight_bits=str(weight_bits), qat=bool(qat),
+                        weight_bits=str(weight_bits), qat=bool(qat), emulator=emulator,
                         **finetune_options(lr, distill))
     path = model_file(model, graph, inputs)
     ex = make_executor(executor, jobs, ray_address)

@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="code of the C: speed (default; layers switch to size mode, the "
                         "largest code first, only where the flash budget needs it) or size "
                         f"(every {size_mode_ops()} layer calls its family's shared loop)")
+    p.add_argument("--emulator", default="qemu", choices=("qemu", "rtl"),
+                   help="qemu (default) or rtl: the finalists' cycles measured on the core's "
+                        "RTL simulation, not modelled (rp2350-riscv: Hazard3; slow, ~150k "
+                        "cycles/s; built once, needs yosys and clang-16)")
     p.add_argument("--tolerance", type=float,
                    help="scores this close to the best count as tied and the fastest tied "
                         "candidate wins: accuracy points (default 0.5) or percent of the "
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
               lr=args.lr, distill=args.distill, optimize=args.optimize,
               validation_split=args.validation_split, streaming=args.streaming,
               weight_bits=args.weight_bits, executor=args.executor, jobs=args.jobs,
-              ray_address=args.ray_address)
+              ray_address=args.ray_address, emulator=args.emulator)
     if args.json:
         print(b.to_json())
         return 0

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--timeout", type=float, help="emulator timeout in seconds "
                    "(default: the target's)")
+    p.add_argument("--emulator", default="qemu", choices=("qemu", "rtl"),
+                   help="qemu (default) or rtl: run on the core's RTL simulation for real "
+                        "cycles (rp2350-riscv: Hazard3; built once, needs yosys and clang-16)")
     add_block(p)
     add_optimize(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "int8"),
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                   keep=args.keep, int8_runtime=args.int8_runtime,
                   optimize=args.optimize, weight_bits=args.weight_bits,
                   activation_bits=args.activation_bits, streaming=args.streaming,
-                  clock=clock).data
+                  clock=clock, emulator=args.emulator).data
     if args.json:
         print(dump_json(rep))
         return 0
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     clock = f" at {tm['clock_hz'] / 1e6:g} MHz" if tm["clock_hz"] else ""
     print(f"{rep['model']} ({rep['dtype']}{size}) on {rep['target']} ({rep['description']}), "
           f"{rep['inputs']} input(s): instructions counted under QEMU -icount, cycles "
-          f"modelled on {tm['core']}, ms{clock}")
+          f"{'measured on the RTL of' if rep['emulator'] == 'rtl' else 'modelled on'} "
+          f"{tm['core']}, ms{clock}")
     print(table(["layer", "op", "MACs", "instructions", "instr/MAC", "cycles", "ms",
                  "weights B", "arena B"], rows))
     if args.streaming:

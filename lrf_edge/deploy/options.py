@@ -39,6 +39,7 @@ class BuildOptions:
     streaming: bool = False          # the streaming C: latency and RAM judged per hop
     weight_bits: str = "8"           # int8 kernels: "8", "4", or "auto" (per-layer allocation)
     qat: bool = True                 # fine-tune low-bit candidates through their numerics
+    emulator: str = "qemu"           # "rtl": the candidates' cycles measured on the core's RTL
 
     def tolerance_for(self, metric: str | None) -> float:
         """The tie tolerance in the metric's terms (points, or percent of the best MSE)."""

@@ -94,7 +94,8 @@ def numbers(res: BuildResult, c: Candidate) -> dict[str, Any]:
            "params": c.graph.params, "macs": c.graph.macs,
            "weight_bytes": c.weight_bytes, "flash_bytes": c.flash, "ram_bytes": c.ram,
            "instructions": c.instructions, "measured": c.measured is not None,
-           "cycles": c.cycles(b.cpi), "cycles_modelled": c.cycles_modelled}
+           "cycles": c.cycles(b.cpi), "cycles_modelled": c.cycles_modelled,
+           "cycles_on_rtl": c.measured is not None and c.measured.rtl is not None}
     if res.options.streaming:  # instructions, cycles and RAM are per hop
         form = streaming_form(c.tuned or c.graph)
         out["streaming"] = {"frames": form.frames, "period": form.output.period,
@@ -273,6 +274,8 @@ def summary_rows(res: BuildResult) -> tuple[list[str], list[list[str]]]:
              f"{after['instructions']:,.0f}" + src(after),
              f"{b.instructions:,.0f}" if b.instructions else "-"]]
     def how(n: dict) -> str:
+        if n.get("cycles_on_rtl"):
+            return " (RTL)"
         return " (modelled)" if n["cycles_modelled"] else f" (x CPI {b.cpi:g})" + src(n)
 
     if b.cycles is not None:
@@ -374,7 +377,9 @@ def sections(res: BuildResult) -> list[tuple[str, str, tuple]]:
            f"{100 * (errs['instructions_max_abs'] or 0):.1f}%. Instructions are counted "
            f"exactly under QEMU -icount; cycles are modelled on the target's core from the "
            f"measured run's instruction stream (lrf_edge.qemu.cycles) when the build has a "
-           f"latency budget, else instructions x CPI {b.cpi:g}; latency = cycles / clock.")
+           f"latency budget, else instructions x CPI {b.cpi:g}; latency = cycles / clock."
+           + (" The measured candidates' cycles were measured on the core's RTL "
+              "(mcycle, lrf_edge.qemu.rtl)." if res.options.emulator == "rtl" else ""))
     return [("Summary", intro, summary_rows(res)),
             ("Per layer", "Instructions measured under QEMU (per layer, the factorized "
              "nodes summed); predicted: the refit latency model.", layer_table(res)),

@@ -262,13 +262,14 @@ class Builder:
     # -- measurement -------------------------------------------------------------------
     def measure_task(self, c: Candidate) -> dict[str, Any]:
         """What tasks.measure_task needs to measure the candidate (see there): with a
-        latency budget the cycles are modelled too; streaming, the window's frames are fed
-        one per hop."""
+        latency budget the cycles are modelled too (or measured on the core's RTL with
+        --emulator rtl); streaming, the window's frames are fed one per hop."""
         return {"model": c.qgraph if c.dtype == "int8" else c.tuned,
                 "target": self.opts.target, "x": self.inputs.measurement(),
                 "modes": dict(c.modes), "flash": self.opts.budgets.flash,
                 "optimize": self.opts.optimize, "streaming": self.opts.streaming,
-                "cycles": self.opts.budgets.cycles is not None}
+                "cycles": self.opts.budgets.cycles is not None,
+                "emulator": self.opts.emulator}
 
     def measure(self, c: Candidate) -> Measurement:
         """Measure the candidate (in this process)."""

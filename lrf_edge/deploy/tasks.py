@@ -73,10 +73,12 @@ def measure_task(task: dict[str, Any]) -> tuple[Measurement, dict[str, str]]:
     flash (`task["modes"]`) are measured in speed mode first and stay there when that fits
     the flash budget, or when size mode, measured too, saves no flash: the code prediction
     decides when to try, the measured flash what to keep. `task["streaming"]`: the streaming
-    C (per-hop counts); `task["cycles"]`: its cycles modelled too."""
+    C (per-hop counts); `task["cycles"]`: its cycles modelled too
+    (`task["emulator"]` "rtl": measured on the core's RTL)."""
     model, target, x = task["model"], task["target"], task["x"]
     modes, flash = task["modes"], task["flash"]
-    how = {"streaming": task["streaming"], "cycles": task["cycles"]}
+    how = {"streaming": task["streaming"], "cycles": task["cycles"],
+           "emulator": task["emulator"]}
     fast = None
     if modes and task["optimize"] != SIZE:
         fast = measure(model, target, x, **how)
