@@ -336,10 +336,14 @@ class LayerCycles:
     overhead: float                   # cycles of one counter BEGIN/END pair
 
 
-def layer_cycles(regions: Regions, n_layers: int, n_inputs: int) -> LayerCycles:
+def layer_cycles(regions: Regions, n_layers: int, n_inputs: int,
+                 ran: list[list[bool]] | None = None) -> LayerCycles:
     """Map the regions onto the harness's counter reads (templates/harness_main.c): an
-    overhead pair, then per input the start read, BEGIN/END of each layer and the stop."""
-    need = 2 + n_inputs * (2 * n_layers + 2)
+    overhead pair, then per input the start read, BEGIN/END of each layer and the stop.
+    `ran`: per input, which layers ran (a streaming step runs a layer only on the hops it
+    fires on, and reads no counter for the others; default: all)."""
+    ran = ran if ran is not None else [[True] * n_layers for _ in range(n_inputs)]
+    need = 2 + sum(2 * sum(r) + 2 for r in ran)
     if len(regions.regions) - 1 < need:
         raise LrfError(f"the instruction stream has {len(regions.regions) - 1} counter reads, "
                        f"the harness makes {need}: the trace does not match the harness")
@@ -347,16 +351,20 @@ def layer_cycles(regions: Regions, n_layers: int, n_inputs: int) -> LayerCycles:
     # read other devices: the Cortex-M start-up code reads the SCB)
     over, over_i, over_f = r[0].cycles, r[0].instructions, r[0].fetch
     res = LayerCycles([], [], [], [], [], [], over)
+    base = 2
     for n in range(n_inputs):
-        base = 2 + n * (2 * n_layers + 2)
-        span = r[base:base + 2 * n_layers + 1]
+        k = sum(ran[n])
+        span = r[base:base + 2 * k + 1]
+        base += 2 * k + 2
         res.totals.append(sum(x.cycles for x in span) - over)
         res.instructions.append(sum(x.instructions for x in span) - over_i)
         res.fetch.append(sum(x.fetch for x in span) - over_f)
-        ls = [span[1 + 2 * i] for i in range(n_layers)]
-        res.layers.append([max(x.cycles - over, 0.0) for x in ls])
-        res.layer_instructions.append([max(x.instructions - over_i, 0) for x in ls])
-        res.layer_fetch.append([max(x.fetch - over_f, 0.0) for x in ls])
+        done = iter(span[1 + 2 * j] for j in range(k))
+        ls = [next(done) if did else None for did in ran[n]]
+        res.layers.append([max(x.cycles - over, 0.0) if x else 0.0 for x in ls])
+        res.layer_instructions.append([max(x.instructions - over_i, 0) if x else 0
+                                       for x in ls])
+        res.layer_fetch.append([max(x.fetch - over_f, 0.0) if x else 0.0 for x in ls])
     return res
 
 
@@ -404,11 +412,11 @@ def _mean(rows: list[list[float]] | list[list[int]], i: int) -> float:
 
 
 def measure_cycles(build: ElfBuild, dtype: str, timeout: float | None = None,
-                   skip: int = 0) -> Cycles:
+                   skip: int = 0, ran: list[list[bool]] | None = None) -> Cycles:
     """Trace the build's ELF (qemu/trace.py) and model its cycles on the target's core and
     board, per profiled layer and in total (`dtype` 'int8' or 'float32': a weight's bytes
     for the constant-data estimate), averaged over the inputs after the first `skip` (a
-    stream's warm-up frames)."""
+    stream's warm-up frames); `ran`: as in layer_cycles."""
     from lrf_edge.qemu.trace import stream
     target = build.target
     if not target.core:
@@ -416,7 +424,8 @@ def measure_cycles(build: ElfBuild, dtype: str, timeout: float | None = None,
     core, memory = load_core(target.core), target.board.memory
     src = build.sources
     names = [l.name for l in src.profiled]
-    lc = layer_cycles(count(stream(build, timeout), core, memory), len(names), build.n_inputs)
+    lc = layer_cycles(count(stream(build, timeout), core, memory), len(names), build.n_inputs,
+                      ran)
     lc = replace(lc, **{f: getattr(lc, f)[skip:] for f in (
         "totals", "layers", "instructions", "layer_instructions", "fetch", "layer_fetch")})
     per_weight = 1.0 if dtype == "int8" else 4.0

@@ -170,7 +170,9 @@ def measure(graph: Any, target: str | Target, inputs: np.ndarray | None = None,
         warmup = src.frames - 1 if streaming else 0
         trace = cycles and on_rtl is None and (cycles_limit is None or
                                                int(result.totals.sum()) <= cycles_limit)
-        modelled = measure_cycles(build, dtype, timeout, skip=warmup) if trace else None
+        ran = (result.layer_counts > 0).tolist() if streaming else None  # layers that fired
+        modelled = measure_cycles(build, dtype, timeout, skip=warmup, ran=ran) if trace \
+            else None
         if on_rtl is not None:
             modelled = rtl.as_cycles(on_rtl, t, result)
     if streaming:
