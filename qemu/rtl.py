@@ -18,8 +18,9 @@ The sources: $LRF_EDGE_HAZARD3 (a Hazard3 checkout, or any folder with its `hdl/
 
 The program is the target's own ELF, so that the RTL runs the code QEMU counts at the same
 alignment (a taken jump to a 32-bit instruction at an address that is not 4-aligned costs a
-cycle more): the same objects, libraries and picolibc crt0, with `harness_counter_hazard3.h`
-(mcycle where the QEMU harness reads minstret: the same instruction, another CSR), linked
+cycle more): the same objects, libraries and picolibc crt0, with the harness's counter
+built with -DLRF_COUNTER_CSR=mcycle (mcycle where the QEMU harness reads minstret: the same
+instruction, another CSR; templates/harness_counter_riscv.h), linked
 with flash and RAM moved from their QEMU addresses by multiples of 1 MB into the testbench's
 16 MB (FLASH, RAM; above 128 KB, so no `lui` is relaxed to `c.lui`). Below the flash,
 `templates/hazard3_start.S` holds the reset code and a semihosting shim at the trap vector
@@ -231,7 +232,7 @@ def compile_elf(target: Target, sources: CSources, inputs: np.ndarray,
     check_target(target)
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="lrf-rtl-"))
     work.mkdir(parents=True, exist_ok=True)
-    rtl_target = replace(target, counter_header="harness_counter_hazard3.h",
+    rtl_target = replace(target, cflags=[*target.cflags, "-DLRF_COUNTER_CSR=mcycle"],
                          ldflags=_rebased(target.ldflags, target))
     build = rtl_target.compile_elf(sources, inputs, workdir=work)
     shim = work / "hazard3_start.S"

@@ -91,9 +91,10 @@ def test_int8_model_on_the_core_matches_qemu(tmp_path):
                 workdir=tmp_path, emulator="rtl")
     # measure checks the outputs bit for bit; the RTL ran QEMU's code at QEMU's alignment
     assert m.rtl.layers == m.result.layers and m.rtl.outputs.shape == (2, 10)
-    # a 3-stage core retires at most one instruction a cycle; the layer did run
-    assert (m.rtl.layer_cycle_counts >= m.result.layer_counts).all()
-    assert (m.rtl.cycle_totals >= m.result.totals).all() and m.total > 24 * 10
+    # a 3-stage core retires at most one instruction a cycle, and the dense loop's load-use
+    # bubbles cost more (the counter read is mcycle, not minstret); the layer did run
+    assert (m.rtl.layer_cycle_counts > m.result.layer_counts).all()
+    assert (m.rtl.cycle_totals > m.result.totals).all() and m.total > 24 * 10
 
 
 def test_profile_on_rtl_refuses_other_targets(lenet5_path, capsys):
