@@ -12,25 +12,15 @@ import pytest
 from lrf_edge.deploy import allocation
 from lrf_edge.deploy.options import BuildOptions
 from lrf_edge.errors import LrfError
-from lrf_edge.ir import Graph, Node
 from lrf_edge.quant import int8_weight_bytes
 from lrf_edge.rank_selection import baselines
 from lrf_edge.rank_selection.run import apply_choices
-
-
-def _mlp() -> Graph:
-    rng = np.random.default_rng(0)
-    w = lambda *s: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32)  # noqa: E731
-    return Graph([Node("x", "input", attrs={"shape": (32,)}),
-                  Node("fc1", "dense", ["x"], weights={"kernel": w(32, 48), "bias": w(48)},
-                       activation="relu"),
-                  Node("fc2", "dense", ["fc1"], weights={"kernel": w(48, 10), "bias": w(10)},
-                       activation="softmax")], name="mlp")
+from graphs import mlp_graph
 
 
 @pytest.fixture(scope="module")
 def measured():
-    g = _mlp()
+    g = mlp_graph(np.random.default_rng(0), 32, 48, 10)
     opts = allocation.layer_options(g, [baselines.energy(g, k) for k in (0.3, 0.6, 0.9)])
     x = np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)
     allocation.sensitivities(g, opts, x)

@@ -101,3 +101,13 @@ def tt_graph(x, y, shape, rank, order=None, activation="relu", bias=True, head=T
     g = Graph(nodes, name="ttnet")
     row = tt.solution(g["fc"], tt.Params(shape, rank, order))[0]
     return g.replace("fc", tt.decompose(g["fc"], row)), row
+
+
+def mlp_graph(rng: np.random.Generator, x: int = 16, hidden: int = 32, y: int = 4) -> Graph:
+    """A random x-hidden-y MLP (relu, softmax) named "mlp", weights scaled by 1/sqrt(fan-in)."""
+    w = lambda *s: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32)  # noqa: E731
+    return Graph([Node("x", "input", attrs={"shape": (x,)}),
+                  Node("fc1", "dense", ["x"], weights={"kernel": w(x, hidden),
+                                                       "bias": w(hidden)}, activation="relu"),
+                  Node("fc2", "dense", ["fc1"], weights={"kernel": w(hidden, y), "bias": w(y)},
+                       activation="softmax")], name="mlp")

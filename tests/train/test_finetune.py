@@ -12,15 +12,7 @@ from lrf_edge.methods import factorize, method
 from lrf_edge.train import to_keras
 from lrf_edge.train.finetune import finetune, validation_split
 from lrf_edge.train.fit import predict, score
-
-
-def _mlp(rng) -> Graph:
-    w = lambda *s: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32)  # noqa: E731
-    return Graph([Node("x", "input", attrs={"shape": (16,)}),
-                  Node("fc1", "dense", ["x"], weights={"kernel": w(16, 32), "bias": w(32)},
-                       activation="relu"),
-                  Node("fc2", "dense", ["fc1"], weights={"kernel": w(32, 4), "bias": w(4)},
-                       activation="softmax")], name="mlp")
+from graphs import mlp_graph
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def setup():
     """A random MLP, balanced labels it knows nothing of (the largest of the first four
     inputs), its outputs, and its rank-2 SVD."""
     rng = np.random.default_rng(0)
-    g = _mlp(rng)
+    g = mlp_graph(rng)
     x = rng.standard_normal((1200, 16)).astype(np.float32)
     teacher = predict(to_keras(g), x)
     y = np.argmax(x[:, :4], axis=-1)

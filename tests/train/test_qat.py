@@ -17,7 +17,7 @@ from lrf_edge.train import to_keras
 from lrf_edge.train.finetune import augmented, finetune, validation_split
 from lrf_edge.train.fit import predict, score
 from lrf_edge.train.qat import Qat, deployed_weights
-from lrf_edge.ir import Graph, Node
+from graphs import mlp_graph
 from graphs import overlap_graph, tt_graph
 
 
@@ -45,18 +45,9 @@ def test_deployed_weights_are_what_the_quantizer_gives(make, bits):
             assert np.array_equal(a, b), name
 
 
-def _mlp(rng) -> Graph:
-    w = lambda *s: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32)  # noqa: E731
-    return Graph([Node("x", "input", attrs={"shape": (16,)}),
-                  Node("fc1", "dense", ["x"], weights={"kernel": w(16, 32), "bias": w(32)},
-                       activation="relu"),
-                  Node("fc2", "dense", ["fc1"], weights={"kernel": w(32, 4), "bias": w(4)},
-                       activation="softmax")], name="mlp")
-
-
 def _data(n_train=1000):
     rng = np.random.default_rng(0)
-    g = _mlp(rng)
+    g = mlp_graph(rng)
     x = rng.standard_normal((n_train + 200, 16)).astype(np.float32)
     y = np.argmax(x[:, :4], axis=-1)
     return g, Dataset("toy", x[:n_train], y[:n_train], x[n_train:], y[n_train:])
