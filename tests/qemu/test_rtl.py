@@ -21,6 +21,21 @@ from graphs import dense_graph
 from toolchain import need
 
 
+def need_rtl():
+    """The rp2350-riscv target, or a skip naming what the RTL simulation lacks here: its
+    tools (setup.sh installs them) or Hazard3's sources, which are not part of lrf-edge
+    (the vendored copy beside the checkout, or $LRF_EDGE_HAZARD3)."""
+    t = need("rp2350-riscv")
+    for tool in rtl.TOOLS:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (apt-get install {rtl.APT})")
+    try:
+        rtl.hazard3_source()
+    except LrfError as e:
+        pytest.skip(str(e))
+    return t
+
+
 def test_dotf_lists_expand_once_in_order(tmp_path):
     hdl = tmp_path / "hdl"
     (hdl / "sub").mkdir(parents=True)
@@ -82,10 +97,7 @@ def test_memory_maps_the_testbench_cannot_hold_are_refused(ram, error, tmp_path)
 
 @pytest.mark.slow
 def test_int8_model_on_the_core_matches_qemu(tmp_path):
-    t = need("rp2350-riscv")
-    for tool in rtl.TOOLS:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt-get install {rtl.APT})")
+    t = need_rtl()
     x = np.random.default_rng(1).standard_normal((2, 24)).astype(np.float32)
     m = measure(quantize(dense_graph(24, 10, activation="relu"), x), t, x,
                 workdir=tmp_path, emulator="rtl")
@@ -104,10 +116,7 @@ def test_profile_on_rtl_refuses_other_targets(lenet5_path, capsys):
 
 @pytest.mark.slow
 def test_profile_on_rtl_prints_cycles(tmp_path, capsys):
-    need("rp2350-riscv")
-    for tool in rtl.TOOLS:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt-get install {rtl.APT})")
+    need_rtl()
     import keras
     model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, name="fc")])
     path = tmp_path / "tiny.keras"
