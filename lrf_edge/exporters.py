@@ -137,8 +137,9 @@ def export(graph: Graph, to: str, path: str, int8: bool = False,
     if to == "tflite":
         buf = tflite_bytes(model, int8=int8, representative=representative)
         if weight_bits == 4:
+            from lrf_edge.frontends.tflite import _schema
             from lrf_edge.tflite_int4 import to_int4
-            buf = to_int4(buf)
+            buf = to_int4(buf, _schema())
         ops = tflite_ops(buf)
     else:
         buf = onnx_bytes(model, opset=opset)

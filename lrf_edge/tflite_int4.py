@@ -53,12 +53,11 @@ def _requantize(w8: np.ndarray, s8: np.ndarray, axis: int, per_tensor: bool
     return np.moveaxis(q, -1, axis), s4
 
 
-def to_int4(buf: bytes) -> bytes:
-    """A full-int8 flatbuffer with its kernels requantized to int4 (module docstring)."""
+def to_int4(buf: bytes, s: Any) -> bytes:
+    """A full-int8 flatbuffer with its kernels requantized to int4 (module docstring); `s`
+    the TFLite schema module (lrf_edge.frontends.tflite's)."""
     import flatbuffers
 
-    from lrf_edge.frontends.tflite import _schema
-    s = _schema()
     model = s.ModelT.InitFromObj(s.Model.GetRootAs(buf, 0))
     names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
     sg = model.subgraphs[0]
