@@ -105,8 +105,9 @@ names one. In codegen and templates:
    (`S.w4` and a `_w4` loop in size mode): `common.int4_weights` packs its weight arrays
    two per byte (TFLite's kTfLiteInt4, low nibble first; each run the loop starts, a pass
    or a depthwise window, from a byte) and the loops unpack them with `lrf_w4`
-   (lrf_fixedpoint.h), a byte once per two weights (`common_q8.j2` w4_rows; with DSP,
-   dsp_dot4 on `common.pack_octs`). 8-bit layers render exactly as before.
+   (lrf_fixedpoint.h), a byte once per two weights (`common_q8.j2` w4_rows; passes of 8
+   in generic C: swar8_rows, two channels per multiply; with DSP: dsp_dot4 on
+   `common.pack_octs`). 8-bit layers render exactly as before.
 The op's MAC count (lrf_edge.ir) must equal the loop nest the templates execute. Tests:
 against Keras through `lrf_edge.targets.HostModel` (tests/cgen/test_codegen.py) and against
 lrf_edge.quant.reference bit for bit (tests/quant/test_int8.py).

@@ -51,3 +51,17 @@ def test_int4_weights_without_int8_is_one_line(lenet5_path, tmp_path, capsys, ar
     assert main(["codegen", str(lenet5_path), "-o", str(tmp_path / "c"), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_profile_with_int4_weights(lenet5_path, data_npz, tmp_path, capsys):
+    from toolchain import need
+    need("riscv32")
+    assert _codegen(lenet5_path, tmp_path / "w8", data_npz) == 0
+    w8 = json.loads(capsys.readouterr().out)["weight_bytes"]
+    assert main(["profile", str(lenet5_path), "--target", "riscv32", "--dtype", "int8",
+                 "--data", str(data_npz), "--weight-bits", "4", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    t = rep["totals"]
+    assert rep["weight_bits"] == 4 and t["weight_bytes"] < 0.6 * w8
+    assert t["instructions"] > t["macs"] and t["model_rodata_bytes"] < w8
