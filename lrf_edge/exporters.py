@@ -24,6 +24,7 @@ import numpy as np
 
 from lrf_edge.errors import LrfError
 from lrf_edge.ir import Graph
+from lrf_edge.quant import check_weight_bits
 
 FORMATS = ("tflite", "onnx")
 REPRESENTATIVE_SAMPLES = 200
@@ -134,8 +135,7 @@ def export(graph: Graph, to: str, path: str, int8: bool = False,
         raise LrfError(f"unknown export format '{to}'; supported: {', '.join(FORMATS)}")
     if int8 and to != "tflite":
         raise LrfError("--int8 applies to --to tflite only")
-    if weight_bits not in (8, 4):
-        raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
+    check_weight_bits(weight_bits)
     if weight_bits != 8 and not int8:
         raise LrfError(f"{weight_bits}-bit weights need a full-int8 file: add --int8")
     if activation_bits not in (8, 16) or (activation_bits == 16 and not int8):

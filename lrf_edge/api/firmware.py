@@ -90,8 +90,8 @@ def _int8(graph: Any, data: DataLike, n: int, runtime: str,
 def _check_bits(dtype: str, weight_bits: int, activation_bits: Any) -> None:
     """4-bit weights and 16-bit activations are variants of the int8 model: an error for
     other weight bit-widths or for float32 code."""
-    if weight_bits not in (8, 4):
-        raise LrfError(f"weight bits {weight_bits} are not supported; choose 8 or 4")
+    from lrf_edge.quant import check_weight_bits
+    check_weight_bits(weight_bits)
     if weight_bits != 8 and dtype != "int8":
         raise LrfError(f"{weight_bits}-bit weights need int8 code: add --dtype int8 "
                        "(Python: dtype='int8')")

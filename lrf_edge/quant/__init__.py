@@ -33,6 +33,7 @@ tensor's width a per-layer choice leads to, or the one-line error quantize would
 """
 
 from lrf_edge.quant.calibrate import calibrate, float_forward
+from lrf_edge.quant.channels import check_weight_bits
 from lrf_edge.quant.params import QParams, qparams
 from lrf_edge.quant.qgraph import QLayer, QuantizedGraph
 from lrf_edge.quant.from_file import RUNTIMES, file_io, from_file, has_file_quant
@@ -44,6 +45,6 @@ from lrf_edge.quant.ranges import Ranges
 DTYPES = ("float32", "int8")
 
 __all__ = ["DTYPES", "QLayer", "QParams", "QuantizedGraph", "RUNTIMES", "Ranges", "WeightBits",
-           "activation_widths", "calibrate", "calibration_data", "file_io", "float_forward",
-           "from_file", "has_file_quant", "int8_model", "int8_weight_bytes",
+           "activation_widths", "calibrate", "calibration_data", "check_weight_bits", "file_io",
+           "float_forward", "from_file", "has_file_quant", "int8_model", "int8_weight_bytes",
            "layer_weight_bits", "node_weight_bytes", "qparams", "quantize", "tensor_widths"]

@@ -33,6 +33,13 @@ BIAS_LIMIT = INT32_MAX / 2
 WEIGHT_BITS = (8, 4)
 
 
+def check_weight_bits(bits: int) -> None:
+    """A one-line error for a weight bit-width no kernel takes (the commands' --weight-bits)."""
+    if bits not in WEIGHT_BITS:
+        raise LrfError(f"weight bits {bits} are not supported; choose "
+                       f"{' or '.join(map(str, WEIGHT_BITS))}")
+
+
 def weight_qmax(bits: int = 8) -> int:
     """The largest |q| of a symmetric weight of `bits` bits: 127 for int8, 7 for int4."""
     return (1 << (bits - 1)) - 1
